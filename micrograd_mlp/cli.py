@@ -1,0 +1,86 @@
+"""The ``micrograd-mlp`` command (also ``python -m micrograd_mlp``).
+
+Subcommands:
+
+* ``trace``: step through backpropagation of a ready example or of an expression
+  (see :mod:`micrograd_mlp.trace`);
+* ``demo NAME``: run one of the scripts in the checkout's ``demos/`` folder;
+  ``demo --list`` lists them.
+"""
+from __future__ import annotations
+
+import argparse
+import runpy
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+DEMOS_DIR = Path(__file__).resolve().parent.parent / "demos"
+
+
+def demo_names() -> List[str]:
+    """The demos available in the checkout's ``demos/`` folder."""
+    if not DEMOS_DIR.is_dir():
+        return []
+    return sorted(p.stem for p in DEMOS_DIR.glob("*.py") if not p.stem.startswith("_"))
+
+
+def run_demo(name: str, argv: List[str]) -> int:
+    """Run ``demos/NAME.py`` as a script with the arguments ``argv``."""
+    names = demo_names()
+    if not names:
+        print(f"micrograd-mlp demo: no demos folder at {DEMOS_DIR} (demos ship with the "
+              "source checkout, not with an installed wheel)", file=sys.stderr)
+        return 2
+    if name not in names:
+        print(f"micrograd-mlp demo: unknown demo {name!r}; known: {', '.join(names)}",
+              file=sys.stderr)
+        return 2
+    path = DEMOS_DIR / f"{name}.py"
+    saved = sys.argv
+    sys.argv = [str(path), *argv]
+    try:
+        runpy.run_path(str(path), run_name="__main__")
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    finally:
+        sys.argv = saved
+    return 0
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="micrograd-mlp",
+        description="Learn and teach backpropagation: trace the chain rule, run the demos.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run a demo script (demo --list shows them)")
+    demo.add_argument("name", nargs="?", help="the demo to run")
+    demo.add_argument("--list", action="store_true", help="list the demos")
+    demo.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the demo")
+
+    trace = sub.add_parser("trace", help="print every forward value and gradient, step by step")
+    try:
+        from .trace import add_cli_arguments
+    except ImportError:  # trace.py not there yet
+        add_cli_arguments = None
+    if add_cli_arguments is not None:
+        add_cli_arguments(trace)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point; returns the process exit code."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        if args.list or not args.name:
+            for name in demo_names():
+                print(name)
+            return 0
+        return run_demo(args.name, args.args)
+    if args.command == "trace":
+        from .trace import run_cli
+        return run_cli(args)
+    parser.print_help()
+    return 0

@@ -1,0 +1,536 @@
+"""``Value``: a number (or a lockstep batch of numbers) that remembers how it was made.
+
+Every arithmetic operation on Values creates a new Value whose ``op`` names the
+primitive that made it (see :mod:`micrograd_mlp.primitives`) and whose ``parents`` are
+its inputs. ``backward()`` then applies the chain rule from the output back to the
+leaves::
+
+    d out/d x  =  sum over every path x -> ... -> out of the product of local derivatives
+
+Gradient semantics (the same as PyTorch's):
+
+* ``backward()`` seeds ``d out/d out = 1`` and *accumulates* into the ``grad`` of every
+  leaf (a Value not made by an operation: inputs, weights). Calling ``backward()`` twice
+  adds the gradient twice; set ``leaf.grad = 0`` (or ``model.zero_grad()``) in between.
+* The ``grad`` of an intermediate node is reset at the start of each ``backward()``, so
+  after any call it holds ``d out/d node`` of that call: never a stale sum.
+* A node used several times (``a * a``, ``b = a + a``) receives the sum of its paths.
+
+Batching ("lockstep"): ``data`` may be a 1-D float64 array, one entry per sample. Every
+operation broadcasts a scalar against a batch; a scalar node (a weight) that feeds a
+batched one gets the sum over the batch of its per-sample gradients. ``Value.sum()``
+and ``Value.mean()`` reduce a batch to a scalar.
+
+Errors are exceptions that name the node (its label, or its operation) and the cause.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from contextlib import contextmanager
+from typing import Iterable, List, Optional, Sequence
+
+import numpy as np
+
+from .primitives import PRIMITIVES
+
+ndarray = np.ndarray
+
+__all__ = [
+    "Value", "no_grad", "anomaly_mode", "is_grad_enabled", "sum_values", "max_values",
+    "where", "topological_order",
+    "MicrogradError", "DataTypeError", "DomainError", "ShapeError", "GradientError",
+    "AnomalyError",
+]
+
+
+# ---------------------------------------------------------------- errors
+
+
+class MicrogradError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+class DataTypeError(MicrogradError, TypeError):
+    """A Value was given something that is not a number or a 1-D array of numbers."""
+
+
+class DomainError(MicrogradError, ValueError):
+    """An operation's input lies outside its domain (log of 0, division by zero ...)."""
+
+
+class ShapeError(MicrogradError, ValueError):
+    """Batch lengths or array shapes do not fit together."""
+
+
+class GradientError(MicrogradError, RuntimeError):
+    """``backward()`` cannot run from this node (no gradient path, bad seed)."""
+
+
+class AnomalyError(MicrogradError, FloatingPointError):
+    """In anomaly mode: a forward value or a gradient became NaN or infinite."""
+
+
+# ---------------------------------------------------------------- global switches
+# Module globals (not attributes of an object) because every operation reads them.
+
+_GRAD_ENABLED = True
+_ANOMALY = False
+_GROUP = None  # the composite group being built (see composite.py), or None
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside ``with no_grad():``."""
+    return _GRAD_ENABLED
+
+
+@contextmanager
+def no_grad():
+    """Inside this block operations compute values but record no graph (like
+    ``torch.no_grad()``): results have no parents and ``backward()`` on them fails."""
+    global _GRAD_ENABLED
+    before = _GRAD_ENABLED
+    _GRAD_ENABLED = False
+    try:
+        yield
+    finally:
+        _GRAD_ENABLED = before
+
+
+@contextmanager
+def anomaly_mode(enabled: bool = True):
+    """Check every forward result and every gradient contribution for NaN/inf; the
+    first one found raises :class:`AnomalyError` naming the node that produced it."""
+    global _ANOMALY
+    before = _ANOMALY
+    _ANOMALY = enabled
+    try:
+        yield
+    finally:
+        _ANOMALY = before
+
+
+def _set_group(group):
+    """Make ``group`` the one new nodes belong to; returns the previous one."""
+    global _GROUP
+    before = _GROUP
+    _GROUP = group
+    return before
+
+
+def current_group():
+    """The composite group new nodes are tagged with (None outside composites)."""
+    return _GROUP
+
+
+# ---------------------------------------------------------------- data checking
+
+
+def _as_data(data, label=""):
+    """Validate ``data`` and return it as a Python float or a 1-D float64 array."""
+    cls = data.__class__
+    if cls is float:
+        return data
+    if cls is int:
+        return float(data)
+    if isinstance(data, Value):
+        raise DataTypeError(f"Value({_quote(label)}): got a Value as data; use the Value itself")
+    if isinstance(data, ndarray):
+        if data.dtype.kind not in "biuf":
+            raise DataTypeError(
+                f"Value({_quote(label)}): an array of dtype {data.dtype} is not numeric")
+        if data.ndim == 0:
+            return float(data)
+        if data.ndim != 1:
+            raise ShapeError(
+                f"Value({_quote(label)}): a batch must be a 1-D array (one entry per sample); "
+                f"got shape {data.shape}")
+        if data.size == 0:
+            raise ShapeError(f"Value({_quote(label)}): an empty batch has no samples")
+        return np.asarray(data, dtype=np.float64)
+    if isinstance(data, numbers.Real):  # bool, numpy scalars, Fraction ...
+        return float(data)
+    if isinstance(data, (list, tuple)):
+        raise DataTypeError(
+            f"Value({_quote(label)}): got a {cls.__name__}; a Value holds one number, or a "
+            f"batch as a 1-D numpy array (np.asarray(...))")
+    raise DataTypeError(
+        f"Value({_quote(label)}): data must be a real number or a 1-D float array, "
+        f"not {cls.__name__} ({data!r:.40})")
+
+
+def _quote(label):
+    return repr(label) if label else ""
+
+
+def describe(node) -> str:
+    """A short name for a node in messages: its label, else its operation."""
+    if node.label:
+        return f"node {node.label!r}"
+    if node.op:
+        return f"the {node.op!r} node"
+    return "an unlabelled leaf"
+
+
+# ---------------------------------------------------------------- the node
+
+
+class Value:
+    """A scalar (or a lockstep batch) in a computational graph.
+
+    Attributes: ``data`` (float or 1-D float64 array), ``grad`` (same shape, the
+    derivative of the last ``backward()`` root with respect to this node), ``label``,
+    ``op`` (name of the primitive that made it; ``""`` for a leaf), ``parents`` (tuple
+    of input nodes), ``group`` (the composite it belongs to, or None) and
+    ``requires_grad`` (False for constants: they get no gradient).
+    """
+
+    __slots__ = ("data", "grad", "label", "op", "parents", "group", "requires_grad")
+    # ndarray * Value must call Value.__rmul__ rather than loop over the array
+    __array_ufunc__ = None
+
+    def __init__(self, data, label: str = "", requires_grad: bool = True):
+        if not isinstance(label, str):
+            raise DataTypeError(f"Value label must be a str, not {type(label).__name__}")
+        self.data = _as_data(data, label)
+        self.grad = 0.0 if self.data.__class__ is float else np.zeros_like(self.data)
+        self.label = label
+        self.op = ""
+        self.parents = ()
+        self.group = _GROUP
+        self.requires_grad = bool(requires_grad)
+
+    # ------------------------------------------------------------ properties
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for a node not made by an operation (an input, a weight, a constant)."""
+        return not self.parents
+
+    @property
+    def is_batched(self) -> bool:
+        """True when ``data`` is a 1-D array (one entry per sample)."""
+        return self.data.__class__ is ndarray
+
+    @property
+    def primitive(self):
+        """The :class:`~micrograd_mlp.primitives.Primitive` that made this node (None for a leaf)."""
+        return PRIMITIVES.get(self.op)
+
+    def __repr__(self):
+        name = f"{self.label!r}, " if self.label else ""
+        if self.data.__class__ is ndarray:
+            return f"Value({name}batch of {self.data.size}, op={self.op or 'leaf'!r})"
+        return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g})"
+
+    def __float__(self):
+        if self.data.__class__ is ndarray:
+            raise ShapeError(f"float() of {describe(self)}: it holds a batch of {self.data.size}")
+        return self.data
+
+    def __bool__(self):
+        # `if v:` on a Value is almost always a bug in a composite (branching on data)
+        raise TypeError("the truth value of a Value is ambiguous; compare v.data instead")
+
+    # ------------------------------------------------------------ arithmetic
+
+    def __add__(self, other):
+        other = other if other.__class__ is Value else _const(other)
+        return _make("add", self.data + other.data, (self, other))
+
+    def __radd__(self, other):
+        return _const(other) + self
+
+    def __sub__(self, other):
+        other = other if other.__class__ is Value else _const(other)
+        return _make("sub", self.data - other.data, (self, other))
+
+    def __rsub__(self, other):
+        return _const(other) - self
+
+    def __mul__(self, other):
+        other = other if other.__class__ is Value else _const(other)
+        return _make("mul", self.data * other.data, (self, other))
+
+    def __rmul__(self, other):
+        return _const(other) * self
+
+    def __truediv__(self, other):
+        other = other if other.__class__ is Value else _const(other)
+        return apply("div", self, other)
+
+    def __rtruediv__(self, other):
+        return apply("div", _const(other), self)
+
+    def __neg__(self):
+        return _make("neg", -self.data, (self,))
+
+    def __pow__(self, other):
+        if other.__class__ is Value:
+            return apply("pow", self, other)
+        return apply("powc", self, _const(other))
+
+    def __rpow__(self, other):
+        return apply("pow", _const(other), self)
+
+    def __abs__(self):
+        return apply("abs", self)
+
+    # ------------------------------------------------------------ functions
+
+    def exp(self):
+        """``e^u``."""
+        return apply("exp", self)
+
+    def log(self):
+        """Natural log ``ln(u)``; raises :class:`DomainError` for ``u <= 0``."""
+        return apply("log", self)
+
+    def log1p(self):
+        """``ln(1 + u)``, accurate for small ``u``."""
+        return apply("log1p", self)
+
+    def expm1(self):
+        """``e^u - 1``, accurate for small ``u``."""
+        return apply("expm1", self)
+
+    def tanh(self):
+        """``tanh(u)``."""
+        return apply("tanh", self)
+
+    def relu(self):
+        """``max(0, u)`` (derivative 0 at 0, as in PyTorch)."""
+        return apply("relu", self)
+
+    def abs(self):
+        """``|u|`` (derivative 0 at 0, as in PyTorch)."""
+        return apply("abs", self)
+
+    def erf(self):
+        """The error function ``erf(u) = 2/sqrt(pi) * int_0^u e^(-t^2) dt``."""
+        return apply("erf", self)
+
+    def sqrt(self):
+        """``u^0.5``."""
+        return self ** 0.5
+
+    def sum(self):
+        """Sum over the batch: ``sum_n u[n]`` (a scalar node stays as it is)."""
+        if self.data.__class__ is not ndarray:
+            return self
+        return apply("bsum", self)
+
+    def mean(self):
+        """Mean over the batch: ``(1/N) sum_n u[n]`` (a scalar node stays as it is)."""
+        if self.data.__class__ is not ndarray:
+            return self
+        return apply("bsum", self) * (1.0 / self.data.size)
+
+    # ------------------------------------------------------------ backward
+
+    def backward(self, grad=None):
+        """Apply the chain rule from this node back to every leaf it depends on.
+
+        ``grad`` seeds ``d root/d root`` (default 1, or ones for a batch; pass
+        another array to weight the samples). Leaf grads accumulate across calls;
+        intermediate grads are reset first (see the module docstring).
+        """
+        if not self.requires_grad:
+            why = ("it depends only on constants" if self.parents
+                   else "it is a constant, or was computed under no_grad()")
+            raise GradientError(f"backward() on {describe(self)}: no gradient path, {why}")
+        seed = _seed(self, grad)
+        order = topological_order(self)
+        for node in order:
+            if node.parents:
+                node.grad = 0.0
+        if self.parents:
+            self.grad = seed
+        else:
+            self.grad = self.grad + seed
+        partials_of = _PARTIALS
+        anomaly = _ANOMALY
+        for node in reversed(order):
+            parents = node.parents
+            if not parents:
+                continue
+            g = node.grad
+            parts = partials_of[node.op](node.data, *[p.data for p in parents])
+            for p, d in zip(parents, parts):
+                if not p.requires_grad:
+                    continue
+                c = g * d
+                if c.__class__ is ndarray and p.data.__class__ is not ndarray:
+                    c = float(c.sum())  # a scalar feeding a batch: sum over samples
+                if anomaly:
+                    _check_finite(c, node, f"gradient flowing into {describe(p)}")
+                p.grad = p.grad + c
+
+    def zero_grad(self):
+        """Set ``grad`` to 0 on every node this one depends on (and itself)."""
+        for node in topological_order(self, all_nodes=True):
+            node.grad = 0.0 if node.data.__class__ is float else np.zeros_like(node.data)
+
+
+# ---------------------------------------------------------------- building nodes
+
+_PARTIALS = {name: prim.partials for name, prim in PRIMITIVES.items()}
+_FORWARD = {name: prim.forward for name, prim in PRIMITIVES.items()}
+_CHECKS = {name: prim.check for name, prim in PRIMITIVES.items() if prim.check}
+_new = object.__new__
+
+
+def _const(x) -> Value:
+    """Wrap a Python number or array as a constant node (no gradient)."""
+    v = _new(Value)
+    v.data = _as_data(x)
+    v.grad = 0.0
+    v.label = ""
+    v.op = ""
+    v.parents = ()
+    v.group = _GROUP
+    v.requires_grad = False
+    return v
+
+
+def _make(op: str, data, parents: tuple) -> Value:
+    """Create the node ``op(parents)`` whose forward result is ``data``."""
+    v = _new(Value)
+    v.data = data
+    v.grad = 0.0
+    v.label = ""
+    v.group = _GROUP
+    if data.__class__ is ndarray:
+        _check_batch(op, data, parents)
+    if _GRAD_ENABLED:
+        v.op = op
+        v.parents = parents
+        rg = False
+        for p in parents:
+            if p.requires_grad:
+                rg = True
+                break
+        v.requires_grad = rg
+    else:
+        v.op = ""
+        v.parents = ()
+        v.requires_grad = False
+    if _ANOMALY:
+        _check_finite(data, v, f"forward value of {op}", parents)
+    return v
+
+
+def apply(op: str, *parents: Value) -> Value:
+    """Apply the primitive ``op`` to the nodes ``parents`` (after its domain check)."""
+    args = [p.data for p in parents]
+    check = _CHECKS.get(op)
+    if check is not None:
+        problem = check(*args)
+        if problem:
+            names = ", ".join(describe(p) for p in parents)
+            raise DomainError(f"{op}({names}): {problem}")
+    return _make(op, _FORWARD[op](*args), parents)
+
+
+def _lift(x) -> Value:
+    return x if x.__class__ is Value else _const(x)
+
+
+def sum_values(values: Iterable) -> Value:
+    """``u_1 + u_2 + ... + u_n`` as one n-ary ``sum`` node (a shallow graph, one op
+    node in a drawing), instead of a chain of ``n - 1`` additions."""
+    nodes = tuple(_lift(v) for v in values)
+    if not nodes:
+        raise ShapeError("sum_values() of nothing: give at least one value")
+    if len(nodes) == 1:
+        return nodes[0]
+    return apply("sum", *nodes)
+
+
+def max_values(values: Iterable) -> Value:
+    """``max(u_1, ..., u_n)`` elementwise over the batch; the derivative goes to the
+    first largest input."""
+    nodes = tuple(_lift(v) for v in values)
+    if not nodes:
+        raise ShapeError("max_values() of nothing: give at least one value")
+    if len(nodes) == 1:
+        return nodes[0]
+    return apply("max", *nodes)
+
+
+def where(cond, a, b) -> Value:
+    """``a`` where ``cond > 0``, else ``b`` (elementwise on batches). ``cond`` is a Value
+    (or number) whose sign selects; it gets no gradient, ``a`` and ``b`` get theirs
+    only where they were selected."""
+    return apply("where", _lift(cond), _lift(a), _lift(b))
+
+
+# ---------------------------------------------------------------- checks
+
+
+def _check_batch(op, data, parents):
+    shape = data.shape
+    for p in parents:
+        d = p.data
+        if d.__class__ is ndarray and d.shape != shape:
+            sizes = ", ".join(
+                f"{describe(q)}: {q.data.size if q.data.__class__ is ndarray else 'scalar'}"
+                for q in parents)
+            raise ShapeError(f"{op}: batch lengths differ ({sizes})")
+
+
+def _check_finite(data, node, what, parents=()):
+    ok = bool(np.all(np.isfinite(data))) if data.__class__ is ndarray else math.isfinite(data)
+    if ok:
+        return
+    inputs = ", ".join(f"{describe(p)}={_short(p.data)}" for p in parents)
+    where_ = f" from inputs {inputs}" if inputs else ""
+    raise AnomalyError(f"anomaly: {what} is {_short(data)} at {describe(node)}{where_}")
+
+
+def _short(x):
+    if x.__class__ is ndarray:
+        bad = x[~np.isfinite(x)]
+        return f"array with {bad.size} non-finite entries (first {bad[0] if bad.size else x[0]})"
+    return repr(x)
+
+
+def _seed(root: Value, grad):
+    if grad is None:
+        return 1.0 if root.data.__class__ is float else np.ones_like(root.data)
+    seed = _as_data(grad, "backward seed")
+    shape = np.shape(root.data)
+    if np.shape(seed) != shape:
+        raise ShapeError(
+            f"backward(grad=...) on {describe(root)}: the seed has shape {np.shape(seed)}, "
+            f"the node has shape {shape}")
+    return seed
+
+
+def topological_order(root: Value, all_nodes: bool = False) -> List[Value]:
+    """Every node ``root`` depends on, each after all of its parents (inputs first,
+    ``root`` last). Iterative, so a chain a million deep is fine. With
+    ``all_nodes=False`` (the default) only nodes that require a gradient are listed."""
+    order: List[Value] = []
+    seen = set()
+    stack = [(root, False)]
+    push = stack.append
+    pop = stack.pop
+    while stack:
+        node, expanded = pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        push((node, True))
+        for p in node.parents:
+            if p not in seen and (all_nodes or p.requires_grad):
+                push((p, False))
+    return order
+
+
+def values_of(nodes: Sequence[Value]):
+    """The ``data`` of several nodes as a list."""
+    return [n.data for n in nodes]
