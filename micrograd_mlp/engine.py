@@ -236,21 +236,33 @@ class Value:
 
     def __add__(self, other):
         other = other if other.__class__ is Value else _const(other)
-        return _make("add", self.data + other.data, (self, other))
+        try:
+            data = self.data + other.data
+        except ValueError:  # numpy could not broadcast two batches
+            _batch_mismatch("add", (self, other))
+        return _make("add", data, (self, other))
 
     def __radd__(self, other):
         return _const(other) + self
 
     def __sub__(self, other):
         other = other if other.__class__ is Value else _const(other)
-        return _make("sub", self.data - other.data, (self, other))
+        try:
+            data = self.data - other.data
+        except ValueError:  # numpy could not broadcast two batches
+            _batch_mismatch("sub", (self, other))
+        return _make("sub", data, (self, other))
 
     def __rsub__(self, other):
         return _const(other) - self
 
     def __mul__(self, other):
         other = other if other.__class__ is Value else _const(other)
-        return _make("mul", self.data * other.data, (self, other))
+        try:
+            data = self.data * other.data
+        except ValueError:  # numpy could not broadcast two batches
+            _batch_mismatch("mul", (self, other))
+        return _make("mul", data, (self, other))
 
     def __rmul__(self, other):
         return _const(other) * self
@@ -340,36 +352,48 @@ class Value:
                    else "it is a constant, or was computed under no_grad()")
             raise GradientError(f"backward() on {describe(self)}: no gradient path, {why}")
         seed = _seed(self, grad)
-        order = topological_order(self)
-        for node in order:
-            if node.parents:
-                node.grad = 0.0
-        if self.parents:
-            self.grad = seed
-        else:
+        if not self.parents:  # a leaf: nothing to propagate
             self.grad = self.grad + seed
+            return
+        order = _interior_order(self)  # also resets the interior grads to 0
+        self.grad = seed
         partials_of = _PARTIALS
         anomaly = _ANOMALY
+        # Unrolled for the common one- and two-input primitives: this loop runs once
+        # per node, so a list comprehension and a star-call per node are measurable.
         for node in reversed(order):
             parents = node.parents
-            if not parents:
-                continue
             g = node.grad
-            parts = partials_of[node.op](node.data, *[p.data for p in parents])
-            for p, d in zip(parents, parts):
-                if not p.requires_grad:
-                    continue
-                c = g * d
-                if c.__class__ is ndarray and p.data.__class__ is not ndarray:
-                    c = float(c.sum())  # a scalar feeding a batch: sum over samples
-                if anomaly:
-                    _check_finite(c, node, f"gradient flowing into {describe(p)}")
-                p.grad = p.grad + c
+            n = len(parents)
+            if n == 2:
+                a, b = parents
+                da, db = partials_of[node.op](node.data, a.data, b.data)
+                if a.requires_grad:
+                    _accumulate(a, g * da, node, anomaly)
+                if b.requires_grad:
+                    _accumulate(b, g * db, node, anomaly)
+            elif n == 1:
+                a = parents[0]
+                _accumulate(a, g * partials_of[node.op](node.data, a.data)[0], node, anomaly)
+            else:
+                parts = partials_of[node.op](node.data, *[p.data for p in parents])
+                for p, d in zip(parents, parts):
+                    if p.requires_grad:
+                        _accumulate(p, g * d, node, anomaly)
 
     def zero_grad(self):
         """Set ``grad`` to 0 on every node this one depends on (and itself)."""
         for node in topological_order(self, all_nodes=True):
             node.grad = 0.0 if node.data.__class__ is float else np.zeros_like(node.data)
+
+
+def _accumulate(p, c, node, anomaly):
+    """Add the contribution ``c = d root/d node * d node/d p`` to ``p.grad``."""
+    if c.__class__ is ndarray and p.data.__class__ is not ndarray:
+        c = float(c.sum())  # a scalar feeding a batch: sum over samples
+    if anomaly:
+        _check_finite(c, node, f"gradient flowing into {describe(p)}")
+    p.grad = p.grad + c
 
 
 # ---------------------------------------------------------------- building nodes
@@ -424,12 +448,16 @@ def apply(op: str, *parents: Value) -> Value:
     """Apply the primitive ``op`` to the nodes ``parents`` (after its domain check)."""
     args = [p.data for p in parents]
     check = _CHECKS.get(op)
-    if check is not None:
-        problem = check(*args)
-        if problem:
-            names = ", ".join(describe(p) for p in parents)
-            raise DomainError(f"{op}({names}): {problem}")
-    return _make(op, _FORWARD[op](*args), parents)
+    try:
+        problem = check(*args) if check is not None else None
+        if not problem:
+            data = _FORWARD[op](*args)
+    except ValueError:  # numpy could not broadcast two batches
+        _batch_mismatch(op, parents)
+    if problem:
+        names = ", ".join(describe(p) for p in parents)
+        raise DomainError(f"{op}({names}): {problem}")
+    return _make(op, data, parents)
 
 
 def _lift(x) -> Value:
@@ -473,10 +501,14 @@ def _check_batch(op, data, parents):
     for p in parents:
         d = p.data
         if d.__class__ is ndarray and d.shape != shape:
-            sizes = ", ".join(
-                f"{describe(q)}: {q.data.size if q.data.__class__ is ndarray else 'scalar'}"
-                for q in parents)
-            raise ShapeError(f"{op}: batch lengths differ ({sizes})")
+            _batch_mismatch(op, parents)
+
+
+def _batch_mismatch(op, parents):
+    sizes = ", ".join(
+        f"{describe(q)}: {q.data.size if q.data.__class__ is ndarray else 'scalar'}"
+        for q in parents)
+    raise ShapeError(f"{op}: batch lengths differ ({sizes})")
 
 
 def _check_finite(data, node, what, parents=()):
@@ -507,27 +539,64 @@ def _seed(root: Value, grad):
     return seed
 
 
+_EXIT = object()  # stack marker: the node below it has had all its parents listed
+
+
 def topological_order(root: Value, all_nodes: bool = False) -> List[Value]:
     """Every node ``root`` depends on, each after all of its parents (inputs first,
     ``root`` last). Iterative, so a chain a million deep is fine. With
     ``all_nodes=False`` (the default) only nodes that require a gradient are listed."""
     order: List[Value] = []
+    append = order.append
     seen = set()
-    stack = [(root, False)]
+    add = seen.add
+    stack = [root]
     push = stack.append
     pop = stack.pop
+    # Depth-first; a node is pushed again under an _EXIT marker, so no tuple is built
+    # per node and the node is listed once its parents are.
     while stack:
-        node, expanded = pop()
-        if expanded:
-            order.append(node)
+        node = pop()
+        if node is _EXIT:
+            append(pop())
             continue
         if node in seen:
             continue
-        seen.add(node)
-        push((node, True))
+        add(node)
+        push(node)
+        push(_EXIT)
         for p in node.parents:
             if p not in seen and (all_nodes or p.requires_grad):
-                push((p, False))
+                push(p)
+    return order
+
+
+def _interior_order(root: Value) -> List[Value]:
+    """The nodes made by an operation that ``root`` depends on through a gradient path,
+    in topological order (``root`` last), with their ``grad`` reset to 0 on the way:
+    what ``backward()`` walks (leaves need no visit of their own)."""
+    order: List[Value] = []
+    append = order.append
+    seen = set()
+    add = seen.add
+    stack = [root]
+    push = stack.append
+    pop = stack.pop
+    while stack:
+        node = pop()
+        if node is _EXIT:
+            node = pop()
+            node.grad = 0.0
+            append(node)
+            continue
+        if node in seen:
+            continue
+        add(node)
+        push(node)
+        push(_EXIT)
+        for p in node.parents:
+            if p.parents and p.requires_grad and p not in seen:
+                push(p)
     return order
 
 

@@ -164,6 +164,8 @@ def _pow_float(u, c):
             return u ** c
         except OverflowError:
             return math.inf
+        except ZeroDivisionError:  # 0 to a negative power, as in d sqrt(u)/du at u = 0
+            return math.inf
     with np.errstate(over="ignore"):
         return np.power(u, c)
 
