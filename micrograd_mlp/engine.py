@@ -407,7 +407,7 @@ _new = object.__new__
 def _const(x) -> Value:
     """Wrap a Python number or array as a constant node (no gradient)."""
     v = _new(Value)
-    v.data = _as_data(x)
+    v.data = x if x.__class__ is float else _as_data(x)  # floats need no checking
     v.grad = 0.0
     v.label = ""
     v.op = ""
