@@ -6,28 +6,59 @@ of and the chain rule gives its derivative) and decorated with
 Each is also registered in :data:`ACTIVATIONS` with vectorised numpy forms ``f(x)`` and
 ``df(x)`` used for plots and to check the autodiff derivative.
 
-Numerical stability comes from the choice of primitives (sigmoid through
-``e^-|x|``), never from clipping; no composite branches in Python on a node's data, so
-all of them work on batched Values.
+Two rules keep every composite finite and exact, at ``x = +-1000`` as at ``x = 0``:
+
+* no exponent is ever positive: the input is split as ``x = p + n`` with
+  ``p = relu(x) >= 0`` and ``n = x - p = min(x, 0) <= 0``, and each formula is rewritten
+  so that only ``e^-p``, ``e^n`` and the like appear (never clipping, which would change
+  the gradient);
+* never ``|x|`` or ``sign(x)`` for a smooth function: their derivative at 0 is 0, which
+  would give a wrong derivative at ``x = 0``. With ``relu'(0) = 0`` the split above gives
+  the derivative from the left at a kink, which for a smooth function is *the* derivative.
+
+No composite branches in Python on a node's data, so all of them work on batched Values.
 """
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Dict
 
 import numpy as np
 
 from .composite import composite
-from .engine import Value
+from .engine import DomainError, MicrogradError, Value
 
-__all__ = ["Activation", "ACTIVATIONS", "get", "relu", "sigmoid", "tanh", "identity"]
+__all__ = [
+    "Activation", "ACTIVATIONS", "UnknownActivationError", "get", "register", "names",
+    "relu", "sigmoid", "tanh", "identity", "silu", "swish", "prelu", "leaky_relu",
+    "parametric_sigmoid", "softplus", "selu", "elish", "soboleva_tanh", "gelu",
+    "SELU_ALPHA", "SELU_LAMBDA", "GELU_TANH_COEF",
+]
+
+#: SELU's constants (Klambauer et al. 2017) in full: rounded ones miss PyTorch by ~1e-5.
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_LAMBDA = 1.0507009873554804934193349852946
+#: The cubic coefficient of GELU's tanh approximation.
+GELU_TANH_COEF = 0.044715
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+try:  # scipy comes with scikit-learn; a vectorised erf when it is there
+    from scipy.special import erf as _np_erf
+except Exception:  # pragma: no cover - depends on the environment
+    _np_erf = np.vectorize(math.erf, otypes=[float])
 
 
 @dataclass(frozen=True)
 class Activation:
     """A registered activation: ``name``, the composite ``fn(v, **params)``, numpy
-    closed forms ``f(x)``/``df(x)``, the ``formula`` and ``derivative`` as text, and
-    its default ``params``. Calling it applies the composite."""
+    closed forms ``f(x)``/``df(x)`` (with the registered ``params`` bound; a keyword
+    overrides one, ``f(x, alpha=0.2)``), the ``formula`` and ``derivative`` as text, its
+    default ``params``, and ``alias_of`` (the entry it repeats, for ``"swish"``).
+    Calling it applies the composite."""
 
     name: str
     fn: Callable
@@ -36,6 +67,7 @@ class Activation:
     formula: str
     derivative: str
     params: Dict = field(default_factory=dict)
+    alias_of: str = ""
 
     def __call__(self, v, **params):
         return self.fn(v, **{**self.params, **params})
@@ -44,19 +76,38 @@ class Activation:
 ACTIVATIONS: Dict[str, Activation] = {}
 
 
-def register(name, f, df, formula, derivative, **params):
-    """Decorator adding a composite activation to :data:`ACTIVATIONS`."""
+class UnknownActivationError(MicrogradError, KeyError, ValueError):
+    """An activation name that is not in :data:`ACTIVATIONS` (the message lists them)."""
+
+    def __str__(self):  # KeyError would quote the whole message
+        return str(self.args[0]) if self.args else ""
+
+
+def register(name, f, df, formula, derivative, alias_of="", **params):
+    """Decorator adding a composite activation to :data:`ACTIVATIONS` under ``name``,
+    with the numpy closed forms ``f``/``df`` and the default ``params``."""
 
     def add(fn):
-        ACTIVATIONS[name] = Activation(name, fn, f, df, formula, derivative, params)
+        bound_f = functools.partial(f, **params) if params else f
+        bound_df = functools.partial(df, **params) if params else df
+        ACTIVATIONS[name] = Activation(name, fn, bound_f, bound_df, formula, derivative,
+                                       dict(params), alias_of)
         return fn
 
     return add
 
 
+def names(aliases: bool = False):
+    """The registered activation names, in registration order (aliases left out
+    unless asked for)."""
+    return [k for k, a in ACTIVATIONS.items() if aliases or not a.alias_of]
+
+
 def get(activation):
     """Turn an activation spec into a callable ``Value -> Value``: a registered name
-    (``"sigmoid"``), None or ``"none"`` (identity), or any callable (returned as is)."""
+    (``"sigmoid"``, case-insensitive), None or ``"none"``/``"linear"`` (identity), or any
+    callable (returned as is). An unknown name raises :class:`UnknownActivationError`
+    listing the known ones."""
     if activation is None:
         return ACTIVATIONS["identity"]
     if callable(activation):
@@ -67,7 +118,8 @@ def get(activation):
             key = "identity"
         if key in ACTIVATIONS:
             return ACTIVATIONS[key]
-        raise KeyError(f"unknown activation {activation!r}; known: {', '.join(sorted(ACTIVATIONS))}")
+        raise UnknownActivationError(
+            f"unknown activation {activation!r}; known: {', '.join(sorted(ACTIVATIONS))}")
     raise TypeError(f"activation must be a name, a callable or None, not {type(activation).__name__}")
 
 
@@ -75,45 +127,164 @@ def _as_value(x):
     return x if isinstance(x, Value) else Value(x, requires_grad=False)
 
 
+def _split(v):
+    """``x = p + n`` with ``p = relu(x) = max(x, 0)`` and ``n = x - p = min(x, 0)``."""
+    p = v.relu()
+    return p, v - p
+
+
+def _positive(name, value):
+    """Check a plain-number parameter is > 0 (Values are trainable: not checked)."""
+    if not isinstance(value, Value) and not value > 0:
+        raise DomainError(f"{name} must be > 0, got {value!r}")
+
+
 # ---------------------------------------------------------------- numpy closed forms
+# Vectorised, and written (like the composites) so that no exponent is positive: they
+# must stay finite and warning-free at x = +-1000 too.
+
+
+def _arr(x):
+    return np.asarray(x, dtype=float)
 
 
 def _np_sigmoid(x):
+    x = _arr(x)
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _np_dsigmoid(x):
+    # sigma (1 - sigma) = e / (1 + e)^2 with e = e^-|x|: 1 - sigma would round to 0
+    e = np.exp(-np.abs(_arr(x)))
+    return e / ((1.0 + e) * (1.0 + e))
+
+
+def _np_silu(x):
+    return _arr(x) * _np_sigmoid(x)
+
+
+def _np_dsilu(x):
+    x = _arr(x)
+    return _np_sigmoid(x) + x * _np_dsigmoid(x)
+
+
+def _np_prelu(x, alpha=0.1):
+    x = _arr(x)
+    return np.where(x > 0, x, alpha * x)
+
+
+def _np_dprelu(x, alpha=0.1):
+    return np.where(_arr(x) > 0, 1.0, alpha)
+
+
+def _np_psigmoid(x, alpha=1.0):
+    return _np_sigmoid(alpha * _arr(x))
+
+
+def _np_dpsigmoid(x, alpha=1.0):
+    return alpha * _np_dsigmoid(alpha * _arr(x))
+
+
+def _np_softplus(x):
+    x = _arr(x)
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _np_selu(x, lam=1.0, alpha=SELU_ALPHA):
+    x = _arr(x)
+    return lam * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+
+
+def _np_dselu(x, lam=1.0, alpha=SELU_ALPHA):
+    x = _arr(x)
+    return lam * np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0)))
+
+
+def _np_elish(x):
+    x = _arr(x)
+    return np.where(x >= 0, x, np.expm1(np.minimum(x, 0.0))) * _np_sigmoid(x)
+
+
+def _np_delish(x):
+    x, s, ds = _arr(x), _np_sigmoid(x), _np_dsigmoid(x)
+    en = np.exp(np.minimum(x, 0.0))
+    pos = s + x * ds
+    neg = en * s + (en - 1.0) * ds
+    return np.where(x >= 0, pos, neg)
+
+
+def _soboleva_terms(x, a, b, c, d):
+    """Numerator and denominator of Soboleva's tanh and their derivatives, all divided
+    by ``e^(c p - d n)`` (the larger denominator term), so no exponent is positive
+    when a <= c and b <= d."""
+    x = _arr(x)
+    p, n = np.maximum(x, 0.0), np.minimum(x, 0.0)
+    ea = np.exp((a - c) * p + (a + d) * n)     # e^(a x)  / e^(c p - d n)
+    eb = np.exp(-(b + c) * p + (d - b) * n)    # e^(-b x) / ...
+    ec = np.exp((c + d) * n)                   # e^(c x)  / ...
+    ed = np.exp(-(c + d) * p)                  # e^(-d x) / ...
+    return ea - eb, ec + ed, a * ea + b * eb, c * ec - d * ed
+
+
+def _np_soboleva(x, a=1.0, b=1.0, c=1.0, d=1.0):
+    num, den, _, _ = _soboleva_terms(x, a, b, c, d)
+    return num / den
+
+
+def _np_dsoboleva(x, a=1.0, b=1.0, c=1.0, d=1.0):
+    num, den, dnum, dden = _soboleva_terms(x, a, b, c, d)
+    return (dnum * den - num * dden) / (den * den)
+
+
+def _np_gelu(x, approximate="none"):
+    x = _arr(x)
+    if approximate == "tanh":
+        return 0.5 * x * (1.0 + np.tanh(_SQRT_2_OVER_PI * (x + GELU_TANH_COEF * x ** 3)))
+    return 0.5 * x * (1.0 + _np_erf(x * _INV_SQRT_2))
+
+
+def _np_dgelu(x, approximate="none"):
+    x = _arr(x)
+    if approximate == "tanh":
+        t = np.tanh(_SQRT_2_OVER_PI * (x + GELU_TANH_COEF * x ** 3))
+        dinner = _SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_COEF * x * x)
+        return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * dinner
+    return 0.5 * (1.0 + _np_erf(x * _INV_SQRT_2)) + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI
 
 
 # ---------------------------------------------------------------- activations
 
 
-@register("identity", lambda x: np.asarray(x, dtype=float) * 1.0,
-          lambda x: np.ones_like(np.asarray(x, dtype=float)), "f(x) = x", "f'(x) = 1")
+@register("identity", lambda x: _arr(x) * 1.0, lambda x: np.ones_like(_arr(x)),
+          "f(x) = x", "f'(x) = 1")
 @composite("identity", "f(x) = x", "1")
 def identity(v):
     """``f(x) = x`` (a linear unit: no activation)."""
     return _as_value(v)
 
 
-@register("relu", lambda x: np.maximum(x, 0.0), lambda x: (np.asarray(x) > 0).astype(float),
+@register("relu", lambda x: np.maximum(_arr(x), 0.0), lambda x: (_arr(x) > 0).astype(float),
           "ReLU(x) = max(0, x)", "ReLU'(x) = 1 if x > 0 else 0")
 @composite("relu", "ReLU(x) = max(0, x)", "1 if x > 0 else 0")
 def relu(v):
-    """``ReLU(x) = max(0, x)``; derivative 1 for ``x > 0``, else 0."""
+    """``ReLU(x) = max(0, x)``; derivative 1 for ``x > 0``, else 0 (0 at x = 0, as in
+    PyTorch)."""
     return _as_value(v).relu()
 
 
-@register("sigmoid", _np_sigmoid, lambda x: _np_sigmoid(x) * (1.0 - _np_sigmoid(x)),
+@register("sigmoid", _np_sigmoid, _np_dsigmoid,
           "sigma(x) = 1 / (1 + e^-x)", "sigma'(x) = sigma(x) (1 - sigma(x))")
 @composite("sigmoid", "sigma(x) = 1 / (1 + e^-x)", "sigma(x) (1 - sigma(x))")
 def sigmoid(v):
     """``sigma(x) = 1 / (1 + e^-x)``, computed so that no exponent is positive:
     with ``p = relu(x)`` and ``n = x - p`` (= min(x, 0)),
     ``sigma(x) = e^n / (e^-p + e^n)``. For x > 0 that is ``1 / (e^-x + 1)``, for x < 0
-    ``e^x / (1 + e^x)``; at x = 0 the chain rule gives the true 1/4 (a form built on
-    ``|x|`` would give 0 there, since d|x|/dx = 0 at 0)."""
+    ``e^x / (1 + e^x)``; the expression equals ``sigma(p + n)`` for every p and n, so the
+    chain rule gives the true derivative everywhere, also 1/4 at x = 0."""
     v = _as_value(v)
-    p = v.relu()
-    en = (v - p).exp()
+    p, n = _split(v)
+    en = n.exp()
     return en / ((-p).exp() + en)
 
 
@@ -123,3 +294,158 @@ def sigmoid(v):
 def tanh(v):
     """``tanh(x) = (e^x - e^-x) / (e^x + e^-x)`` (one primitive)."""
     return _as_value(v).tanh()
+
+
+@register("silu", _np_silu, _np_dsilu,
+          "SiLU(x) = x sigma(x)", "SiLU'(x) = sigma(x) + SiLU(x) (1 - sigma(x))")
+@composite("silu", "SiLU(x) = x sigma(x)", "sigma(x) + SiLU(x) (1 - sigma(x))")
+def silu(v):
+    """SiLU, also called swish: ``f(x) = x * sigma(x)``, with
+    ``f'(x) = sigma(x) + f(x) (1 - sigma(x))``. The sigmoid inside is the stable one."""
+    v = _as_value(v)
+    return v * sigmoid(v)
+
+
+swish = silu
+register("swish", _np_silu, _np_dsilu, "swish(x) = x sigma(x)",
+         "swish'(x) = sigma(x) + swish(x) (1 - sigma(x))", alias_of="silu")(silu)
+
+
+@register("prelu", _np_prelu, _np_dprelu, "PReLU(x) = x if x > 0 else alpha x",
+          "PReLU'(x) = 1 if x > 0 else alpha", alpha=0.1)
+@composite("prelu", "PReLU(x) = x if x > 0 else alpha x", "1 if x > 0 else alpha")
+def prelu(v, alpha=0.1):
+    """Parametric ReLU: ``x`` for ``x > 0``, ``alpha * x`` otherwise (default 0.1).
+
+    Built as ``p + alpha * n`` with ``p = relu(x)``, ``n = x - p``: the derivative is 1
+    for x > 0 and ``alpha`` for x <= 0 (as PyTorch). ``alpha`` may be a number or a Value
+    (then it is trainable: ``d f/d alpha = min(x, 0)``)."""
+    v = _as_value(v)
+    p, n = _split(v)
+    return p + alpha * n
+
+
+@register("leaky_relu", _np_prelu, _np_dprelu, "LeakyReLU(x) = x if x > 0 else 0.01 x",
+          "LeakyReLU'(x) = 1 if x > 0 else 0.01", alpha=0.01)
+@composite("leaky_relu", "LeakyReLU(x) = x if x > 0 else 0.01 x", "1 if x > 0 else 0.01")
+def leaky_relu(v, alpha=0.01):
+    """Leaky ReLU: :func:`prelu` with a small fixed slope ``alpha = 0.01``."""
+    return prelu(v, alpha=alpha)
+
+
+@register("parametric_sigmoid", _np_psigmoid, _np_dpsigmoid,
+          "sigma_alpha(x) = 1 / (1 + e^(-alpha x))",
+          "sigma_alpha'(x) = alpha sigma_alpha(x) (1 - sigma_alpha(x))", alpha=1.0)
+@composite("parametric_sigmoid", "1 / (1 + e^(-alpha x))",
+           "alpha sigma(alpha x) (1 - sigma(alpha x))")
+def parametric_sigmoid(v, alpha=1.0):
+    """``f(x) = 1 / (1 + e^(-alpha x)) = sigma(alpha x)`` (alpha default 1), with
+    ``f'(x) = alpha f(x) (1 - f(x))``; ``alpha`` may be a number or a Value."""
+    return sigmoid(alpha * _as_value(v))
+
+
+@register("softplus", _np_softplus, _np_sigmoid,
+          "softplus(x) = ln(1 + e^x)", "softplus'(x) = sigma(x)")
+@composite("softplus", "ln(1 + e^x)", "sigma(x)")
+def softplus(v):
+    """``softplus(x) = ln(1 + e^x)``, derivative ``sigma(x)``.
+
+    Computed as ``p + ln(1 + e^(n - p))`` with ``p = relu(x)``, ``n = x - p``:
+    ``n - p = -|x|``, so the exponent is never positive, and at x = 0 the chain rule
+    sees ``d(n - p)/dx = 1`` (not ``sign(0) = 0``) and gives the true 1/2."""
+    v = _as_value(v)
+    p, n = _split(v)
+    return p + (n - p).exp().log1p()
+
+
+def _selu_constants(lam, alpha, standard):
+    if standard:
+        if lam is not None and lam != SELU_LAMBDA:
+            raise ValueError(f"selu(standard=True) fixes lam = {SELU_LAMBDA!r}; got lam={lam!r}")
+        return SELU_LAMBDA, alpha
+    return (1.0 if lam is None else lam), alpha
+
+
+@register("selu", _np_selu, _np_dselu, "SELU(x) = lam x if x > 0 else lam alpha (e^x - 1)",
+          "SELU'(x) = lam if x > 0 else lam alpha e^x", lam=1.0, alpha=SELU_ALPHA)
+@composite("selu", "lam x if x > 0 else lam alpha (e^x - 1)", "lam if x > 0 else lam alpha e^x")
+def selu(v, lam=None, alpha=SELU_ALPHA, standard=False):
+    """Scaled exponential linear unit: ``lam * x`` for x > 0, ``lam * alpha * (e^x - 1)``
+    otherwise; derivative ``lam`` for x > 0, ``lam * alpha * e^x`` for x <= 0 (as
+    PyTorch). Seed 000's default ``lam = 1``; ``standard=True`` (or the registered
+    ``"selu_standard"``) selects the self-normalising ``lam = 1.0507009873554805``, which
+    equals ``torch.nn.functional.selu``. ``alpha = 1.6732632423543772``.
+
+    Computed as ``lam * (p + alpha * expm1(n))`` with ``p = relu(x)``, ``n = min(x, 0)``:
+    no positive exponent, and ``expm1`` keeps small negative inputs accurate."""
+    lam, alpha = _selu_constants(lam, alpha, standard)
+    v = _as_value(v)
+    p, n = _split(v)
+    return lam * (p + alpha * n.expm1())
+
+
+register("selu_standard", _np_selu, _np_dselu,
+         "SELU(x) = lam x if x > 0 else lam alpha (e^x - 1), lam = 1.0507",
+         "SELU'(x) = lam if x > 0 else lam alpha e^x", lam=SELU_LAMBDA, alpha=SELU_ALPHA)(selu)
+
+
+@register("elish", _np_elish, _np_delish,
+          "ELiSH(x) = x sigma(x) if x >= 0 else (e^x - 1) sigma(x)",
+          "ELiSH'(x) = sigma + x sigma (1 - sigma) if x >= 0 else "
+          "e^x sigma + (e^x - 1) sigma (1 - sigma)")
+@composite("elish", "x sigma(x) if x >= 0 else (e^x - 1) sigma(x)",
+           "sigma(x) + x sigma(x)(1 - sigma(x)) if x >= 0 else e^x sigma(x) + (e^x - 1) sigma(x)(1 - sigma(x))")
+def elish(v):
+    """Exponential linear sigmoid squashing: ``x * sigma(x)`` for x >= 0 and
+    ``(e^x - 1) * sigma(x)`` for x < 0, computed as ``(p + expm1(n)) * sigma(x)`` with
+    ``p = relu(x)``, ``n = min(x, 0)``. Both pieces have value 0 and slope 1/2 at 0, so
+    the function is smooth there and the chain rule gives ``f'(0) = 1/2``."""
+    v = _as_value(v)
+    p, n = _split(v)
+    return (p + n.expm1()) * sigmoid(v)
+
+
+@register("soboleva_tanh", _np_soboleva, _np_dsoboleva,
+          "f(x) = (e^(a x) - e^(-b x)) / (e^(c x) + e^(-d x))",
+          "f'(x) = ((a e^(ax) + b e^(-bx)) D - N (c e^(cx) - d e^(-dx))) / D^2",
+          a=1.0, b=1.0, c=1.0, d=1.0)
+@composite("soboleva_tanh", "(e^(a x) - e^(-b x)) / (e^(c x) + e^(-d x))",
+           "(N' D - N D') / D^2")
+def soboleva_tanh(v, a=1.0, b=1.0, c=1.0, d=1.0):
+    """Soboleva's modified hyperbolic tangent
+    ``f(x) = (e^(a x) - e^(-b x)) / (e^(c x) + e^(-d x))``, parameters > 0 (all 1 gives
+    tanh). Numerator and denominator are divided by ``e^(c p - d n)`` (``p = relu(x)``,
+    ``n = min(x, 0)``; the larger denominator term), which leaves the exponents
+    ``(a - c) p + (a + d) n``, ``-(b + c) p + (d - b) n``, ``(c + d) n`` and
+    ``-(c + d) p``: none positive when a <= c and b <= d (then f is bounded), so no
+    overflow wherever the value is finite. The rewritten expression equals ``f(p + n)``
+    for every p and n, so the derivative is exact at 0 too."""
+    for name, value in (("a", a), ("b", b), ("c", c), ("d", d)):
+        _positive(f"soboleva_tanh: parameter {name}", value)
+    v = _as_value(v)
+    p, n = _split(v)
+    num = ((a - c) * p + (a + d) * n).exp() - (-(b + c) * p + (d - b) * n).exp()
+    den = ((c + d) * n).exp() + (-(c + d) * p).exp()
+    return num / den
+
+
+@register("gelu", _np_gelu, _np_dgelu, "GELU(x) = x Phi(x) = x/2 (1 + erf(x / sqrt 2))",
+          "GELU'(x) = Phi(x) + x phi(x)", approximate="none")
+@composite("gelu", "x/2 (1 + erf(x / sqrt 2))", "Phi(x) + x phi(x)")
+def gelu(v, approximate="none"):
+    """Gaussian error linear unit ``x * Phi(x) = x/2 * (1 + erf(x / sqrt 2))``, derivative
+    ``Phi(x) + x * phi(x)`` (``phi`` the standard normal density). With
+    ``approximate="tanh"``: ``x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``, as
+    ``torch.nn.functional.gelu(x, approximate="tanh")``."""
+    v = _as_value(v)
+    if approximate == "tanh":
+        inner = _SQRT_2_OVER_PI * (v + GELU_TANH_COEF * v * v * v)
+        return 0.5 * v * (1.0 + inner.tanh())
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
+    return 0.5 * v * (1.0 + (v * _INV_SQRT_2).erf())
+
+
+register("gelu_tanh", _np_gelu, _np_dgelu,
+         "GELU(x) ~ x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
+         "d/dx of the tanh approximation", approximate="tanh")(gelu)
