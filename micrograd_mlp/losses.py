@@ -1,0 +1,386 @@
+"""Loss functions as composite nodes.
+
+Every loss is a function of Values written with engine primitives and decorated with
+:func:`~micrograd_mlp.composite.composite`, so a drawing shows it as one labelled group
+and the chain rule gives its gradient.
+
+Shapes. ``pred`` is one Value (one output) or a list of Values (one per output or class).
+Targets may be numbers, numpy arrays or Values: for ``k`` outputs, a list of ``k`` items,
+a 1-D array of ``k`` numbers (one sample) or a 2-D array of shape ``(N, k)`` (a batch of
+``N``, one column per output). On lockstep batches (Values holding 1-D arrays) the
+per-sample loss is reduced over the batch by ``reduction``: ``"mean"`` (default),
+``"sum"`` or ``"none"`` (the batched per-sample losses). For several outputs the
+per-sample loss averages over them where the formula says "mean" (mse, the
+cross-entropies, hinge), so ``"mean"`` agrees with PyTorch's default.
+
+Stability. Softmax and its cross-entropy go through log-sum-exp with the maximum taken
+out (``lse(z) = m + ln sum_i e^(z_i - m)``, ``m = max_i z_i``); the logit form of binary
+cross-entropy is ``softplus(z) - y z``. Nothing overflows at logits of +-1000.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import List
+
+import numpy as np
+
+from . import activations
+from .composite import composite
+from .engine import DomainError, ShapeError, Value, max_values, sum_values
+
+__all__ = [
+    "mse", "squared_error", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "logsumexp", "log_softmax", "softmax", "softmax_cross_entropy", "cross_entropy",
+    "hinge", "l2", "weights_of", "LOSSES", "get", "REDUCTIONS",
+]
+
+REDUCTIONS = ("mean", "sum", "none")
+#: ln(p) is clamped at -100 in binary cross-entropy (as PyTorch), so p = 0 or 1 is finite.
+_LOG_FLOOR = math.exp(-100.0)
+
+
+# ---------------------------------------------------------------- argument handling
+
+
+def _value(x):
+    return x if isinstance(x, Value) else Value(x, requires_grad=False)
+
+
+def _preds(pred, what) -> List[Value]:
+    if isinstance(pred, Value):
+        return [pred]
+    if isinstance(pred, (list, tuple)):
+        if not pred:
+            raise ShapeError(f"{what}: no predictions given")
+        return [_value(p) for p in pred]
+    if isinstance(pred, (numbers.Real, np.ndarray)):
+        return [_value(pred)]
+    raise TypeError(f"{what}: predictions must be a Value or a list of Values, "
+                    f"not {type(pred).__name__}")
+
+
+def _targets(target, k, what) -> List[Value]:
+    """Split ``target`` into ``k`` Values, one per output (see the module docstring)."""
+    if isinstance(target, Value):
+        items = [target]
+    elif isinstance(target, (list, tuple)):
+        items = list(target)
+    elif isinstance(target, np.ndarray):
+        if target.ndim == 0:
+            items = [float(target)]
+        elif target.ndim == 1:
+            items = [target] if k == 1 else list(target)
+        elif target.ndim == 2:
+            if target.shape[1] != k:
+                raise ShapeError(f"{what}: a 2-D target must have shape (N, {k}) for {k} "
+                                 f"output(s); got {target.shape}")
+            items = [target[:, j] for j in range(k)]
+        else:
+            raise ShapeError(f"{what}: targets must be 0-, 1- or 2-D; got shape {target.shape}")
+    elif isinstance(target, numbers.Real):
+        items = [target]
+    else:
+        raise TypeError(f"{what}: targets must be numbers, arrays or Values, "
+                        f"not {type(target).__name__}")
+    if len(items) != k:
+        raise ShapeError(f"{what}: {k} prediction(s) but {len(items)} target(s); "
+                         "give one target per output")
+    return [_value(t) for t in items]
+
+
+def _check_batches(nodes, what):
+    sizes = {v.data.size for v in nodes if v.is_batched}
+    if len(sizes) > 1:
+        raise ShapeError(f"{what}: batch lengths differ ({sorted(sizes)})")
+
+
+def _reduce(loss: Value, reduction: str, what) -> Value:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{what}: reduction must be one of {REDUCTIONS}, not {reduction!r}")
+
+
+def _check_unit_interval(v: Value, what, name):
+    d = np.asarray(v.data)
+    if not np.all((d >= 0.0) & (d <= 1.0)):  # also catches NaN
+        bad = d[~((d >= 0.0) & (d <= 1.0))]
+        label = f" ({v.label!r})" if v.label else ""
+        raise DomainError(f"{what}: {name}{label} must lie in [0, 1]; got {bad.ravel()[0]!r}")
+
+
+def _mean_of(terms: List[Value]) -> Value:
+    total = sum_values(terms)
+    return total if len(terms) == 1 else total * (1.0 / len(terms))
+
+
+# ---------------------------------------------------------------- regression losses
+
+
+@composite("mse", "MSE = 1/k sum_j (y_j - yhat_j)^2", "dMSE/dyhat_j = 2/k (yhat_j - y_j)")
+def mse(pred, target, reduction="mean"):
+    """Mean squared error ``1/k sum_j (y_j - yhat_j)^2`` over the ``k`` outputs, then the
+    batch ``reduction`` (the mean by default: ``1/n sum_i (y_i - yhat_i)^2`` over n
+    samples, as seed 000 and ``torch.nn.functional.mse_loss``). Gradient
+    ``2/k (yhat_j - y_j)`` per sample (divided by n under the mean)."""
+    preds = _preds(pred, "mse")
+    targets = _targets(target, len(preds), "mse")
+    _check_batches(preds + targets, "mse")
+    loss = _mean_of([(y - yhat) ** 2 for yhat, y in zip(preds, targets)])
+    return _reduce(loss, reduction, "mse")
+
+
+@composite("squared_error", "E = 1/2 sum_j (yhat_j - y_j)^2", "dE/dyhat_j = yhat_j - y_j")
+def squared_error(pred, target, reduction="mean"):
+    """Half the squared error ``E = 1/2 sum_j (yhat_j - y_j)^2`` (the loss of the
+    hand-worked example, whose gradient is simply ``yhat_j - y_j``), then the batch
+    ``reduction``."""
+    preds = _preds(pred, "squared_error")
+    targets = _targets(target, len(preds), "squared_error")
+    _check_batches(preds + targets, "squared_error")
+    loss = 0.5 * sum_values([(yhat - y) ** 2 for yhat, y in zip(preds, targets)])
+    return _reduce(loss, reduction, "squared_error")
+
+
+# ---------------------------------------------------------------- binary classification
+
+
+@composite("binary_cross_entropy", "BCE = -(y ln p + (1 - y) ln(1 - p))",
+           "dBCE/dp = (p - y) / (p (1 - p))")
+def binary_cross_entropy(p, target, reduction="mean"):
+    """Binary cross-entropy of probabilities ``p`` in [0, 1] against targets ``y`` in
+    [0, 1]: ``-(y ln p + (1 - y) ln(1 - p))``, averaged over outputs, then the batch
+    ``reduction``. Gradient ``(p - y) / (p (1 - p))``. As in PyTorch each logarithm is
+    clamped at -100 (``ln max(p, e^-100)``), so a saturated sigmoid (p exactly 0 or 1)
+    gives a finite loss. Prefer :func:`binary_cross_entropy_with_logits` after a sigmoid:
+    it is exact where this one saturates."""
+    what = "binary_cross_entropy"
+    preds = _preds(p, what)
+    targets = _targets(target, len(preds), what)
+    _check_batches(preds + targets, what)
+    for q in preds:
+        _check_unit_interval(q, what, "probability p")
+    for y in targets:
+        _check_unit_interval(y, what, "target y")
+    terms = []
+    for q, y in zip(preds, targets):
+        log_p = max_values([q, _LOG_FLOOR]).log()
+        log_1mp = max_values([1.0 - q, _LOG_FLOOR]).log()
+        terms.append(-(y * log_p + (1.0 - y) * log_1mp))
+    return _reduce(_mean_of(terms), reduction, what)
+
+
+@composite("binary_cross_entropy_with_logits", "BCE(sigma(z), y) = softplus(z) - y z",
+           "dBCE/dz = sigma(z) - y")
+def binary_cross_entropy_with_logits(z, target, reduction="mean"):
+    """Binary cross-entropy of ``sigma(z)`` computed from the logit ``z``:
+    ``-(y ln sigma(z) + (1 - y) ln(1 - sigma(z))) = softplus(z) - y z``, finite for any
+    z (the stable softplus), gradient ``sigma(z) - y``. Averaged over outputs, then the
+    batch ``reduction``; targets in [0, 1]."""
+    what = "binary_cross_entropy_with_logits"
+    preds = _preds(z, what)
+    targets = _targets(target, len(preds), what)
+    _check_batches(preds + targets, what)
+    for y in targets:
+        _check_unit_interval(y, what, "target y")
+    terms = [activations.softplus(zz) - y * zz for zz, y in zip(preds, targets)]
+    return _reduce(_mean_of(terms), reduction, what)
+
+
+@composite("hinge", "hinge = max(0, margin - y s)", "dhinge/ds = -y if y s < margin else 0")
+def hinge(score, label, margin=1.0, reduction="mean"):
+    """Max-margin (hinge) loss ``max(0, margin - y s)`` for scores ``s`` and labels
+    ``y`` in {-1, +1} (margin default 1), averaged over outputs, then the batch
+    ``reduction``. Gradient ``-y`` while the margin is violated, else 0."""
+    what = "hinge"
+    preds = _preds(score, what)
+    labels = _targets(label, len(preds), what)
+    _check_batches(preds + labels, what)
+    for y in labels:
+        d = np.asarray(y.data)
+        if not np.all((d == 1.0) | (d == -1.0)):
+            bad = d[~((d == 1.0) | (d == -1.0))].ravel()[0]
+            raise DomainError(f"hinge: labels must be -1 or +1, got {bad!r} "
+                              "(turn 0/1 labels into -1/+1 with 2*y - 1)")
+    terms = [(margin - y * s).relu() for s, y in zip(preds, labels)]
+    return _reduce(_mean_of(terms), reduction, what)
+
+
+# ---------------------------------------------------------------- softmax
+
+
+def _logits(logits, what) -> List[Value]:
+    if isinstance(logits, Value) or not isinstance(logits, (list, tuple)):
+        raise TypeError(f"{what}: logits must be a list of Values, one per class "
+                        f"(got {type(logits).__name__})")
+    if not logits:
+        raise ShapeError(f"{what}: no logits given")
+    nodes = [_value(z) for z in logits]
+    _check_batches(nodes, what)
+    return nodes
+
+
+@composite("logsumexp", "lse(z) = m + ln sum_i e^(z_i - m), m = max_i z_i",
+           "dlse/dz_i = softmax(z)_i")
+def logsumexp(logits):
+    """``ln sum_i e^(z_i)``, computed as ``m + ln sum_i e^(z_i - m)`` with
+    ``m = max_i z_i`` so that no exponent is positive; gradient ``softmax(z)``."""
+    z = _logits(logits, "logsumexp")
+    m = max_values(z)
+    return m + sum_values([(zi - m).exp() for zi in z]).log()
+
+
+@composite("log_softmax", "log_softmax(z)_i = z_i - lse(z)",
+           "d log_softmax_i/dz_j = [i = j] - softmax(z)_j")
+def log_softmax(logits):
+    """``log_softmax(z)_i = z_i - ln sum_j e^(z_j)`` for each class (a list of Values),
+    stable through :func:`logsumexp`."""
+    z = _logits(logits, "log_softmax")
+    lse = logsumexp(z)
+    return [zi - lse for zi in z]
+
+
+@composite("softmax", "softmax(z)_i = e^(z_i - m) / sum_j e^(z_j - m)",
+           "d softmax_i/dz_j = softmax_i ([i = j] - softmax_j)")
+def softmax(logits):
+    """``softmax(z)_i = e^(z_i) / sum_j e^(z_j)`` for each class (a list of Values),
+    computed with the maximum ``m`` taken out of every exponent."""
+    z = _logits(logits, "softmax")
+    m = max_values(z)
+    e = [(zi - m).exp() for zi in z]
+    total = sum_values(e)
+    return [ei / total for ei in e]
+
+
+def _class_targets(label, k, batch, what):
+    """``label`` as either one int (returned as is) or ``k`` constant columns of target
+    probabilities (one-hot rows)."""
+    if isinstance(label, (numbers.Integral, np.integer)) and not isinstance(label, bool):
+        if not 0 <= label < k:
+            raise DomainError(f"{what}: label {label} is out of range for {k} classes "
+                              f"(expected 0 .. {k - 1})")
+        if batch is not None:
+            label = np.full(batch, int(label))
+        else:
+            return int(label)
+    if isinstance(label, np.ndarray) and label.ndim == 1 and label.dtype.kind in "iu":
+        bad = label[(label < 0) | (label >= k)]
+        if bad.size:
+            raise DomainError(f"{what}: label {bad[0]} is out of range for {k} classes "
+                              f"(expected 0 .. {k - 1})")
+        if batch is None:
+            raise ShapeError(f"{what}: a batch of {label.size} integer labels needs batched "
+                             "logits (Values holding arrays); for one one-hot label pass a "
+                             "list or a float array")
+        if label.size != batch:
+            raise ShapeError(f"{what}: {label.size} labels for a batch of {batch}")
+        return [(label == i).astype(float) for i in range(k)]
+    if isinstance(label, (list, tuple)) or isinstance(label, np.ndarray):
+        rows = np.asarray([np.asarray(t, dtype=float) for t in label], dtype=float) \
+            if isinstance(label, (list, tuple)) else np.asarray(label, dtype=float)
+        if rows.ndim == 2 and isinstance(label, np.ndarray):
+            rows = rows.T  # (N, k) -> one column per class
+        if rows.shape[0] != k:
+            raise ShapeError(f"{what}: {k} logits but a one-hot label of length {rows.shape[0]}"
+                             " (for class indices of a batch pass an integer numpy array)")
+        if not np.all((rows >= 0) & (rows <= 1)):
+            raise DomainError(f"{what}: one-hot / probability labels must lie in [0, 1]")
+        if not np.allclose(rows.sum(axis=0), 1.0, rtol=0, atol=1e-9):
+            raise DomainError(f"{what}: a one-hot / probability label must sum to 1 over "
+                              f"the classes; got {rows.sum(axis=0)!r}")
+        return [rows[i] if rows.ndim == 2 else float(rows[i]) for i in range(k)]
+    raise TypeError(f"{what}: label must be an int, an integer array (a batch) or a one-hot "
+                    f"list, not {type(label).__name__}")
+
+
+@composite("softmax_cross_entropy", "CE = lse(z) - z_y = -ln softmax(z)_y",
+           "dCE/dz_i = softmax(z)_i - [i = y]")
+def softmax_cross_entropy(logits, label, reduction="mean"):
+    """Softmax cross-entropy ``-ln softmax(z)_y = lse(z) - z_y`` of the logits ``z`` (a
+    list of Values, one per class) and the class ``y``: an int, an integer numpy array
+    (one class per sample of a batch), or one-hot / probability targets ``t`` (a list
+    of k numbers, or an ``(N, k)`` array) giving ``lse(z) - sum_i t_i z_i``. Gradient
+    ``softmax(z) - t``. Log-sum-exp keeps logits like (1000, -1000, 0) finite. Reduced
+    over a batch by ``reduction`` (mean by default, as ``torch.nn.functional.cross_entropy``)."""
+    what = "softmax_cross_entropy"
+    z = _logits(logits, what)
+    batched = [v.data.size for v in z if v.is_batched]
+    t = _class_targets(label, len(z), batched[0] if batched else None, what)
+    lse = logsumexp(z)
+    if isinstance(t, int):
+        loss = lse - z[t]
+    else:
+        loss = lse - sum_values([ti * zi for ti, zi in zip(t, z)])
+    return _reduce(loss, reduction, what)
+
+
+cross_entropy = softmax_cross_entropy
+
+
+# ---------------------------------------------------------------- regularisation
+
+
+def weights_of(params) -> List[Value]:
+    """The weights to regularise: a model (anything with ``named_parameters()`` giving
+    names like ``"W1[0,1]"``, ``"b1[0]"``) gives its parameters whose names start with
+    ``"W"`` (biases excluded); a dict ``{name: Value}`` likewise; a list of Values is
+    taken as it is (the caller passes weights only)."""
+    if hasattr(params, "named_parameters"):
+        pairs = list(params.named_parameters())
+    elif isinstance(params, dict):
+        pairs = list(params.items())
+    else:
+        pairs = None
+    if pairs is not None:
+        return [v for name, v in pairs if str(name).startswith("W")]
+    weights = list(params)
+    for w in weights:
+        if not isinstance(w, Value):
+            raise TypeError(f"l2: expected Values (the weights), got {type(w).__name__}")
+    return weights
+
+
+@composite("l2", "L2 = lam / (2n) * sum_W w^2", "dL2/dw = (lam / n) w")
+def l2(params, lam, n):
+    """L2 regularisation ``lam / (2 n) * (||W1||^2 + ||W2||^2 + ...)`` over the weights
+    only (see :func:`weights_of`: biases are excluded), with ``n`` the number of training
+    samples. Its gradient is ``(lam / n) * w`` for each weight (not the
+    ``lam * ||w||`` that seed 004 prints)."""
+    if isinstance(lam, Value) or not isinstance(lam, numbers.Real) or not lam >= 0:
+        raise DomainError(f"l2: lam must be a number >= 0, got {lam!r}")
+    if isinstance(n, bool) or not isinstance(n, numbers.Real) or not n > 0:
+        raise DomainError(f"l2: n (the number of samples) must be > 0, got {n!r}")
+    weights = weights_of(params)
+    if not weights:
+        raise ShapeError("l2: no weights to regularise (a model's weights are the "
+                         "parameters named 'W...')")
+    return (lam / (2.0 * n)) * sum_values([w ** 2 for w in weights])
+
+
+# ---------------------------------------------------------------- registry
+
+#: Loss functions by name (for training code that takes a name).
+LOSSES = {
+    "mse": mse,
+    "squared_error": squared_error,
+    "binary_cross_entropy": binary_cross_entropy,
+    "bce": binary_cross_entropy,
+    "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
+    "bce_with_logits": binary_cross_entropy_with_logits,
+    "softmax_cross_entropy": softmax_cross_entropy,
+    "cross_entropy": softmax_cross_entropy,
+    "hinge": hinge,
+}
+
+
+def get(loss):
+    """A loss function from its name (see :data:`LOSSES`) or a callable (returned as is)."""
+    if callable(loss):
+        return loss
+    if isinstance(loss, str) and loss.lower() in LOSSES:
+        return LOSSES[loss.lower()]
+    raise KeyError(f"unknown loss {loss!r}; known: {', '.join(sorted(LOSSES))}")
