@@ -124,7 +124,8 @@ def plot_regression_fits(X_train, y_train, grid, fits: Mapping[str, np.ndarray],
     grid = np.asarray(grid, dtype=float).ravel()
     if X_test is not None:
         ax.scatter(np.ravel(X_test), y_test, s=8, c="0.6", label="test data")
-    ax.scatter(np.ravel(X_train), y_train, s=22, c="k", label="training data", zorder=3)
+    if len(np.ravel(X_train)):
+        ax.scatter(np.ravel(X_train), y_train, s=22, c="k", label="training data", zorder=3)
     if truth is not None:
         ax.plot(grid, truth(grid), "k--", lw=1, label="true function")
     for label, pred in fits.items():
