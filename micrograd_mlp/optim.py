@@ -1,0 +1,302 @@
+"""Optimisers with the update rules of ``torch.optim`` (SGD, Adam).
+
+An optimiser holds a list of scalar parameter Values. ``step()`` reads every
+parameter's ``grad`` (filled by ``backward()``) and changes its ``data``;
+``zero_grad()`` sets the grads back to 0. The updates are computed on numpy vectors
+(one entry per parameter) in float64, in the same order of operations as PyTorch's
+single-tensor implementation, so trajectories agree with ``torch.optim`` to rounding.
+
+``state_dict()`` returns plain Python (JSON-ready) data; ``load_state_dict()`` restores
+the settings and the running averages.
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, Iterable, List
+
+import numpy as np
+
+from .engine import DataTypeError, ShapeError, Value
+
+__all__ = ["Optimizer", "SGD", "Adam", "OPTIMIZERS", "from_state_dict"]
+
+
+def _check_nonneg(x, what):
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise DataTypeError(f"{what} must be a number, not {x!r}")
+    x = float(x)
+    if not (x >= 0.0) or not math.isfinite(x):
+        raise ValueError(f"invalid {what}: {x} (must be a finite number >= 0)")
+    return x
+
+
+class Optimizer:
+    """Base class: validates and stores the parameters, and implements
+    :meth:`zero_grad`, the ``lr`` property and the state dict plumbing."""
+
+    _hyper: tuple = ("lr",)
+
+    def __init__(self, params: Iterable[Value], lr: float):
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        seen = set()
+        for i, p in enumerate(params):
+            if not isinstance(p, Value):
+                raise DataTypeError(f"parameter {i} is a {type(p).__name__}, not a Value "
+                                    f"(pass model.parameters())")
+            if p.data.__class__ is not float:
+                raise ShapeError(f"parameter {i} ({p.label or 'unlabelled'}) holds a batch; "
+                                 f"parameters must be scalar Values")
+            if not p.requires_grad:
+                raise ValueError(f"parameter {i} ({p.label or 'unlabelled'}) has "
+                                 f"requires_grad=False: it can never be trained")
+            if id(p) in seen:
+                raise ValueError(f"parameter {i} ({p.label or 'unlabelled'}) appears twice")
+            seen.add(id(p))
+        self.params: List[Value] = params
+        self.lr = lr
+
+    @property
+    def lr(self) -> float:
+        """The learning rate (may be changed between steps; must be >= 0)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        self._lr = _check_nonneg(value, "learning rate")
+
+    def zero_grad(self) -> None:
+        """Set the ``grad`` of every parameter to 0."""
+        for p in self.params:
+            p.grad = 0.0
+
+    def _grads(self) -> np.ndarray:
+        g = np.fromiter((p.grad for p in self.params), dtype=np.float64, count=len(self.params))
+        return g
+
+    def _data(self) -> np.ndarray:
+        return np.fromiter((p.data for p in self.params), dtype=np.float64, count=len(self.params))
+
+    def _write(self, theta: np.ndarray) -> None:
+        for p, v in zip(self.params, theta.tolist()):
+            p.data = v
+
+    def step(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ state
+
+    def settings(self) -> Dict:
+        """The hyper-parameters as a dict (``lr``, ``momentum`` ...)."""
+        out = {}
+        for k in self._hyper:
+            v = getattr(self, k)
+            out[k] = list(v) if isinstance(v, tuple) else v
+        return out
+
+    def _buffers(self) -> Dict:
+        return {}
+
+    def state_dict(self) -> Dict:
+        """``{"type", "n_params", "settings", "state"}`` with lists of floats."""
+        return {"type": type(self).__name__, "n_params": len(self.params),
+                "settings": self.settings(), "state": self._buffers()}
+
+    def load_state_dict(self, state: Dict) -> None:
+        """Restore settings and buffers saved by :meth:`state_dict` of an optimiser of
+        the same type over the same number of parameters."""
+        from .nn import CheckpointError
+
+        if not isinstance(state, dict) or state.get("type") != type(self).__name__:
+            got = state.get("type") if isinstance(state, dict) else type(state).__name__
+            raise CheckpointError(f"optimiser state of type {got!r} cannot be loaded into "
+                                  f"{type(self).__name__}")
+        if state.get("n_params") != len(self.params):
+            raise CheckpointError(f"optimiser state is for {state.get('n_params')} parameters, "
+                                  f"this {type(self).__name__} has {len(self.params)}")
+        try:
+            settings = dict(state["settings"])
+            buffers = dict(state["state"])
+            self._restore(buffers)
+            for k in self._hyper:
+                if k in settings:
+                    v = settings[k]
+                    setattr(self, k, tuple(v) if isinstance(v, list) else v)
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError) as e:
+            raise CheckpointError(f"invalid {type(self).__name__} state: {e}") from e
+
+    def _restore(self, buffers: Dict) -> None:
+        pass
+
+    def _vector(self, data, name):
+        from .nn import CheckpointError
+
+        arr = np.asarray(data, dtype=np.float64)
+        if arr.shape != (len(self.params),) or not np.all(np.isfinite(arr)):
+            raise CheckpointError(f"optimiser buffer {name!r} must hold {len(self.params)} "
+                                  f"finite numbers")
+        return arr
+
+    def __repr__(self):
+        s = ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
+        return f"{type(self).__name__}({len(self.params)} parameters, {s})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, as ``torch.optim.SGD``. For each parameter
+    ``theta`` with gradient ``g`` (``-g`` when ``maximize``):
+
+        g <- g + weight_decay * theta
+        b <- g                                  (first step)
+        b <- momentum * b + (1 - dampening) * g (later steps)
+        g <- g + momentum * b   if nesterov  else  g <- b      (when momentum != 0)
+        theta <- theta - lr * g
+    """
+
+    _hyper = ("lr", "momentum", "dampening", "nesterov", "weight_decay", "maximize")
+
+    def __init__(self, params, lr: float = 0.01, momentum: float = 0.0, dampening: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0, maximize: bool = False):
+        super().__init__(params, lr)
+        self.momentum = _check_nonneg(momentum, "momentum")
+        self.dampening = float(dampening)
+        self.weight_decay = _check_nonneg(weight_decay, "weight_decay")
+        self.nesterov = bool(nesterov)
+        self.maximize = bool(maximize)
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError("Nesterov momentum needs momentum > 0 and dampening = 0")
+        self.momentum_buffer = None
+
+    def step(self) -> None:
+        """One update of every parameter (see the class docstring)."""
+        g = self._grads()
+        if self.maximize:
+            g = -g
+        theta = self._data()
+        if self.weight_decay != 0:
+            g = g + self.weight_decay * theta
+        if self.momentum != 0:
+            if self.momentum_buffer is None:
+                self.momentum_buffer = g.copy()
+            else:
+                self.momentum_buffer = (self.momentum_buffer * self.momentum
+                                        + (1 - self.dampening) * g)
+            if self.nesterov:
+                g = g + self.momentum * self.momentum_buffer
+            else:
+                g = self.momentum_buffer
+        self._write(theta - self.lr * g)
+
+    def _buffers(self):
+        buf = self.momentum_buffer
+        return {"momentum_buffer": None if buf is None else buf.tolist()}
+
+    def _restore(self, buffers):
+        buf = buffers.get("momentum_buffer")
+        self.momentum_buffer = None if buf is None else self._vector(buf, "momentum_buffer")
+
+
+class Adam(Optimizer):
+    """Adam, as ``torch.optim.Adam`` (L2 weight decay added to the gradient, not AdamW).
+    With ``g`` the gradient (``-g`` when ``maximize``) at step ``t = 1, 2, ...``:
+
+        g <- g + weight_decay * theta
+        m <- beta1 m + (1 - beta1) g            v <- beta2 v + (1 - beta2) g^2
+        v_max <- max(v_max, v)                  (amsgrad only; then v_max replaces v)
+        theta <- theta - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    so ``m / (1 - beta1^t)`` is the bias-corrected mean and eps is added after the
+    square root. The first step therefore moves each parameter by about ``-lr sign(g)``.
+    """
+
+    _hyper = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize")
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False):
+        super().__init__(params, lr)
+        betas = tuple(float(b) for b in betas)
+        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas}")
+        self.betas = betas
+        self.eps = _check_nonneg(eps, "eps")
+        self.weight_decay = _check_nonneg(weight_decay, "weight_decay")
+        self.amsgrad = bool(amsgrad)
+        self.maximize = bool(maximize)
+        n = len(self.params)
+        self.t = 0
+        self.exp_avg = np.zeros(n)
+        self.exp_avg_sq = np.zeros(n)
+        self.max_exp_avg_sq = np.zeros(n)
+
+    def step(self) -> None:
+        """One update of every parameter (see the class docstring)."""
+        beta1, beta2 = self.betas
+        g = self._grads()
+        if self.maximize:
+            g = -g
+        theta = self._data()
+        self.t += 1
+        if self.weight_decay != 0:
+            g = g + self.weight_decay * theta
+        self.exp_avg = self.exp_avg * beta1 + (1 - beta1) * g
+        self.exp_avg_sq = self.exp_avg_sq * beta2 + (1 - beta2) * g * g
+        bias_correction1 = 1 - beta1 ** self.t
+        bias_correction2 = 1 - beta2 ** self.t
+        step_size = self.lr / bias_correction1
+        if self.amsgrad:
+            self.max_exp_avg_sq = np.maximum(self.max_exp_avg_sq, self.exp_avg_sq)
+            v = self.max_exp_avg_sq
+        else:
+            v = self.exp_avg_sq
+        denom = np.sqrt(v) / math.sqrt(bias_correction2) + self.eps
+        self._write(theta - step_size * (self.exp_avg / denom))
+
+    def _buffers(self):
+        return {"step": self.t, "exp_avg": self.exp_avg.tolist(),
+                "exp_avg_sq": self.exp_avg_sq.tolist(),
+                "max_exp_avg_sq": self.max_exp_avg_sq.tolist()}
+
+    def _restore(self, buffers):
+        t = buffers["step"]
+        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+            raise ValueError(f"step must be an integer >= 0, got {t!r}")
+        m = self._vector(buffers["exp_avg"], "exp_avg")
+        v = self._vector(buffers["exp_avg_sq"], "exp_avg_sq")
+        vmax = self._vector(buffers["max_exp_avg_sq"], "max_exp_avg_sq")
+        self.t, self.exp_avg, self.exp_avg_sq, self.max_exp_avg_sq = t, m, v, vmax
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+
+
+def get(name: str, params, lr=None, **kwargs) -> Optimizer:
+    """An optimiser by name (``"sgd"`` or ``"adam"``, any case)."""
+    cls = OPTIMIZERS.get(str(name).lower())
+    if cls is None:
+        raise ValueError(f"unknown optimiser {name!r}; known: {', '.join(OPTIMIZERS)}")
+    if lr is not None:
+        kwargs["lr"] = lr
+    return cls(params, **kwargs)
+
+
+def from_state_dict(params, state: Dict) -> Optimizer:
+    """Rebuild the optimiser described by ``state`` (from :meth:`Optimizer.state_dict`)
+    over ``params``, with its settings and buffers."""
+    from .nn import CheckpointError
+
+    cls = {c.__name__: c for c in OPTIMIZERS.values()}.get(
+        state.get("type") if isinstance(state, dict) else None)
+    if cls is None:
+        raise CheckpointError(f"unknown optimiser type in state: {state!r:.80}")
+    settings = dict(state.get("settings") or {})
+    if "betas" in settings:
+        settings["betas"] = tuple(settings["betas"])
+    try:
+        opt = cls(params, **settings)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"invalid {cls.__name__} settings {settings}: {e}") from e
+    opt.load_state_dict(state)
+    return opt

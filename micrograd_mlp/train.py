@@ -1,0 +1,549 @@
+"""Training loop, prediction and evaluation helpers.
+
+:func:`fit` trains a model by gradient descent on ``(X, y)``:
+
+* ``batch_size=None``: full batch (one step per epoch); ``k``: mini-batches of ``k``
+  samples (reshuffled every epoch when ``shuffle``); ``1``: one step per sample.
+* Batches run in lockstep by default: each input column is one batched Value, so the
+  whole batch is one graph. ``per_sample=True`` instead builds one graph per sample
+  and accumulates the gradients before the step: the same update, more slowly (useful
+  for teaching, and to check the batching).
+* The batch loss is the mean over the batch of the per-sample loss
+  ``loss(prediction, target)``; the epoch loss is the mean over the epoch's samples of
+  the loss measured in the forward pass, before each step. Training stops after
+  ``epochs`` epochs, or as soon as the epoch loss is below ``epsilon``.
+
+One update is :func:`train_step` (build the graph, backward, step), kept separate so a
+faster implementation can be swapped in.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from .engine import DataTypeError, ShapeError, Value, no_grad
+
+__all__ = ["fit", "train_step", "History", "predict", "accuracy", "listing", "resolve_loss"]
+
+_LOSS_ALIASES = {"bce": "binary_cross_entropy", "cross_entropy": "softmax_cross_entropy",
+                 "ce": "softmax_cross_entropy", "squared": "squared_error"}
+
+
+def resolve_loss(loss) -> Callable:
+    """A loss callable ``(prediction, target) -> Value``: ``loss`` itself when callable,
+    else the function of that name in :mod:`micrograd_mlp.losses` (``"mse"``,
+    ``"squared_error"``, ``"binary_cross_entropy"``/``"bce"``,
+    ``"softmax_cross_entropy"``/``"cross_entropy"``, ...)."""
+    if callable(loss):
+        return loss
+    if not isinstance(loss, str):
+        raise TypeError(f"loss must be a name or a callable (pred, target) -> Value, not {loss!r}")
+    from . import losses
+
+    name = _LOSS_ALIASES.get(loss.lower(), loss.lower())
+    fn = getattr(losses, name, None)
+    if not callable(fn) or name.startswith("_"):
+        known = [n for n in getattr(losses, "__all__", []) if callable(getattr(losses, n, None))]
+        raise ValueError(f"unknown loss {loss!r}; known: {', '.join(known)}")
+    return fn
+
+
+# ---------------------------------------------------------------- inputs and targets
+
+
+def _as_inputs(model, X) -> np.ndarray:
+    """``X`` as a float64 ``(n, nin)`` array, or a clear error."""
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise DataTypeError(f"inputs must be numbers of shape (n, {model.nin}): {e}") from e
+    if X.ndim == 1 and model.nin == 1:
+        X = X.reshape(-1, 1)
+    elif X.ndim == 1 and X.size == model.nin:
+        X = X.reshape(1, -1)
+    if X.ndim != 2 or X.shape[1] != model.nin:
+        raise ShapeError(f"{model!r} expects inputs of shape (n, {model.nin}), got {X.shape}")
+    if X.shape[0] == 0:
+        raise ShapeError("no samples: X is empty")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("inputs contain NaN or inf")
+    return X
+
+
+class _Targets:
+    """The targets ``y`` checked against a model's outputs, sliced per batch.
+
+    ``kind`` is ``"values"`` (one output; ``y`` of shape (n,) or (n, 1)),
+    ``"columns"`` (``y`` of shape (n, nout)) or ``"labels"`` (integer class labels of
+    shape (n,) for a model with ``nout > 1`` outputs, e.g. softmax)."""
+
+    def __init__(self, model, y, n: int):
+        try:
+            y = np.asarray(y)
+        except (TypeError, ValueError) as e:
+            raise DataTypeError(f"targets must be a numeric array: {e}") from e
+        if y.dtype.kind not in "biuf":
+            raise DataTypeError(f"targets must be numeric, got dtype {y.dtype}")
+        nout = model.nout
+        if y.ndim == 0 or y.shape[0] != n:
+            raise ShapeError(f"{n} samples but targets of shape {y.shape}")
+        if nout == 1:
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = y[:, 0]
+            if y.ndim != 1:
+                raise ShapeError(f"a model with one output needs targets of shape ({n},) or "
+                                 f"({n}, 1), got {y.shape}")
+            self.kind = "values"
+        elif y.ndim == 2:
+            if y.shape[1] != nout:
+                raise ShapeError(f"a model with {nout} outputs needs targets of shape "
+                                 f"({n}, {nout}) or class labels of shape ({n},), got {y.shape}")
+            self.kind = "columns"
+        elif y.ndim == 1:
+            if not np.all(np.equal(np.mod(y, 1), 0)):
+                raise ShapeError(f"targets of shape ({n},) for a model with {nout} outputs must "
+                                 f"be integer class labels; give ({n}, {nout}) for real targets")
+            if y.min() < 0 or y.max() >= nout:
+                raise ValueError(f"class labels must lie in 0..{nout - 1}, got {y.min()}..{y.max()}")
+            y = y.astype(np.int64)
+            self.kind = "labels"
+        else:
+            raise ShapeError(f"targets of shape {y.shape} do not fit a model with {nout} outputs")
+        if self.kind != "labels":
+            y = y.astype(np.float64)
+            if not np.all(np.isfinite(y)):
+                raise ValueError("targets contain NaN or inf")
+        self.y = y
+
+    def batch(self, idx):
+        """Targets of the samples ``idx`` for a lockstep batch (arrays)."""
+        y = self.y[idx]
+        if self.kind == "columns":
+            return [np.ascontiguousarray(y[:, k]) for k in range(y.shape[1])]
+        return y
+
+    def sample(self, i):
+        """Target of sample ``i`` alone (float, int or list of floats)."""
+        y = self.y[i]
+        if self.kind == "columns":
+            return [float(v) for v in y]
+        return int(y) if self.kind == "labels" else float(y)
+
+    def classes(self) -> Optional[np.ndarray]:
+        """True class per sample, or None when the targets are not class labels."""
+        y = self.y
+        if self.kind == "labels":
+            return y
+        if self.kind == "values":
+            return y.astype(np.int64) if np.all((y == 0) | (y == 1)) else None
+        rows_onehot = np.all((y == 0) | (y == 1), axis=1) & (y.sum(axis=1) == 1)
+        return y.argmax(axis=1) if np.all(rows_onehot) else None
+
+
+def _squeeze(out: List[Value]):
+    return out[0] if len(out) == 1 else out
+
+
+def _mean_loss(L) -> Value:
+    if not isinstance(L, Value):
+        raise TypeError(f"the loss must return a Value, got {type(L).__name__}")
+    return L.mean() if L.is_batched else L
+
+
+def _predictions(out: List[Value], n: int) -> np.ndarray:
+    cols = [np.broadcast_to(o.data, (n,)) for o in out]
+    return np.column_stack(cols)
+
+
+# ---------------------------------------------------------------- one step
+
+
+def train_step(model, Xb: np.ndarray, yb, loss: Callable, optimizer, per_sample: bool = False):
+    """One update on the batch ``(Xb, yb)``: zero the grads, build the graph of the
+    mean batch loss, ``backward()``, ``optimizer.step()``.
+
+    ``yb`` is what :meth:`_Targets.batch` returns. Lockstep (default): one graph for
+    the batch. ``per_sample=True``: one graph per sample, each backward seeded with
+    ``1 / batch size`` so the accumulated gradient is that of the mean. Returns
+    ``(loss before the step, predictions (B, nout) before the step)``."""
+    optimizer.zero_grad()
+    B = Xb.shape[0]
+    if not per_sample:
+        out = model.forward(Xb)
+        L = _mean_loss(loss(_squeeze(out), yb))
+        L.backward()
+        value = float(L.data)
+        preds = _predictions(out, B)
+    else:
+        value = 0.0
+        preds = np.empty((B, model.nout))
+        seed = 1.0 / B
+        columns = isinstance(yb, list)
+        for i in range(B):
+            out = model.forward([float(v) for v in Xb[i]])
+            if columns:
+                target = [float(col[i]) for col in yb]
+            elif yb.dtype.kind == "i":
+                target = int(yb[i])
+            else:
+                target = float(yb[i])
+            L = _mean_loss(loss(_squeeze(out), target))
+            L.backward(seed)
+            value += float(L.data)
+            preds[i] = [o.data for o in out]
+        value /= B
+    optimizer.step()
+    return value, preds
+
+
+# ---------------------------------------------------------------- history
+
+
+class History:
+    """What :func:`fit` measured, one entry per epoch: ``loss`` and ``val_loss``
+    (lists of floats), ``metrics`` and ``val_metrics`` (name -> list). ``epochs`` is
+    the number of epochs run, ``stopped_early`` tells whether ``epsilon`` (or a
+    non-finite loss) ended training, ``stop_reason`` says why it ended."""
+
+    def __init__(self):
+        self.loss: List[float] = []
+        self.val_loss: List[float] = []
+        self.metrics: Dict[str, List[float]] = {}
+        self.val_metrics: Dict[str, List[float]] = {}
+        self.stopped_early = False
+        self.stop_reason = ""
+
+    @property
+    def epochs(self) -> int:
+        """Number of epochs run."""
+        return len(self.loss)
+
+    def as_dict(self) -> Dict:
+        """All curves as a plain dict (JSON-ready)."""
+        return {"loss": self.loss, "val_loss": self.val_loss, "metrics": self.metrics,
+                "val_metrics": self.val_metrics, "stopped_early": self.stopped_early,
+                "stop_reason": self.stop_reason}
+
+    def __repr__(self):
+        if not self.loss:
+            return "History(empty)"
+        extra = "".join(f", {k}={v[-1]:.4g}" for k, v in self.metrics.items())
+        return f"History({self.epochs} epochs, loss={self.loss[-1]:.6g}{extra})"
+
+    def plot(self, path=None, title: str = "Learning curve", log_loss: bool = True):
+        """Draw the loss (and metric) curves, train and validation, with matplotlib
+        (Agg backend). With ``path``, write ``<path>.png`` and ``<path>.svg`` (the
+        suffix of ``path``, if any, is replaced). Returns the figure."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        if not self.loss:
+            raise ValueError("nothing to plot: the history is empty")
+        n_panels = 1 + (1 if self.metrics else 0)
+        fig, axes = plt.subplots(1, n_panels, figsize=(5.5 * n_panels, 4), squeeze=False)
+        ep = np.arange(1, self.epochs + 1)
+        ax = axes[0, 0]
+        ax.plot(ep, self.loss, label="train loss")
+        if self.val_loss:
+            ax.plot(ep[:len(self.val_loss)], self.val_loss, label="validation loss")
+        if log_loss and min(self.loss) > 0:
+            ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.set_title(title)
+        ax.legend()
+        if self.metrics:
+            ax = axes[0, 1]
+            for name, vals in self.metrics.items():
+                ax.plot(ep[:len(vals)], vals, label=f"train {name}")
+            for name, vals in self.val_metrics.items():
+                ax.plot(ep[:len(vals)], vals, label=f"validation {name}")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("metric")
+            ax.set_title("Metrics")
+            ax.legend()
+        fig.tight_layout()
+        if path is not None:
+            import os
+
+            stem = os.path.splitext(os.fspath(path))[0]
+            fig.savefig(stem + ".png", dpi=120)
+            fig.savefig(stem + ".svg")
+        return fig
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def _classes_of(preds: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    preds = np.asarray(preds, dtype=np.float64)
+    if preds.ndim == 2 and preds.shape[1] == 1:
+        preds = preds[:, 0]
+    if preds.ndim == 1:
+        return (preds > threshold).astype(np.int64)
+    return preds.argmax(axis=1)
+
+
+def _accuracy(preds, classes, threshold=0.5) -> float:
+    return float(np.mean(_classes_of(preds, threshold) == classes))
+
+
+METRICS = {"accuracy": _accuracy}
+
+
+def _compute_metrics(names, preds, targets: _Targets) -> Dict[str, float]:
+    out = {}
+    classes = targets.classes()
+    for m in names:
+        if callable(m):
+            out[getattr(m, "__name__", "metric")] = float(m(preds, targets.y))
+        elif m == "accuracy":
+            if classes is not None:  # skipped for regression targets
+                out["accuracy"] = _accuracy(preds, classes)
+        else:
+            raise ValueError(f"unknown metric {m!r}; known: {', '.join(METRICS)} or a "
+                             f"callable (predictions, y) -> float")
+    return out
+
+
+# ---------------------------------------------------------------- fit
+
+
+def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
+        epochs: int = 100, batch_size: Optional[int] = None, epsilon: Optional[float] = None,
+        validation=None, metrics: Sequence = ("accuracy",), print_every: Optional[int] = None,
+        progress: bool = True, seed=None, shuffle: bool = True, per_sample: bool = False,
+        file=None) -> History:
+    """Train ``model`` on inputs ``X`` (shape (n, nin)) and targets ``y``.
+
+    * ``y``: shape (n,) or (n, 1) for one output, (n, nout) for several, or integer
+      class labels of shape (n,) for a classifier with nout > 1 outputs.
+    * ``loss``: a name from :mod:`micrograd_mlp.losses` or a callable
+      ``loss(prediction, target) -> Value`` (per sample or batched; batched results
+      are averaged over the batch).
+    * ``optimizer``: an :class:`~micrograd_mlp.optim.Optimizer`, ``"sgd"`` / ``"adam"``,
+      or None for plain SGD; ``lr`` (default 0.01) is used when the optimiser is made
+      here, and must not be given with an optimiser object.
+    * ``batch_size``: None = full batch, ``k`` = mini-batches, 1 = per sample;
+      ``shuffle`` reorders mini-batches each epoch with ``np.random.default_rng(seed)``.
+    * ``epsilon``: stop as soon as the epoch loss is below it.
+    * ``validation``: ``(X_val, y_val)``, evaluated after every epoch.
+    * ``metrics``: names (``"accuracy"``, computed only when the targets are class
+      labels) or callables ``(predictions, y) -> float``.
+    * ``print_every=k``: print epoch, loss and metrics every ``k`` epochs (to ``file``,
+      default stdout). ``progress``: a tqdm bar, shown only when stderr is a terminal.
+
+    Returns a :class:`History`.
+    """
+    from . import optim as _optim
+
+    X = _as_inputs(model, X)
+    n = X.shape[0]
+    targets = _Targets(model, y, n)
+    loss_fn = resolve_loss(loss)
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
+    if batch_size is None:
+        bs = n
+    elif isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be None (full batch) or an integer >= 1, got {batch_size!r}")
+    else:
+        bs = min(int(batch_size), n)
+    if epsilon is not None and not (isinstance(epsilon, (int, float)) and epsilon >= 0):
+        raise ValueError(f"epsilon must be a number >= 0 or None, got {epsilon!r}")
+    if print_every is not None and (not isinstance(print_every, (int, np.integer)) or print_every < 1):
+        raise ValueError(f"print_every must be an integer >= 1 or None, got {print_every!r}")
+    if optimizer is None or isinstance(optimizer, str):
+        optimizer = _optim.get(optimizer or "sgd", model.parameters(), lr=0.01 if lr is None else lr)
+    elif lr is not None:
+        raise ValueError("lr was given together with an optimiser object; set the optimiser's lr")
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = (metrics,)
+    metrics = tuple(metrics or ())
+    val = None
+    if validation is not None:
+        try:
+            Xv, yv = validation
+        except (TypeError, ValueError):
+            raise ValueError("validation must be a pair (X_val, y_val)") from None
+        Xv = _as_inputs(model, Xv)
+        val = (Xv, _Targets(model, yv, Xv.shape[0]))
+    per_sample = per_sample or bs == 1
+    out = file if file is not None else sys.stdout
+
+    rng = np.random.default_rng(seed)
+    history = History()
+    bar = _progress_bar(epochs, progress)
+    try:
+        for epoch in range(1, epochs + 1):
+            order = rng.permutation(n) if (shuffle and bs < n) else np.arange(n)
+            total = 0.0
+            preds = np.empty((n, model.nout))
+            for start in range(0, n, bs):
+                idx = order[start:start + bs]
+                value, p = train_step(model, X[idx], targets.batch(idx), loss_fn, optimizer,
+                                      per_sample=per_sample)
+                total += value * len(idx)
+                preds[idx] = p
+            epoch_loss = total / n
+            history.loss.append(epoch_loss)
+            for k, v in _compute_metrics(metrics, preds, targets).items():
+                history.metrics.setdefault(k, []).append(v)
+            if val is not None:
+                vl, vm = _evaluate(model, val[0], val[1], loss_fn, metrics)
+                history.val_loss.append(vl)
+                for k, v in vm.items():
+                    history.val_metrics.setdefault(k, []).append(v)
+            stop = ""
+            if not math.isfinite(epoch_loss):
+                stop = f"the loss became {epoch_loss} at epoch {epoch} (diverged; try a smaller lr)"
+                warnings.warn(stop, RuntimeWarning, stacklevel=2)
+            elif epsilon is not None and epoch_loss < epsilon:
+                stop = f"loss {epoch_loss:.6g} < epsilon {epsilon} at epoch {epoch}"
+            if bar is not None:
+                bar.update(1)
+                if epoch % 10 == 0 or stop:
+                    bar.set_postfix(loss=f"{epoch_loss:.4g}")
+            if print_every and (epoch % print_every == 0 or stop or epoch == epochs):
+                print(_epoch_line(epoch, history), file=out)
+            if stop:
+                history.stopped_early = True
+                history.stop_reason = stop
+                break
+        else:
+            history.stop_reason = f"reached {epochs} epochs"
+    finally:
+        if bar is not None:
+            bar.close()
+    return history
+
+
+def _progress_bar(total, progress):
+    if not progress or not sys.stderr.isatty():
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # the bar is a convenience only
+        return None
+    return tqdm(total=total, unit="epoch", leave=False, disable=not sys.stderr.isatty())
+
+
+def _epoch_line(epoch, h: History) -> str:
+    parts = [f"epoch {epoch:6d}", f"loss {h.loss[-1]:.6f}"]
+    for k, v in h.metrics.items():
+        parts.append(f"{k} {100 * v[-1]:.2f}%" if k == "accuracy" else f"{k} {v[-1]:.6g}")
+    if h.val_loss:
+        parts.append(f"val_loss {h.val_loss[-1]:.6f}")
+    for k, v in h.val_metrics.items():
+        parts.append(f"val_{k} {100 * v[-1]:.2f}%" if k == "accuracy" else f"val_{k} {v[-1]:.6g}")
+    return "  ".join(parts)
+
+
+def _evaluate(model, X, targets: _Targets, loss_fn, metrics):
+    with no_grad():
+        out = model.forward(X)
+        L = _mean_loss(loss_fn(_squeeze(out), targets.batch(np.arange(X.shape[0]))))
+    preds = _predictions(out, X.shape[0])
+    return float(L.data), _compute_metrics(metrics, preds, targets)
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def predict(model, X) -> np.ndarray:
+    """The model's outputs for inputs ``X`` (shape (n, nin), or one sample of nin
+    numbers) as numpy: shape (n,) for one output, (n, nout) otherwise. No graph is
+    kept (runs under :func:`~micrograd_mlp.engine.no_grad`)."""
+    X = _as_inputs(model, X)
+    with no_grad():
+        out = model.forward(X)
+    preds = _predictions(out, X.shape[0])
+    return preds[:, 0] if model.nout == 1 else preds
+
+
+def accuracy(model_or_preds, X_or_y, y=None, threshold: float = 0.5) -> float:
+    """Fraction of samples classified correctly, in [0, 1].
+
+    ``accuracy(model, X, y)`` or ``accuracy(predictions, y)``. One output: class
+    ``prediction > threshold`` against 0/1 targets; several outputs: ``argmax``
+    against integer labels or one-hot rows."""
+    from .nn import Module
+
+    if isinstance(model_or_preds, Module):
+        if y is None:
+            raise TypeError("accuracy(model, X, y): the targets y are missing")
+        preds = predict(model_or_preds, X_or_y)
+    else:
+        if y is not None:
+            raise TypeError("accuracy(predictions, y) takes two arrays; pass a model to give X")
+        preds, y = np.asarray(model_or_preds, dtype=np.float64), X_or_y
+    preds = np.asarray(preds, dtype=np.float64)
+    if preds.ndim == 1:
+        preds = preds.reshape(-1, 1)
+    classes = _class_labels(y, preds.shape)
+    return _accuracy(preds, classes, threshold)
+
+
+def _class_labels(y, shape) -> np.ndarray:
+    y = np.asarray(y)
+    n, k = shape
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.shape[0] != n:
+        raise ShapeError(f"{n} predictions but targets of shape {y.shape}")
+    if y.ndim == 2:
+        if y.shape[1] != k:
+            raise ShapeError(f"targets of shape {y.shape} for predictions of shape {shape}")
+        if not np.all(((y == 0) | (y == 1)).all(axis=1) & (y.sum(axis=1) == 1)):
+            raise ValueError("2-D targets must be one-hot rows to measure accuracy")
+        return y.argmax(axis=1)
+    if y.ndim != 1:
+        raise ShapeError(f"targets of shape {y.shape} are not class labels")
+    if not np.all(np.equal(np.mod(y, 1), 0)):
+        raise ValueError("accuracy needs class labels (0/1, or integers for several outputs), "
+                         "got non-integer targets")
+    if k == 1 and not np.all((y == 0) | (y == 1)):
+        raise ValueError("a one-output classifier needs 0/1 targets")
+    return y.astype(np.int64)
+
+
+def listing(model, X, y, show: bool = False, file=None, threshold: float = 0.5,
+            digits: int = 5) -> List[str]:
+    """The per-sample comparison of ground truth and prediction (seed 003), one line
+    per sample, plus a final accuracy line for classification targets. Printed to
+    ``file`` (default stdout) when ``show``; always returned as a list of strings."""
+    X = _as_inputs(model, X)
+    preds = predict(model, X)
+    preds2 = preds.reshape(X.shape[0], -1)
+    targets = _Targets(model, y, X.shape[0])
+    classes = targets.classes()
+    lines = []
+    width = len(str(X.shape[0] - 1))
+    for i in range(X.shape[0]):
+        xs = ", ".join(f"{v:.3g}" for v in X[i])
+        truth = targets.y[i]
+        if targets.kind == "columns":
+            truth_s = "[" + ", ".join(f"{v:.3g}" for v in truth) + "]"
+        else:
+            truth_s = f"{truth:.6g}" if targets.kind == "values" else str(int(truth))
+        if model.nout == 1:
+            pred_s = f"{preds2[i, 0]:.{digits}f}"
+        else:
+            pred_s = "[" + ", ".join(f"{v:.{digits}f}" for v in preds2[i]) + "]"
+        line = f"sample {i:>{width}}  input ({xs})  ground truth {truth_s}  prediction {pred_s}"
+        if classes is not None:
+            c = int(_classes_of(preds2[i:i + 1], threshold)[0])
+            line += f"  -> class {c}  {'correct' if c == classes[i] else 'WRONG'}"
+        lines.append(line)
+    if classes is not None:
+        acc = _accuracy(preds2, classes, threshold)
+        lines.append(f"accuracy {100 * acc:.2f}% ({int(round(acc * len(classes)))}/{len(classes)})")
+    if show:
+        print("\n".join(lines), file=file if file is not None else sys.stdout)
+    return lines
