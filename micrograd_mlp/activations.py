@@ -360,7 +360,8 @@ def softplus(v):
 
 def _selu_constants(lam, alpha, standard):
     if standard:
-        if lam is not None and lam != SELU_LAMBDA:
+        # standard=True replaces the seed's default lam = 1; another explicit lam conflicts
+        if lam not in (None, 1.0, SELU_LAMBDA):
             raise ValueError(f"selu(standard=True) fixes lam = {SELU_LAMBDA!r}; got lam={lam!r}")
         return SELU_LAMBDA, alpha
     return (1.0 if lam is None else lam), alpha
