@@ -8,10 +8,11 @@ Shapes. ``pred`` is one Value (one output) or a list of Values (one per output o
 Targets may be numbers, numpy arrays or Values: for ``k`` outputs, a list of ``k`` items,
 a 1-D array of ``k`` numbers (one sample) or a 2-D array of shape ``(N, k)`` (a batch of
 ``N``, one column per output). On lockstep batches (Values holding 1-D arrays) the
-per-sample loss is reduced over the batch by ``reduction``: ``"mean"`` (default),
-``"sum"`` or ``"none"`` (the batched per-sample losses). For several outputs the
-per-sample loss averages over them where the formula says "mean" (mse, the
-cross-entropies, hinge), so ``"mean"`` agrees with PyTorch's default.
+loss is reduced by ``reduction``, as in PyTorch: ``"mean"`` (default), ``"sum"`` or
+``"none"``. Elementwise losses (mse, the binary cross-entropies, hinge) take the mean or
+sum over every output and sample, and ``"none"`` gives their terms (one Value, or a list
+of one per output); per-sample losses (squared_error, softmax cross-entropy) are reduced
+over the batch, ``"none"`` giving the batched per-sample loss.
 
 Stability. Softmax and its cross-entropy go through log-sum-exp with the maximum taken
 out (``lse(z) = m + ln sum_i e^(z_i - m)``, ``m = max_i z_i``); the logit form of binary
@@ -118,20 +119,32 @@ def _mean_of(terms: List[Value]) -> Value:
     return total if len(terms) == 1 else total * (1.0 / len(terms))
 
 
+def _reduce_elementwise(terms: List[Value], reduction: str, what):
+    """Reduce one loss term per output (each a scalar or a batch) like PyTorch: the mean
+    or the sum over every output and sample, or (``"none"``) the terms themselves (one
+    Value, or a list of one per output)."""
+    if reduction == "mean":
+        return _mean_of(terms).mean()
+    if reduction == "sum":
+        return sum_values(terms).sum()
+    if reduction == "none":
+        return terms[0] if len(terms) == 1 else terms
+    raise ValueError(f"{what}: reduction must be one of {REDUCTIONS}, not {reduction!r}")
+
+
 # ---------------------------------------------------------------- regression losses
 
 
 @composite("mse", "MSE = 1/k sum_j (y_j - yhat_j)^2", "dMSE/dyhat_j = 2/k (yhat_j - y_j)")
 def mse(pred, target, reduction="mean"):
-    """Mean squared error ``1/k sum_j (y_j - yhat_j)^2`` over the ``k`` outputs, then the
-    batch ``reduction`` (the mean by default: ``1/n sum_i (y_i - yhat_i)^2`` over n
-    samples, as seed 000 and ``torch.nn.functional.mse_loss``). Gradient
-    ``2/k (yhat_j - y_j)`` per sample (divided by n under the mean)."""
+    """Mean squared error ``1/n sum_i (y_i - yhat_i)^2`` over the ``n`` samples (seed 000)
+    and the ``k`` outputs (``n k`` terms), as ``torch.nn.functional.mse_loss``; gradient
+    ``2 (yhat_i - y_i) / (n k)``. ``reduction="sum"`` drops the ``1/(n k)``."""
     preds = _preds(pred, "mse")
     targets = _targets(target, len(preds), "mse")
     _check_batches(preds + targets, "mse")
-    loss = _mean_of([(y - yhat) ** 2 for yhat, y in zip(preds, targets)])
-    return _reduce(loss, reduction, "mse")
+    terms = [(y - yhat) ** 2 for yhat, y in zip(preds, targets)]
+    return _reduce_elementwise(terms, reduction, "mse")
 
 
 @composite("squared_error", "E = 1/2 sum_j (yhat_j - y_j)^2", "dE/dyhat_j = yhat_j - y_j")
@@ -171,7 +184,7 @@ def binary_cross_entropy(p, target, reduction="mean"):
         log_p = max_values([q, _LOG_FLOOR]).log()
         log_1mp = max_values([1.0 - q, _LOG_FLOOR]).log()
         terms.append(-(y * log_p + (1.0 - y) * log_1mp))
-    return _reduce(_mean_of(terms), reduction, what)
+    return _reduce_elementwise(terms, reduction, what)
 
 
 @composite("binary_cross_entropy_with_logits", "BCE(sigma(z), y) = softplus(z) - y z",
@@ -179,8 +192,8 @@ def binary_cross_entropy(p, target, reduction="mean"):
 def binary_cross_entropy_with_logits(z, target, reduction="mean"):
     """Binary cross-entropy of ``sigma(z)`` computed from the logit ``z``:
     ``-(y ln sigma(z) + (1 - y) ln(1 - sigma(z))) = softplus(z) - y z``, finite for any
-    z (the stable softplus), gradient ``sigma(z) - y``. Averaged over outputs, then the
-    batch ``reduction``; targets in [0, 1]."""
+    z (the stable softplus), gradient ``sigma(z) - y``. Averaged (or summed, by
+    ``reduction``) over outputs and samples; targets in [0, 1]."""
     what = "binary_cross_entropy_with_logits"
     preds = _preds(z, what)
     targets = _targets(target, len(preds), what)
@@ -188,14 +201,14 @@ def binary_cross_entropy_with_logits(z, target, reduction="mean"):
     for y in targets:
         _check_unit_interval(y, what, "target y")
     terms = [activations.softplus(zz) - y * zz for zz, y in zip(preds, targets)]
-    return _reduce(_mean_of(terms), reduction, what)
+    return _reduce_elementwise(terms, reduction, what)
 
 
 @composite("hinge", "hinge = max(0, margin - y s)", "dhinge/ds = -y if y s < margin else 0")
 def hinge(score, label, margin=1.0, reduction="mean"):
     """Max-margin (hinge) loss ``max(0, margin - y s)`` for scores ``s`` and labels
-    ``y`` in {-1, +1} (margin default 1), averaged over outputs, then the batch
-    ``reduction``. Gradient ``-y`` while the margin is violated, else 0."""
+    ``y`` in {-1, +1} (margin default 1), averaged (or summed, by ``reduction``) over
+    outputs and samples. Gradient ``-y`` while the margin is violated, else 0."""
     what = "hinge"
     preds = _preds(score, what)
     labels = _targets(label, len(preds), what)
@@ -207,7 +220,7 @@ def hinge(score, label, margin=1.0, reduction="mean"):
             raise DomainError(f"hinge: labels must be -1 or +1, got {bad!r} "
                               "(turn 0/1 labels into -1/+1 with 2*y - 1)")
     terms = [(margin - y * s).relu() for s, y in zip(preds, labels)]
-    return _reduce(_mean_of(terms), reduction, what)
+    return _reduce_elementwise(terms, reduction, what)
 
 
 # ---------------------------------------------------------------- softmax
