@@ -1,0 +1,594 @@
+"""Replay: record the graph of one training step once, then re-run it on new data.
+
+Building a graph costs one Python object per operation; for a training loop whose
+graph has the same shape at every step (the same network, the same loss, the same batch
+size) that work is repeated identically each time. :class:`Recorded` takes a built graph
+apart once into arrays:
+
+* every node gets a *slot*: a row of a ``(n_batched, B)`` array for batched nodes, an
+  entry of an ``(n_scalar,)`` array for scalar ones (parameters, constants, the loss);
+* every node gets a *level*: 0 for leaves, ``1 + max(level of its parents)`` otherwise,
+  so all nodes of one level depend only on lower levels;
+* nodes of the same level, the same primitive and the same input pattern (which inputs
+  are scalar or batched, which need a gradient) form a *group*, run as one numpy call on
+  stacked arrays, with the primitive's own ``forward`` and ``partials`` from
+  :mod:`micrograd_mlp.primitives` (they accept arrays of any shape).
+
+:meth:`Recorded.run` then reads the parameters' current ``data``, takes new input data
+(the next batch), and computes the loss and every parameter gradient without creating a
+single :class:`~micrograd_mlp.engine.Value`. The chain rule is the engine's: for a node
+``y = op(x_1 .. x_n)`` with upstream gradient ``g = d loss/d y``,
+
+    d loss/d x_i  +=  g * d op/d x_i          (summed over the batch for a scalar x_i)
+
+applied level by level from the loss down. The results equal a freshly built graph up to
+the order of floating-point additions (tests check 1e-12).
+
+A recording is valid only while the graph's *shape* does not depend on the data: the
+composites of this library never branch on data, so that holds for every network and
+loss built from them. A different batch size changes the shape: :meth:`Recorded.run`
+raises :class:`~micrograd_mlp.engine.ShapeError`, and :func:`compile_step` re-records.
+"""
+from __future__ import annotations
+
+from operator import attrgetter
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .engine import DomainError, GradientError, ShapeError, Value, topological_order
+from .primitives import PRIMITIVES
+
+__all__ = ["Recorded", "CompiledStep", "compile_step", "record"]
+
+ndarray = np.ndarray
+_DATA = attrgetter("data")
+
+
+class _Group:
+    """Nodes of one level made by one primitive with the same input pattern, run as one
+    numpy call on stacked arrays with the primitive's own ``forward`` and ``partials``.
+
+    ``outs``: the output slots (k,); ``args``: one slot array (k,) per input position,
+    ``batched[i]`` telling which buffer it indexes (``D`` rows or ``S`` entries) and
+    ``needs_grad[i]`` whether that input receives a gradient."""
+
+    def __init__(self, op, outs, out_batched, args, batched, needs_grad):
+        prim = PRIMITIVES[op]
+        self.op = op
+        self.outs = np.asarray(outs, dtype=np.intp)
+        self.out_batched = out_batched
+        self.args = [np.asarray(a, dtype=np.intp) for a in args]
+        self.batched = tuple(batched)
+        self.needs_grad = tuple(needs_grad)
+        self.scatter = [_Scatter(a) for a in self.args]
+        self.prim_forward = prim.forward
+        self.partials = prim.partials
+        self.check = prim.check
+        self.cache = None  # (inputs, output) of the last forward, for the backward
+
+    def forward(self, D, S):
+        xs = []
+        for a, b in zip(self.args, self.batched):
+            if b:
+                xs.append(D[a])
+            elif self.out_batched:
+                xs.append(S[a][:, None])        # a scalar beside a batch
+            else:
+                xs.append(S[a])
+        if self.check is not None:
+            problem = self.check(*xs)
+            if problem:
+                raise DomainError(f"replay: {self.op}: {problem}")
+        out = self.prim_forward(*xs)
+        if self.out_batched:
+            D[self.outs] = out
+        else:
+            S[self.outs] = out
+        self.cache = (xs, out)
+
+    def backward(self, GD, GS):
+        up = GD[self.outs] if self.out_batched else GS[self.outs]
+        xs, out = self.cache
+        parts = self.partials(out, *xs)
+        for b, need, sc, d in zip(self.batched, self.needs_grad, self.scatter, parts):
+            if not need:
+                continue
+            c = up * d
+            if b:
+                sc.add(GD, c)
+            elif self.out_batched:   # a scalar feeding a batch: sum over the samples
+                sc.add(GS, np.broadcast_to(c, up.shape).sum(axis=1))
+            else:
+                sc.add(GS, c)
+
+
+class _SumGroup:
+    """n-ary ``sum`` nodes with a batched output: one ``(k, n_b, B)`` gather of the
+    batched inputs and one ``(k, n_s)`` gather of the scalar ones, instead of n gathers.
+    ``d sum/d u_i = 1``: every input receives the upstream gradient."""
+
+    def __init__(self, outs, args, batched):
+        self.outs = np.asarray(outs, dtype=np.intp)
+        cols_b = [a for a, b in zip(args, batched) if b]
+        cols_s = [a for a, b in zip(args, batched) if not b]
+        self.xb = np.stack(cols_b, axis=1) if cols_b else None
+        self.xs = np.stack(cols_s, axis=1) if cols_s else None
+        self.scatter_b = _Scatter(self.xb) if cols_b else None
+        self.scatter_s = _Scatter(self.xs) if cols_s else None
+
+    def forward(self, D, S):
+        out = D[self.xb].sum(axis=1) if self.xb is not None else 0.0
+        if self.xs is not None:
+            out = out + S[self.xs].sum(axis=1)[:, None]
+        D[self.outs] = out
+
+    def backward(self, GD, GS):
+        up = GD[self.outs]
+        if self.xb is not None:
+            self.scatter_b.add(GD, up[:, None, :])
+        if self.xs is not None:
+            self.scatter_s.add(GS, up.sum(axis=1)[:, None])
+
+
+class _BatchSumGroup:
+    """``bsum`` nodes: a batch reduced to a scalar, ``sum_n u[n]``; its derivative 1
+    sends the scalar upstream gradient to every sample."""
+
+    def __init__(self, outs, arg, needs_grad):
+        self.outs = np.asarray(outs, dtype=np.intp)
+        self.arg = np.asarray(arg, dtype=np.intp)
+        self.needs_grad = needs_grad
+        self.scatter = _Scatter(self.arg)
+
+    def forward(self, D, S):
+        S[self.outs] = D[self.arg].sum(axis=1)
+
+    def backward(self, GD, GS):
+        if self.needs_grad:
+            self.scatter.add(GD, GS[self.outs][:, None])
+
+
+class _AffineGroup:
+    """Neuron pre-activations ``s_i = sum_j w_ij x_j (+ b_i)``: each ``sum`` node whose
+    terms are ``mul`` nodes of a scalar leaf (the weight) and a batched node, used
+    nowhere else, run as one matrix product (the ``mul`` nodes are not stored)::
+
+        S = W X + b,   dL/dW = G X^T,   dL/dX = W^T G,   dL/db = sum_n G
+
+    with ``G = dL/dS``. When every row reads the same inputs (a dense layer) ``X`` is
+    ``(n, B)`` and these are plain matrix products; else ``X`` is gathered per row."""
+
+    def __init__(self, outs, w, x, b, w_grad, x_grad, b_grad):
+        self.outs = np.asarray(outs, dtype=np.intp)
+        self.w = np.asarray(w, dtype=np.intp)        # (k, n) slots in S
+        x = np.asarray(x, dtype=np.intp)             # (k, n) slots in D
+        self.dense = bool(np.all(x == x[:1]))
+        self.x = x[0] if self.dense else x
+        self.b = None if b is None else np.asarray(b, dtype=np.intp)
+        self.w_grad, self.x_grad, self.b_grad = w_grad, x_grad, b_grad
+        self.scatter_w = _Scatter(self.w)
+        self.scatter_x = _Scatter(self.x)
+        self.scatter_b = None if b is None else _Scatter(self.b)
+        self.cache = None
+
+    def forward(self, D, S):
+        W = S[self.w]
+        X = D[self.x]
+        out = W @ X if self.dense else np.einsum("kn,knb->kb", W, X)
+        if self.b is not None:
+            out += S[self.b][:, None]
+        D[self.outs] = out
+        self.cache = (W, X)
+
+    def backward(self, GD, GS):
+        G = GD[self.outs]
+        W, X = self.cache
+        if self.w_grad:
+            gw = G @ X.T if self.dense else np.einsum("kb,knb->kn", G, X)
+            self.scatter_w.add(GS, gw)
+        if self.x_grad:
+            gx = W.T @ G if self.dense else W[:, :, None] * G[:, None, :]
+            self.scatter_x.add(GD, gx)
+        if self.b_grad:
+            self.scatter_b.add(GS, G.sum(axis=1))
+
+
+def _affine_terms(node, position, order, uses, batched):
+    """For a ``sum`` node of the form ``sum_j w_j * x_j (+ b)`` (``w_j`` scalar leaves,
+    ``x_j`` batched nodes, each product used only by this sum, ``b`` a scalar leaf, the
+    weights, the inputs and the bias each all trainable or all not): the positions
+    ``(w, x, b, products)``; else None."""
+    w, x, b, products = [], [], None, []
+    for p in node.parents:
+        j = position[id(p)]
+        if p.op == "mul" and uses[j] == 1 and batched[j]:
+            u, v = p.parents
+            iu, iv = position[id(u)], position[id(v)]
+            if not u.parents and not batched[iu] and batched[iv]:
+                w.append(iu), x.append(iv)
+            elif not v.parents and not batched[iv] and batched[iu]:
+                w.append(iv), x.append(iu)
+            else:
+                return None
+            products.append(j)
+        elif not p.parents and not batched[j] and b is None:
+            b = j
+        else:
+            return None
+    if len(w) < 2:
+        return None
+    if len({order[i].requires_grad for i in w}) > 1 or len({order[i].requires_grad for i in x}) > 1:
+        return None
+    return w, x, b, products
+
+
+class Recorded:
+    """A recorded graph that can be re-run on new leaf data without building nodes.
+
+    ``root``: the scalar loss Value of one built step. ``params``: the leaves whose
+    gradient is wanted and whose ``data`` is re-read at every run (default: every leaf
+    that requires a gradient, in the order found). ``inputs``: the leaves whose data are
+    replaced at every run (the batch: input columns and targets), in the order
+    :meth:`run` receives them. Every other leaf keeps the value it had when recorded.
+    """
+
+    def __init__(self, root: Value, params: Optional[Sequence[Value]] = None,
+                 inputs: Sequence[Value] = ()):
+        if not isinstance(root, Value):
+            raise TypeError(f"Recorded: root must be a Value, not {type(root).__name__}")
+        if root.data.__class__ is ndarray:
+            raise ShapeError("Recorded: the root must be a scalar (reduce the batch with "
+                             ".sum() or .mean() first)")
+        if not root.requires_grad:
+            raise GradientError("Recorded: the root depends on no parameter")
+        order = topological_order(root, all_nodes=True)
+        position = {id(node): i for i, node in enumerate(order)}
+        self.params = list(params) if params is not None else [
+            n for n in order if not n.parents and n.requires_grad]
+        self.inputs = list(inputs)
+        for what, nodes in (("params", self.params), ("inputs", self.inputs)):
+            for v in nodes:
+                if not isinstance(v, Value) or v.parents:
+                    raise TypeError(f"Recorded: every entry of {what} must be a leaf Value")
+        self.missing_params = [p for p in self.params if id(p) not in position]
+        batch = {n.data.size for n in order if n.data.__class__ is ndarray}
+        if len(batch) > 1:
+            raise ShapeError(f"Recorded: the graph mixes batch sizes {sorted(batch)}")
+        self.batch_size = batch.pop() if batch else None
+        B = self.batch_size or 1
+
+        # slots: batched nodes in rows of D, scalar nodes in entries of S
+        self._batched = np.array([n.data.__class__ is ndarray for n in order])
+        slot = np.empty(len(order), dtype=np.intp)
+        nb = int(self._batched.sum())
+        slot[self._batched] = np.arange(nb)
+        slot[~self._batched] = np.arange(len(order) - nb)
+        self._D = np.zeros((nb, B))
+        self._S = np.zeros(len(order) - nb)
+        self._GD = np.zeros_like(self._D)
+        self._GS = np.zeros_like(self._S)
+        for i, n in enumerate(order):
+            if not n.parents:
+                if self._batched[i]:
+                    self._D[slot[i]] = n.data
+                else:
+                    self._S[slot[i]] = n.data
+
+        def leaf_slots(nodes, batched):
+            out = []
+            for v in nodes:
+                i = position.get(id(v))
+                if i is None:
+                    out.append(-1)
+                    continue
+                if self._batched[i] != batched:
+                    kind = "batched" if self._batched[i] else "scalar"
+                    raise ShapeError(f"Recorded: leaf {v.label or v!r} is {kind} here")
+                out.append(slot[i])
+            return np.asarray(out, dtype=np.intp)
+
+        present = [p for p in self.params if id(p) in position]
+        self._param_nodes = present
+        self._param_slots = leaf_slots(present, False) if present else np.zeros(0, np.intp)
+        self._param_index = np.array([i for i, p in enumerate(self.params) if id(p) in position],
+                                     dtype=np.intp)
+        # inputs may be batched (data rows) or scalar (a constant fed at every run)
+        self._input_slots = [slot[position[id(v)]] if id(v) in position else -1
+                             for v in self.inputs]
+        self._input_batched = [id(v) in position and bool(self._batched[position[id(v)]])
+                               for v in self.inputs]
+        self._root_slot = slot[position[id(root)]]
+        self.n_nodes = len(order)
+
+        # levels and groups
+        uses = np.zeros(len(order), dtype=np.intp)
+        for n in order:
+            for p in n.parents:
+                uses[position[id(p)]] += 1
+        affine = {}          # sum node -> (weights, inputs, bias) positions
+        absorbed = set()     # the mul nodes an affine group computes itself
+        for i, n in enumerate(order):
+            if n.op == "sum" and self._batched[i]:
+                terms = _affine_terms(n, position, order, uses, self._batched)
+                if terms is not None:
+                    affine[i] = terms
+                    absorbed.update(terms[3])
+        level = np.zeros(len(order), dtype=np.intp)
+        buckets: Dict[Tuple, List[int]] = {}
+        for i, n in enumerate(order):
+            if not n.parents or i in absorbed:
+                continue
+            if i in affine:
+                w, x, b, _ = affine[i]
+                level[i] = 1 + max(level[j] for j in x)
+                key = (level[i], "affine", len(w), b is not None,
+                       order[w[0]].requires_grad, order[x[0]].requires_grad,
+                       b is not None and order[b].requires_grad, n.requires_grad)
+            else:
+                ps = [position[id(p)] for p in n.parents]
+                level[i] = 1 + max(level[j] for j in ps)
+                key = (level[i], n.op, len(ps), bool(self._batched[i]), n.requires_grad,
+                       tuple(bool(self._batched[j]) for j in ps),
+                       tuple(order[j].requires_grad for j in ps))
+            buckets.setdefault(key, []).append(i)
+        self.groups = []
+        backward_groups = []
+        for key in sorted(buckets, key=lambda k: (int(k[0]), k[1], k[2])):
+            members = buckets[key]
+            lvl, op = key[0], key[1]
+            if op == "affine":
+                _, _, n_terms, has_b, w_rg, x_rg, b_rg, rg = key
+                w = slot[[affine[i][0] for i in members]]
+                x = slot[[affine[i][1] for i in members]]
+                b = slot[[affine[i][2] for i in members]] if has_b else None
+                group = _AffineGroup(slot[members], w, x, b, w_rg, x_rg, b_rg)
+            else:
+                _, _, arity, out_b, rg, arg_b, arg_rg = key
+                idx = [slot[[position[id(order[i].parents[a])] for i in members]]
+                       for a in range(arity)]
+                if op == "sum" and out_b:
+                    group = _SumGroup(slot[members], idx, arg_b)
+                elif op == "bsum":
+                    group = _BatchSumGroup(slot[members], idx[0], arg_rg[0])
+                else:
+                    group = _Group(op, slot[members], out_b, idx, arg_b, arg_rg)
+            self.groups.append(group)
+            if rg:
+                backward_groups.append(group)
+        self._backward_groups = backward_groups[::-1]
+        self.levels = int(level.max()) if len(order) else 0
+
+    # ------------------------------------------------------------ running
+
+    def _load(self, input_data):
+        if len(input_data) != len(self.inputs):
+            raise ShapeError(f"Recorded.run: expected {len(self.inputs)} input arrays, "
+                             f"got {len(input_data)}")
+        D, S = self._D, self._S
+        for v, s, b, x in zip(self.inputs, self._input_slots, self._input_batched, input_data):
+            if s < 0:
+                continue
+            if b:
+                if x.__class__ is not ndarray or x.ndim != 1 or x.size != self.batch_size:
+                    x = np.asarray(x, dtype=np.float64)
+                    raise ShapeError(
+                        f"Recorded.run: input {v.label or 'data'} has shape {x.shape}, the "
+                        f"recorded graph has batches of {self.batch_size}; record again for "
+                        "a new batch size")
+                D[s] = x
+            else:
+                S[s] = x
+        if len(self._param_slots):
+            self._S[self._param_slots] = np.fromiter(
+                map(_DATA, self._param_nodes), dtype=np.float64, count=len(self._param_nodes))
+
+    def forward(self, input_data: Sequence = ()) -> float:
+        """Recompute every node from the inputs ``input_data`` (arrays, in the order of
+        ``inputs``) and the parameters' current data; returns the root's value."""
+        self._load(input_data)
+        D, S = self._D, self._S
+        for g in self.groups:
+            g.forward(D, S)
+        return float(S[self._root_slot])
+
+    def backward(self) -> np.ndarray:
+        """The gradient of the root with respect to every parameter (in the order of
+        ``params``; 0 for a parameter the root does not depend on), from the values of
+        the last :meth:`forward`."""
+        GD, GS = self._GD, self._GS
+        GD.fill(0.0)
+        GS.fill(0.0)
+        GS[self._root_slot] = 1.0
+        for g in self._backward_groups:
+            g.backward(GD, GS)
+        grads = np.zeros(len(self.params))
+        if len(self._param_slots):
+            grads[self._param_index] = GS[self._param_slots]
+        return grads
+
+    def run(self, input_data: Sequence = (), accumulate: bool = True) -> Tuple[float, np.ndarray]:
+        """Forward and backward on new input data: returns ``(loss, grads)`` and adds
+        each gradient to its parameter's ``.grad`` (as ``backward()`` does: zero them
+        between steps), or sets it when ``accumulate=False``."""
+        loss = self.forward(input_data)
+        grads = self.backward()
+        for p, g in zip(self.params, grads.tolist()):
+            p.grad = p.grad + g if accumulate else g
+        return loss, grads
+
+    def __repr__(self):
+        return (f"Recorded({self.n_nodes} nodes, {len(self.groups)} groups over "
+                f"{self.levels} levels, batch {self.batch_size}, {len(self.params)} params)")
+
+
+class _Scatter:
+    """``G[slots] += c`` for a fixed array of ``slots``, correct when a slot repeats (a
+    node used several times): repeated slots are summed with one ``np.add.reduceat``
+    over a precomputed sorting, much faster than ``np.add.at``."""
+
+    __slots__ = ("slots", "unique", "order", "starts", "targets", "n")
+
+    def __init__(self, slots):
+        self.slots = np.asarray(slots, dtype=np.intp)
+        flat = self.slots.ravel()
+        self.n = flat.size
+        self.unique = np.unique(flat).size == flat.size
+        if not self.unique:
+            self.order = np.argsort(flat, kind="stable")
+            ordered = flat[self.order]
+            self.starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+            self.targets = ordered[self.starts]
+
+    def add(self, G, c):
+        if self.unique:
+            G[self.slots] += c
+            return
+        c = np.broadcast_to(c, self.slots.shape + G.shape[1:]).reshape((self.n,) + G.shape[1:])
+        G[self.targets] += np.add.reduceat(c[self.order], self.starts, axis=0)
+
+
+def record(root: Value, params=None, inputs=()) -> Recorded:
+    """Shorthand for :class:`Recorded` ``(root, params, inputs)``."""
+    return Recorded(root, params, inputs)
+
+
+# ---------------------------------------------------------------- a training step
+
+
+def _columns(a):
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 1:
+        return [a]
+    return [np.ascontiguousarray(a[:, k]) for k in range(a.shape[1])]
+
+
+def _head_constants(root: Value, stop) -> List[Value]:
+    """The constant leaves of the loss part of a graph: depth first from ``root`` in
+    parent order, not entering the nodes whose id is in ``stop`` (the model's outputs).
+    Two graphs of the same shape give their constants in the same order."""
+    found, seen, stack = [], set(), [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if id(node) in stop:
+            continue
+        if not node.parents:
+            if not node.requires_grad:
+                found.append(node)
+            continue
+        stack.extend(reversed(node.parents))
+    return found
+
+
+def _recipe(data, y):
+    """How to get a loss constant from the targets ``y`` without building anything:
+    ``("col", j)`` for column ``j`` of ``y`` (``y`` itself if 1-D), ``("onehot", i)`` for
+    ``(y == i)`` of integer labels, ``("fixed", value)`` for a value that is the same for
+    every batch of this size, or None (rebuild the loss part at each step)."""
+    y = np.asarray(y)
+    if data.__class__ is ndarray:
+        cols = [y] if y.ndim == 1 else [y[:, j] for j in range(y.shape[1])]
+        for j, col in enumerate(cols):
+            if np.array_equal(data, col):
+                return ("col", j)
+        if y.ndim == 1 and y.dtype.kind in "iu":
+            for i in np.unique(y):
+                if np.array_equal(data, (y == i).astype(float)):
+                    return ("onehot", int(i))
+        return None
+    return ("fixed", data)
+
+
+class CompiledStep:
+    """``step(X, y) -> (loss, grads)``: the loss ``loss_fn(model(X), y)`` and its
+    gradient for every parameter (in the order of ``params``, default
+    ``model.parameters()``), added into the parameters' ``.grad`` as ``backward()`` does,
+    computed by replaying one recorded graph per batch size.
+
+    The loss may turn ``y`` into constants of its own (a one-hot matrix for integer
+    labels): the step finds them in the recorded graph and refreshes them for each new
+    batch, from ``y`` directly where it can tell how (a column of ``y``, a one-hot
+    column), else by building only the loss part again on stand-in predictions (a few
+    nodes per output), checked against the recording when it is made."""
+
+    def __init__(self, model, loss_fn: Callable, params=None):
+        self.model = model
+        self.loss_fn = loss_fn
+        self.params = list(params) if params is not None else list(model.parameters())
+        self.recordings: Dict[Tuple, Tuple] = {}
+
+    @staticmethod
+    def _key(X, y):
+        return (np.shape(X)[0], np.shape(y)[1:], np.asarray(y).dtype.kind)
+
+    def _head(self, n_out, B, y):
+        """The loss part alone on stand-in predictions (0.5: inside every loss's domain);
+        returns its constants in traversal order."""
+        stand_in = [Value(np.full(B, 0.5)) for _ in range(n_out)]
+        preds = stand_in[0] if self._single else stand_in
+        loss = self.loss_fn(preds, y)
+        return _head_constants(loss, {id(q) for q in stand_in})
+
+    def record(self, X, y) -> Recorded:
+        """Build the graph of one step on ``(X, y)`` and record it."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2:
+            raise ShapeError(f"compile_step: X must be an (n, nin) array, got shape {X.shape}")
+        xs = [Value(np.ascontiguousarray(X[:, j]), f"x0[{j}]", requires_grad=False)
+              for j in range(X.shape[1])]
+        pred = self.model(xs)
+        self._single = isinstance(pred, Value)
+        outs = [pred] if self._single else list(pred)
+        loss = self.loss_fn(pred, y)
+        if not isinstance(loss, Value):
+            raise TypeError(f"compile_step: loss_fn must return a Value, got {type(loss).__name__}")
+        consts = _head_constants(loss, {id(o) for o in outs})
+        recipes = [_recipe(c.data, y) for c in consts]
+        rebuild = any(r is None for r in recipes)
+        if rebuild:  # the loss part must have the same shape on stand-ins: check it
+            again = self._head(len(outs), X.shape[0], y)
+            same = len(again) == len(consts) and all(
+                np.shape(a.data) == np.shape(c.data) and np.array_equal(a.data, c.data)
+                for a, c in zip(again, consts))
+            if not same:
+                raise GradientError("compile_step: the loss builds a graph whose shape "
+                                    "depends on the predictions; it cannot be replayed")
+        rec = Recorded(loss, self.params, xs + consts)
+        self.recordings[self._key(X, y)] = (rec, recipes, rebuild, len(outs))
+        return rec
+
+    def __call__(self, X, y, accumulate: bool = True):
+        entry = self.recordings.get(self._key(X, y))
+        if entry is None:
+            self.record(X, y)
+            entry = self.recordings[self._key(X, y)]
+        rec, recipes, rebuild, n_out = entry
+        X = np.asarray(X, dtype=np.float64)
+        feed = [np.ascontiguousarray(X[:, j]) for j in range(X.shape[1])]
+        if rebuild:
+            feed += [c.data for c in self._head(n_out, X.shape[0], y)]
+        else:
+            y = np.asarray(y)
+            for kind, arg in recipes:
+                if kind == "col":
+                    col = y if y.ndim == 1 else y[:, arg]
+                    feed.append(np.ascontiguousarray(col, dtype=np.float64))
+                elif kind == "onehot":
+                    feed.append((y == arg).astype(np.float64))
+                else:
+                    feed.append(arg)
+        return rec.run(feed, accumulate=accumulate)
+
+
+def compile_step(model, loss_fn: Callable, X=None, y=None, params=None) -> CompiledStep:
+    """A replayed training step for ``model`` and ``loss_fn(prediction, y)``
+    (``prediction`` as ``model`` returns it for a batch: one Value or a list; ``y`` the
+    targets as the loss accepts them, e.g. an array). With ``X, y`` given it records at
+    once; otherwise at the first call."""
+    step = CompiledStep(model, loss_fn, params)
+    if X is not None:
+        step.record(X, y)
+    return step
