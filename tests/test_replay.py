@@ -1,0 +1,185 @@
+"""Replay (micrograd_mlp.replay) must give what a freshly built graph gives.
+
+Reference: the same step built node by node and run with ``backward()`` (itself checked
+against finite differences and torch in test_engine.py). Tolerance 1e-12 (replay adds in
+another order: matrix products instead of a chain of sums).
+"""
+import numpy as np
+import pytest
+
+from micrograd_mlp import MLP, Value, losses, max_values, sum_values, where
+from micrograd_mlp.engine import DomainError, ShapeError
+from micrograd_mlp.replay import Recorded, compile_step
+
+TOL = 1e-12
+
+
+def fresh(model, loss_fn, X, y):
+    """Loss and parameter gradients of a freshly built graph."""
+    for p in model.parameters():
+        p.grad = 0.0
+    loss = loss_fn(model(X), y)
+    loss.backward()
+    return loss.data, np.array([p.grad for p in model.parameters()])
+
+
+def sgd(model, grads, lr):
+    for p, g in zip(model.parameters(), grads):
+        p.data = p.data - lr * g
+
+
+def close(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    return np.max(np.abs(a - b) / (1.0 + np.abs(b))) <= TOL
+
+
+def moons(n, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    y = (X[:, 0] * X[:, 1] > 0).astype(float)
+    return X, y
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "tanh", "relu", "gelu", "prelu"])
+def test_mse_steps_equal_fresh_graph(act):
+    model = MLP(2, [6, 5, 1], activation=act, seed=3)
+    step = compile_step(model, losses.mse)
+    for t in range(3):
+        X, y = moons(17, t)
+        ref_loss, ref_grads = fresh(model, losses.mse, X, y)
+        model.zero_grad()
+        loss, grads = step(X, y)
+        assert close(loss, ref_loss)
+        assert close(grads, ref_grads)
+        # and written into .grad like backward() does
+        assert close([p.grad for p in model.parameters()], ref_grads)
+        sgd(model, grads, 0.3)
+
+
+def test_binary_cross_entropy_and_l2():
+    model = MLP(2, [5, 1], activation="tanh", seed=0)
+    # the last layer must end in a sigmoid for BCE; compose it in the loss
+    from micrograd_mlp import activations
+
+    def loss_fn(pred, y):
+        p = activations.sigmoid(pred)
+        return losses.binary_cross_entropy(p, y) + losses.l2(model, 0.1, 20)
+
+    step = compile_step(model, loss_fn)
+    for t in range(3):
+        X, y = moons(20, 10 + t)
+        ref_loss, ref_grads = fresh(model, loss_fn, X, y)
+        model.zero_grad()
+        loss, grads = step(X, y)
+        assert close(loss, ref_loss) and close(grads, ref_grads)
+        sgd(model, grads, 0.5)
+
+
+def test_softmax_cross_entropy_integer_labels_change_every_step():
+    """The loss turns integer labels into one-hot constants: they must follow the batch."""
+    model = MLP(4, [7, 3], activation=["relu", None], seed=1)
+    step = compile_step(model, losses.softmax_cross_entropy)
+    rng = np.random.default_rng(5)
+    for t in range(3):
+        X = rng.normal(size=(12, 4))
+        y = rng.integers(0, 3, size=12)
+        ref_loss, ref_grads = fresh(model, losses.softmax_cross_entropy, X, y)
+        model.zero_grad()
+        loss, grads = step(X, y)
+        assert close(loss, ref_loss) and close(grads, ref_grads)
+        sgd(model, grads, 0.2)
+
+
+def test_loss_constants_rebuilt_when_not_a_column_of_y():
+    """A target transformed inside the loss (here 2y - 1) is refreshed by rebuilding the
+    loss part on stand-in predictions."""
+    model = MLP(2, [4, 1], activation="tanh", seed=2)
+
+    def loss_fn(pred, y):
+        return losses.mse(pred, 2.0 * np.asarray(y) - 1.0)
+
+    step = compile_step(model, loss_fn)
+    for t in range(2):
+        X, y = moons(9, 20 + t)
+        ref_loss, ref_grads = fresh(model, loss_fn, X, y)
+        model.zero_grad()
+        loss, grads = step(X, y)
+        assert close(loss, ref_loss) and close(grads, ref_grads)
+
+
+def test_new_batch_size_is_recorded_again():
+    model = MLP(2, [3, 1], activation="sigmoid", seed=4)
+    step = compile_step(model, losses.mse)
+    for n in (8, 5, 8):
+        X, y = moons(n, n)
+        ref_loss, ref_grads = fresh(model, losses.mse, X, y)
+        model.zero_grad()
+        loss, grads = step(X, y)
+        assert close(loss, ref_loss) and close(grads, ref_grads)
+    assert len(step.recordings) == 2
+
+
+def test_recorded_rejects_another_batch_size():
+    x = Value(np.arange(1.0, 4.0), requires_grad=False)
+    w = Value(0.5, "w")
+    rec = Recorded((w * x).sum(), [w], [x])
+    with pytest.raises(ShapeError, match="batches of 3"):
+        rec.run([np.ones(4)])
+
+
+def test_general_graph_shared_nodes_and_many_primitives():
+    """Not an MLP: nodes used twice, scalar-only parts, max, where, div, log, powers."""
+    rng = np.random.default_rng(0)
+    a, b, c = (Value(float(v), n) for v, n in zip(rng.normal(size=3), "abc"))
+    x = Value(rng.normal(size=6), "x", requires_grad=False)
+    z = Value(rng.uniform(0.5, 2.0, size=6), "z", requires_grad=False)
+
+    def build(xd, zd):
+        x.data, z.data = xd, zd
+        u = a * x + b            # a, b scalar beside a batch
+        v = u * u + (c * c)      # u used twice, c*c scalar-only
+        w = max_values([u, v, x]) / (z + 1.0)
+        q = where(u, w.exp(), (-w).tanh())
+        r = (v + 1.0).log() + q ** 2 + abs(u) + u.relu() + (a ** c.abs())
+        s = sum_values([r, u, v, c])
+        return s.mean() + (a * b).tanh()
+
+    root = build(x.data, z.data)
+    rec = Recorded(root, [a, b, c], [x, z])
+    for t in range(3):
+        xd, zd = rng.normal(size=6), rng.uniform(0.5, 2.0, size=6)
+        for p in (a, b, c):
+            p.grad = 0.0
+        ref = build(xd, zd)
+        ref.backward()
+        ref_grads = [a.grad, b.grad, c.grad]
+        loss, grads = rec.run([xd, zd], accumulate=False)
+        assert close(loss, ref.data)
+        assert close(grads, ref_grads)
+        for p in (a, b, c):
+            p.data = p.data - 0.01 * p.grad
+
+
+def test_domain_error_on_replay():
+    x = Value(np.array([1.0, 2.0]), requires_grad=False)
+    w = Value(1.0, "w")
+    rec = Recorded((w * x).log().sum(), [w], [x])
+    with pytest.raises(DomainError, match="log"):
+        rec.run([np.array([1.0, -2.0])])
+
+
+def test_matches_torch_float64():
+    torch = pytest.importorskip("torch")
+    model = MLP(3, [4, 2], activation=["tanh", None], seed=7)
+    X = np.random.default_rng(1).normal(size=(10, 3))
+    y = np.random.default_rng(2).normal(size=(10, 2))
+    loss, grads = compile_step(model, losses.mse)(X, y)
+    tm = model.to_torch().double()
+    tl = torch.nn.functional.mse_loss(tm(torch.tensor(X)), torch.tensor(y))
+    tl.backward()
+    tg = []
+    for layer in tm:
+        if isinstance(layer, torch.nn.Linear):
+            tg.append(np.concatenate([layer.weight.grad.numpy(), layer.bias.grad.numpy()[:, None]], axis=1).ravel())
+    assert abs(loss - tl.item()) < 1e-12
+    assert np.allclose(np.sort(grads), np.sort(np.concatenate(tg)), rtol=1e-10, atol=1e-13)
