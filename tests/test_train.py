@@ -1,0 +1,243 @@
+"""Tests of micrograd_mlp.train: fit, train_step, History, predict, accuracy, listing."""
+import io
+
+import numpy as np
+import pytest
+
+from micrograd_mlp import losses
+from micrograd_mlp.engine import ShapeError
+from micrograd_mlp.nn import MLP
+from micrograd_mlp.optim import SGD, Adam
+from micrograd_mlp.train import History, accuracy, fit, listing, predict
+
+XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+XOR_Y = np.array([0.0, 1.0, 1.0, 0.0])
+
+
+def sq(pred, target):
+    """Per-sample squared error, written inline (independent of losses.py)."""
+    return (pred - target) ** 2
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def toy_data(n=12, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(n, 2))
+    return X, (X[:, 0] * X[:, 1] > 0).astype(float)
+
+
+# ---------------------------------------------------------------- seed 001 Task 6
+
+
+def test_task6_two_h_one_network_end_to_end(capsys):
+    X, y = toy_data(20)
+    model = MLP(2, [4, 1], activation="sigmoid", init="xavier_normal", seed=0)
+    h = fit(model, X, y, loss="squared_error", lr=0.01, epochs=100, progress=False)
+    assert h.epochs == 100 and not h.stopped_early
+    assert h.loss[-1] < h.loss[0]
+    assert np.all(np.diff(h.loss) < 0)  # a small lr on a full batch: the loss falls steadily
+    model([0.5, -0.5])
+    for key in ("s1", "x1", "s2", "x2"):
+        print(key, [round(v.data, 6) for v in model.intermediates[key]])
+    text = capsys.readouterr().out
+    assert "s1 [" in text and "x2 [" in text
+    # the seed's spelling: train(x, y, eta, iterations) is batch gradient descent
+    again = MLP(2, [4, 1], seed=0)
+    h2 = again.train(X, y, eta=0.01, iterations=100)
+    assert h2.loss == h.loss and again.state_dict() == model.state_dict()
+
+
+def test_one_full_batch_step_matches_numpy_backprop():
+    X, y = toy_data(9, seed=1)
+    model = MLP(2, [3, 1], seed=2)
+    (W1, W2), (b1, b2) = model.get_parameters()
+    fit(model, X, y, loss=sq, lr=0.5, epochs=1, progress=False)
+    # reference: the matrix form of backprop (seed 001 Task 5 formulas), mean over samples
+    n = len(X)
+    s1 = X @ W1.T + b1
+    x1 = sigmoid(s1)
+    s2 = x1 @ W2.T + b2
+    x2 = sigmoid(s2)[:, 0]
+    d2 = (2 * (x2 - y) / n * x2 * (1 - x2))[:, None]
+    d1 = (d2 @ W2) * x1 * (1 - x1)
+    W2n, b2n = W2 - 0.5 * d2.T @ x1, b2 - 0.5 * d2.sum(0)
+    W1n, b1n = W1 - 0.5 * d1.T @ X, b1 - 0.5 * d1.sum(0)
+    (V1, V2), (c1, c2) = model.get_parameters()
+    for got, want in [(V1, W1n), (V2, W2n), (c1, b1n), (c2, b2n)]:
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------- XOR (seed 003 settings)
+
+
+def test_xor_reaches_full_accuracy_and_stops_early(capsys):
+    model = MLP(2, [8, 1], activation="sigmoid", seed=0)
+    h = fit(model, XOR_X, XOR_Y, loss="mse", lr=5.0, epochs=5000, epsilon=0.005,
+            progress=False, print_every=100)
+    assert h.stopped_early and h.epochs < 5000
+    assert h.loss[-1] < 0.005 and all(v >= 0.005 for v in h.loss[:-1])
+    assert h.metrics["accuracy"][-1] == 1.0
+    assert accuracy(model, XOR_X, XOR_Y) == 1.0
+    lines = listing(model, XOR_X, XOR_Y, show=True)
+    out = capsys.readouterr().out
+    assert "epoch    100" in out and "loss" in out
+    assert len(lines) == 5 and all("correct" in line for line in lines[:4])
+    assert "ground truth 1" in lines[1] and "100.00%" in lines[-1]
+    assert lines[0] in out
+
+
+def test_batched_and_per_sample_training_agree():
+    a, b = MLP(2, [8, 1], seed=3), MLP(2, [8, 1], seed=3)
+    ha = fit(a, XOR_X, XOR_Y, loss=sq, lr=1.0, epochs=10, progress=False)
+    hb = fit(b, XOR_X, XOR_Y, loss=sq, lr=1.0, epochs=10, progress=False, per_sample=True)
+    np.testing.assert_allclose(ha.loss, hb.loss, rtol=1e-12)
+    for (k, v), w in zip(a.state_dict().items(), b.state_dict().values()):
+        assert v == pytest.approx(w, abs=1e-12), k
+    assert a.state_dict() != MLP(2, [8, 1], seed=3).state_dict()
+
+
+def test_mini_batches_lockstep_equal_per_sample_and_are_shuffled_by_seed():
+    X, y = toy_data(10)
+    runs = []
+    for per_sample, seed in [(False, 4), (True, 4), (False, 5)]:
+        m = MLP(2, [3, 1], seed=1)
+        fit(m, X, y, loss=sq, lr=0.5, epochs=3, batch_size=4, seed=seed, per_sample=per_sample,
+            progress=False)
+        runs.append(m.state_dict())
+    for k in runs[0]:
+        assert runs[0][k] == pytest.approx(runs[1][k], abs=1e-12)
+    assert runs[0] != runs[2]
+
+
+def test_batch_size_one_is_sgd_per_sample():
+    X, y = toy_data(5)
+    m = MLP(2, [3, 1], seed=6)
+    fit(m, X, y, loss=sq, lr=0.3, epochs=2, batch_size=1, shuffle=False, progress=False)
+    ref = MLP(2, [3, 1], seed=6)
+    params = ref.parameters()
+    for _ in range(2):
+        for xi, yi in zip(X, y):
+            ref.zero_grad()
+            sq(ref(list(xi)), yi).backward()
+            for p in params:
+                p.data -= 0.3 * p.grad
+    for k, v in ref.state_dict().items():
+        assert m.state_dict()[k] == pytest.approx(v, abs=1e-13)
+
+
+# ---------------------------------------------------------------- options
+
+
+def test_softmax_classifier_with_integer_labels_and_validation():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0).astype(int)  # 3 classes
+    model = MLP(2, [6, 3], activation="tanh", out_activation=None, seed=0)
+    h = fit(model, X[:20], y[:20], loss="cross_entropy", optimizer=Adam(model.parameters(), lr=0.05),
+            epochs=150, batch_size=5, seed=0, validation=(X[20:], y[20:]), progress=False)
+    assert len(h.loss) == len(h.val_loss) == len(h.val_metrics["accuracy"]) == 150
+    assert h.loss[-1] < 0.5 * h.loss[0]
+    assert h.loss[0] == pytest.approx(np.log(3), abs=0.5)
+    assert h.metrics["accuracy"][-1] >= 0.9
+    P = predict(model, X)
+    assert P.shape == (30, 3)
+    assert accuracy(P[20:], y[20:]) == h.val_metrics["accuracy"][-1]
+    # validation loss = the cross-entropy computed with numpy
+    Z = P[20:]
+    lse = np.log(np.exp(Z).sum(1))
+    assert h.val_loss[-1] == pytest.approx(np.mean(lse - Z[np.arange(10), y[20:]]), rel=1e-12)
+
+
+def test_regression_targets_skip_accuracy_and_accept_columns():
+    X, _ = toy_data(8)
+    Y = np.column_stack([X.sum(1), X[:, 0] - X[:, 1]])
+    model = MLP(2, [2], activation=None, seed=0)
+    h = fit(model, X, Y, loss="mse", optimizer="adam", lr=0.1, epochs=200, progress=False)
+    assert h.metrics == {}
+    assert h.loss[-1] < 1e-3
+    W, b = model.get_parameters()
+    np.testing.assert_allclose(W[0], [[1, 1], [1, -1]], atol=0.05)
+
+
+def test_print_every_and_quiet_progress(capsys):
+    out = io.StringIO()
+    fit(MLP(2, [2, 1], seed=0), XOR_X, XOR_Y, loss=sq, lr=0.1, epochs=10, print_every=3,
+        file=out)
+    lines = out.getvalue().splitlines()
+    assert [int(line.split()[1]) for line in lines] == [3, 6, 9, 10]
+    assert all("accuracy" in line for line in lines)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""  # stderr is not a terminal: no bar
+
+
+def test_divergence_stops_with_a_warning():
+    model = MLP(1, [1], activation=None, seed=0)
+    X = np.array([[1e3], [2e3]])
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        h = fit(model, X, np.array([1.0, 2.0]), loss=sq, lr=10.0, epochs=500, progress=False)
+    assert h.stopped_early and not np.isfinite(h.loss[-1])
+
+
+def test_history_plot_writes_png_and_svg(tmp_path):
+    h = fit(MLP(2, [2, 1], seed=0), XOR_X, XOR_Y, loss=sq, lr=1.0, epochs=20, progress=False,
+            validation=(XOR_X, XOR_Y))
+    fig = h.plot(tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").stat().st_size > 1000
+    assert (tmp_path / "curve.svg").read_text().lstrip().startswith("<?xml")
+    assert len(fig.axes) == 2 and fig.axes[0].get_xlabel() == "epoch"
+    assert isinstance(h, History) and "20 epochs" in repr(h)
+    with pytest.raises(ValueError, match="empty"):
+        History().plot()
+
+
+# ---------------------------------------------------------------- evaluation helpers
+
+
+def test_predict_and_accuracy_forms():
+    m = MLP(2, [3, 1], seed=0)
+    P = predict(m, XOR_X)
+    assert P.shape == (4,)
+    np.testing.assert_allclose(P, [m(list(x)).data for x in XOR_X], rtol=1e-14)
+    assert predict(m, [0.0, 1.0]).shape == (1,)
+    assert accuracy(np.array([0.2, 0.7, 0.9, 0.4]), XOR_Y) == 1.0
+    assert accuracy(np.array([0.6, 0.7, 0.9, 0.4]), XOR_Y) == 0.75
+    assert accuracy(np.array([[0.1, 0.9], [0.8, 0.2]]), np.array([[0, 1], [0, 1]])) == 0.5
+    with pytest.raises(ValueError, match="0/1"):
+        accuracy(np.array([0.1, 0.2]), np.array([0.5, 2.0]))
+    with pytest.raises(TypeError, match="targets y are missing"):
+        accuracy(m, XOR_X)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_fit_rejects_bad_input():
+    m = MLP(2, [3, 1], seed=0)
+    with pytest.raises(ValueError, match="learning rate"):
+        fit(m, XOR_X, XOR_Y, lr=-0.1)
+    with pytest.raises(ShapeError, match=r"\(n, 2\)"):
+        fit(m, np.zeros((4, 3)), XOR_Y)
+    with pytest.raises(ShapeError, match="4 samples"):
+        fit(m, XOR_X, np.zeros(3))
+    with pytest.raises(ShapeError, match="one output"):
+        fit(m, XOR_X, np.zeros((4, 2)))
+    m3 = MLP(2, [3, 3], seed=0)
+    with pytest.raises(ShapeError, match="integer class labels"):
+        fit(m3, XOR_X, np.array([0.5, 1, 2, 0]))
+    with pytest.raises(ValueError, match="0..2"):
+        fit(m3, XOR_X, np.array([0, 1, 3, 0]))
+    with pytest.raises(ShapeError, match=r"\(4, 3\)"):
+        fit(m3, XOR_X, np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="lr was given"):
+        fit(m, XOR_X, XOR_Y, optimizer=SGD(m.parameters(), lr=0.1), lr=0.1)
+    with pytest.raises(ValueError, match="batch_size"):
+        fit(m, XOR_X, XOR_Y, batch_size=0)
+    with pytest.raises(ValueError, match="unknown loss"):
+        fit(m, XOR_X, XOR_Y, loss="nonesuch")
+    with pytest.raises(ValueError, match="unknown optimiser"):
+        fit(m, XOR_X, XOR_Y, optimizer="rmsprop")
+    with pytest.raises(ValueError, match="NaN"):
+        fit(m, np.array([[0, np.nan]]), [1.0])
