@@ -135,6 +135,11 @@ class _Targets:
 
     def classes(self) -> Optional[np.ndarray]:
         """True class per sample, or None when the targets are not class labels."""
+        if not hasattr(self, "_classes"):
+            self._classes = self._find_classes()
+        return self._classes
+
+    def _find_classes(self) -> Optional[np.ndarray]:
         y = self.y
         if self.kind == "labels":
             return y
