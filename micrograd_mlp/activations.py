@@ -34,7 +34,7 @@ __all__ = [
     "Activation", "ACTIVATIONS", "UnknownActivationError", "get", "register", "names",
     "relu", "sigmoid", "tanh", "identity", "silu", "swish", "prelu", "leaky_relu",
     "parametric_sigmoid", "softplus", "selu", "elish", "soboleva_tanh", "gelu",
-    "SELU_ALPHA", "SELU_LAMBDA", "GELU_TANH_COEF",
+    "evaluate", "SELU_ALPHA", "SELU_LAMBDA", "GELU_TANH_COEF",
 ]
 
 #: SELU's constants (Klambauer et al. 2017) in full: rounded ones miss PyTorch by ~1e-5.
@@ -450,3 +450,15 @@ def gelu(v, approximate="none"):
 register("gelu_tanh", _np_gelu, _np_dgelu,
          "GELU(x) ~ x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
          "d/dx of the tanh approximation", approximate="tanh")(gelu)
+
+
+def evaluate(activation, x, **params):
+    """Run an activation (a name, an :class:`Activation` or a composite) through the
+    engine on the points ``x`` as one batch, and return ``(f(x), f'(x))`` as numpy arrays,
+    the derivative from ``backward()`` (for plots, and to compare with ``df``)."""
+    act = get(activation)
+    xs = np.atleast_1d(np.asarray(x, dtype=float))
+    v = Value(xs.copy())
+    out = act(v, **params)
+    out.backward()
+    return np.array(out.data, dtype=float) * np.ones_like(xs), np.array(v.grad, dtype=float)
