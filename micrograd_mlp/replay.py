@@ -39,7 +39,7 @@ import numpy as np
 from .engine import DomainError, GradientError, ShapeError, Value, topological_order
 from .primitives import PRIMITIVES
 
-__all__ = ["Recorded", "CompiledStep", "compile_step", "record"]
+__all__ = ["Recorded", "CompiledStep", "compile_step", "record", "train_step"]
 
 ndarray = np.ndarray
 _DATA = attrgetter("data")
@@ -299,6 +299,7 @@ class Recorded:
         self._input_batched = [id(v) in position and bool(self._batched[position[id(v)]])
                                for v in self.inputs]
         self._root_slot = slot[position[id(root)]]
+        self._slot_of = {id(n): slot[i] for i, n in enumerate(order) if self._batched[i]}
         self.n_nodes = len(order)
 
         # levels and groups
@@ -417,6 +418,15 @@ class Recorded:
             p.grad = p.grad + g if accumulate else g
         return loss, grads
 
+    def watch(self, nodes: Sequence[Value]) -> None:
+        """Remember ``nodes`` (batched nodes of the recorded graph, such as the model's
+        outputs) so :meth:`watched` can return their values after each run."""
+        self._watched = np.asarray([self._slot_of[id(v)] for v in nodes], dtype=np.intp)
+
+    def watched(self) -> np.ndarray:
+        """The values ``(B, len(nodes))`` of the watched nodes in the last forward."""
+        return self._D[self._watched].T.copy()
+
     def __repr__(self):
         return (f"Recorded({self.n_nodes} nodes, {len(self.groups)} groups over "
                 f"{self.levels} levels, batch {self.batch_size}, {len(self.params)} params)")
@@ -522,7 +532,8 @@ class CompiledStep:
 
     @staticmethod
     def _key(X, y):
-        return (np.shape(X)[0], np.shape(y)[1:], np.asarray(y).dtype.kind)
+        y = _as_array(y)
+        return (np.shape(X)[0], y.shape[1:], y.dtype.kind)
 
     def _head(self, n_out, B, y):
         """The loss part alone on stand-in predictions (0.5: inside every loss's domain);
@@ -530,6 +541,8 @@ class CompiledStep:
         stand_in = [Value(np.full(B, 0.5)) for _ in range(n_out)]
         preds = stand_in[0] if self._single else stand_in
         loss = self.loss_fn(preds, y)
+        if loss.data.__class__ is ndarray:
+            loss = loss.mean()
         return _head_constants(loss, {id(q) for q in stand_in})
 
     def record(self, X, y) -> Recorded:
@@ -545,8 +558,10 @@ class CompiledStep:
         loss = self.loss_fn(pred, y)
         if not isinstance(loss, Value):
             raise TypeError(f"compile_step: loss_fn must return a Value, got {type(loss).__name__}")
+        if loss.data.__class__ is ndarray:  # per-sample losses: their mean
+            loss = loss.mean()
         consts = _head_constants(loss, {id(o) for o in outs})
-        recipes = [_recipe(c.data, y) for c in consts]
+        recipes = [_recipe(c.data, _as_array(y)) for c in consts]
         rebuild = any(r is None for r in recipes)
         if rebuild:  # the loss part must have the same shape on stand-ins: check it
             again = self._head(len(outs), X.shape[0], y)
@@ -557,7 +572,9 @@ class CompiledStep:
                 raise GradientError("compile_step: the loss builds a graph whose shape "
                                     "depends on the predictions; it cannot be replayed")
         rec = Recorded(loss, self.params, xs + consts)
+        rec.watch(outs)
         self.recordings[self._key(X, y)] = (rec, recipes, rebuild, len(outs))
+        self.last = rec
         return rec
 
     def __call__(self, X, y, accumulate: bool = True):
@@ -566,12 +583,13 @@ class CompiledStep:
             self.record(X, y)
             entry = self.recordings[self._key(X, y)]
         rec, recipes, rebuild, n_out = entry
+        self.last = rec
         X = np.asarray(X, dtype=np.float64)
         feed = [np.ascontiguousarray(X[:, j]) for j in range(X.shape[1])]
         if rebuild:
             feed += [c.data for c in self._head(n_out, X.shape[0], y)]
         else:
-            y = np.asarray(y)
+            y = _as_array(y)
             for kind, arg in recipes:
                 if kind == "col":
                     col = y if y.ndim == 1 else y[:, arg]
@@ -581,6 +599,28 @@ class CompiledStep:
                 else:
                     feed.append(arg)
         return rec.run(feed, accumulate=accumulate)
+
+    def predictions(self) -> np.ndarray:
+        """The model's outputs ``(B, nout)`` of the last step (before its update)."""
+        return self.last.watched()
+
+
+def _as_array(y):
+    """Targets as one array: a list of per-output columns becomes ``(B, k)``."""
+    if isinstance(y, (list, tuple)):
+        return np.column_stack([np.asarray(c) for c in y])
+    return np.asarray(y)
+
+
+def train_step(step: CompiledStep, Xb, yb, optimizer):
+    """The replayed twin of :func:`micrograd_mlp.train.train_step`: zero the grads, loss
+    and gradients of the mean batch loss by replay, ``optimizer.step()``. Returns
+    ``(loss before the step, predictions (B, nout) before the step)``."""
+    optimizer.zero_grad()
+    value, _ = step(Xb, yb)
+    preds = step.predictions()
+    optimizer.step()
+    return value, preds
 
 
 def compile_step(model, loss_fn: Callable, X=None, y=None, params=None) -> CompiledStep:

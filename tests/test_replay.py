@@ -183,3 +183,23 @@ def test_matches_torch_float64():
             tg.append(np.concatenate([layer.weight.grad.numpy(), layer.bias.grad.numpy()[:, None]], axis=1).ravel())
     assert abs(loss - tl.item()) < 1e-12
     assert np.allclose(np.sort(grads), np.sort(np.concatenate(tg)), rtol=1e-10, atol=1e-13)
+
+
+def test_train_step_twin_of_train_train_step():
+    """replay.train_step gives the loss, predictions and updated parameters of
+    train.train_step (lockstep graph), step after step, for a 3-class softmax model."""
+    from micrograd_mlp import optim, replay, train
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(15, 4))
+    y = rng.integers(0, 3, size=15)
+    m_ref = MLP(4, [5, 3], activation=["tanh", None], seed=0)
+    m_rep = MLP(4, [5, 3], activation=["tanh", None], seed=0)
+    o_ref = optim.SGD(m_ref.parameters(), lr=0.3, momentum=0.9)
+    o_rep = optim.SGD(m_rep.parameters(), lr=0.3, momentum=0.9)
+    step = compile_step(m_rep, losses.softmax_cross_entropy)
+    for _ in range(3):
+        v_ref, p_ref = train.train_step(m_ref, X, y, losses.softmax_cross_entropy, o_ref)
+        v_rep, p_rep = replay.train_step(step, X, y, o_rep)
+        assert close(v_rep, v_ref) and close(p_rep, p_ref)
+    assert close([p.data for p in m_rep.parameters()], [p.data for p in m_ref.parameters()])

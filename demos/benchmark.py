@@ -1,0 +1,465 @@
+"""Benchmark against the peers (issue 8), all measured in one run (``make bench``).
+
+Rows:
+1. one training step (forward, MSE, backward, SGD update) of MLP(2, [16, 16, 1]) with
+   ReLU hidden units on 100 two-moons samples: micrograd 0.1.0, ours per sample (one
+   scalar graph per sample), ours batched (one lockstep graph), ours replayed
+   (:mod:`micrograd_mlp.replay`), numpy matrices with a hand-written backward, torch
+   batched (if installed). Engines are interleaved round by round; medians of repeats.
+2. building and backward throughput (nodes per second) on a random graph of ~100k nodes;
+3. a chain x <- x * c, 10^4, 10^5, 10^6 deep (micrograd recurses: RecursionError);
+4. bytes per node (tracemalloc, a 200k-node chain);
+5. the digits softmax demo: seconds per epoch of fit() (full batch, replayed and not).
+
+Writes ``demos/out/benchmark.md`` (copied to ``demos/figures/benchmark.md``) and a bar
+chart ``benchmark.png``/``.svg`` (log scale); prints the ratios against the targets.
+"""
+from __future__ import annotations
+
+import gc
+import platform
+import shutil
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+from _common import make_parser  # noqa: E402  (also puts the checkout on sys.path)
+
+from micrograd_mlp import MLP, Value, losses
+from micrograd_mlp.replay import compile_step
+
+OUT_NAME = "benchmark"
+FIG_DIR = Path(__file__).resolve().parent / "figures"
+
+
+def _median_time(fn):
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+# ---------------------------------------------------------------- row 1: one step
+
+
+def _moons(n=100, seed=0):
+    try:
+        from micrograd_mlp import data
+        X, y = data.moons(n, seed=seed)
+    except Exception:  # data.py missing: the same shape of problem
+        rng = np.random.default_rng(seed)
+        X = rng.normal(size=(n, 2))
+        y = (X[:, 0] * X[:, 1] > 0).astype(float)
+    return np.asarray(X, dtype=float), np.asarray(y, dtype=float) * 2.0 - 1.0
+
+
+def step_engines(X, y, lr=0.01):
+    """name -> a function doing one training step (each with its own model)."""
+    engines = {}
+    sizes = [2, 16, 16, 1]
+    acts = ["relu", "relu", None]
+    try:
+        from micrograd.nn import MLP as MicroMLP
+
+        mm = MicroMLP(2, [16, 16, 1])
+        rows = [list(map(float, r)) for r in X]
+        targets = list(map(float, y))
+
+        def micrograd_step():
+            scores = list(map(mm, rows))
+            loss = sum((s - t) ** 2 for s, t in zip(scores, targets)) * (1.0 / len(rows))
+            mm.zero_grad()
+            loss.backward()
+            for p in mm.parameters():
+                p.data -= lr * p.grad
+
+        engines["micrograd 0.1.0"] = micrograd_step
+    except ImportError:
+        pass
+
+    def sgd(params):
+        for p in params:
+            p.data = p.data - lr * p.grad
+
+    m1 = MLP(2, [16, 16, 1], activation=acts, init="uniform", seed=0)
+    p1 = m1.parameters()
+
+    def per_sample_step():
+        m1.zero_grad()
+        n = len(X)
+        for i in range(n):
+            out = m1([float(X[i, 0]), float(X[i, 1])])
+            ((out - float(y[i])) ** 2).backward(1.0 / n)
+        sgd(p1)
+
+    engines["ours, per-sample scalar"] = per_sample_step
+
+    m2 = MLP(2, [16, 16, 1], activation=acts, init="uniform", seed=0)
+    p2 = m2.parameters()
+
+    def batched_step():
+        m2.zero_grad()
+        losses.mse(m2(X), y).backward()
+        sgd(p2)
+
+    engines["ours, batched"] = batched_step
+
+    m3 = MLP(2, [16, 16, 1], activation=acts, init="uniform", seed=0)
+    p3 = m3.parameters()
+    step = compile_step(m3, losses.mse, X, y)
+
+    def replayed_step():
+        _, grads = step(X, y, accumulate=False)
+        for p, g in zip(p3, grads.tolist()):
+            p.data -= lr * g
+
+    engines["ours, replayed"] = replayed_step
+
+    rng = np.random.default_rng(0)
+    W = [rng.uniform(-1, 1, size=(o, i)) for i, o in zip(sizes[:-1], sizes[1:])]
+    b = [np.zeros(o) for o in sizes[1:]]
+    yc = y[:, None]
+
+    def numpy_step():
+        h1 = X @ W[0].T + b[0]
+        a1 = np.maximum(h1, 0.0)
+        h2 = a1 @ W[1].T + b[1]
+        a2 = np.maximum(h2, 0.0)
+        out = a2 @ W[2].T + b[2]
+        g = (2.0 / len(X)) * (out - yc)
+        gW2, gb2 = g.T @ a2, g.sum(0)
+        g = (g @ W[2]) * (h2 > 0)
+        gW1, gb1 = g.T @ a1, g.sum(0)
+        g = (g @ W[1]) * (h1 > 0)
+        gW0, gb0 = g.T @ X, g.sum(0)
+        for Wk, bk, gw, gb in zip(W, b, (gW0, gW1, gW2), (gb0, gb1, gb2)):
+            Wk -= lr * gw
+            bk -= lr * gb
+
+    engines["numpy matrices, hand backward"] = numpy_step
+
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+        net = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 16),
+                                  torch.nn.ReLU(), torch.nn.Linear(16, 1)).double()
+        opt = torch.optim.SGD(net.parameters(), lr=lr)
+        tX, ty = torch.tensor(X), torch.tensor(yc)
+
+        def torch_step():
+            opt.zero_grad()
+            torch.nn.functional.mse_loss(net(tX), ty).backward()
+            opt.step()
+
+        engines["torch batched"] = torch_step
+    except ImportError:
+        pass
+    return engines
+
+
+def bench_steps(quick):
+    X, y = _moons(100)
+    engines = step_engines(X, y)
+    # repeats per round: slow engines once, fast ones many times (interleaved rounds)
+    per_round = {name: 1 for name in engines}
+    for name in ("ours, batched",):
+        per_round[name] = 5
+    for name in ("ours, replayed", "numpy matrices, hand backward", "torch batched"):
+        per_round[name] = 30
+    rounds = 2 if quick else 5
+    if quick:
+        engines.pop("micrograd 0.1.0", None)
+    times = {name: [] for name in engines}
+    for fn in engines.values():
+        fn()  # warm-up: records the replay, loads torch kernels
+    for _ in range(rounds):
+        for name, fn in engines.items():
+            for _ in range(per_round[name]):
+                times[name].append(_median_time(fn))
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+# ---------------------------------------------------------------- row 2: random graph
+
+
+def random_graph(V, n, seed=0):
+    """``n`` nodes, each ``+``, ``*`` or ``relu`` of earlier nodes (one chosen uniformly,
+    one among the 64 latest), then the sum of the 64 latest: the root. The depth stays
+    in the hundreds, so micrograd's recursion copes."""
+    rng = np.random.default_rng(seed)
+    nodes = [V(float(x)) for x in rng.uniform(-1, 1, size=64)]
+    ops = rng.integers(0, 3, size=n).tolist()
+    far = rng.random(size=n).tolist()
+    near = rng.integers(1, 65, size=n).tolist()
+    for k in range(n):
+        m = len(nodes)
+        a, b = nodes[int(far[k] * m)], nodes[m - near[k]]
+        op = ops[k]
+        nodes.append(a + b if op == 0 else (a * b if op == 1 else b.relu()))
+    root = nodes[-64]
+    for v in nodes[-63:]:
+        root = root + v
+    return root
+
+
+def _reachable(root):
+    seen, stack = set(), [root]
+    while stack:
+        v = stack.pop()
+        if id(v) not in seen:
+            seen.add(id(v))
+            stack.extend(getattr(v, "parents", None) or getattr(v, "_prev", ()))
+    return len(seen)
+
+
+def bench_random_graph(quick):
+    n = 20_000 if quick else 100_000
+    engines = {"ours": Value}
+    try:
+        from micrograd.engine import Value as MV
+        engines["micrograd 0.1.0"] = MV
+    except ImportError:
+        pass
+    result = {}
+    for name, V in engines.items():
+        gc.collect()
+        t0 = time.perf_counter()
+        root = random_graph(V, n)
+        t1 = time.perf_counter()
+        try:
+            root.backward()
+            t2 = time.perf_counter()
+            reached = _reachable(root)
+            result[name] = (n / (t1 - t0), reached / (t2 - t1), reached)
+        except RecursionError:
+            result[name] = (n / (t1 - t0), float("nan"), 0)
+        del root
+    return result
+
+
+# ---------------------------------------------------------------- row 3: chains
+
+
+def chain(V, n):
+    x0 = V(1.0)
+    x = x0
+    for _ in range(n):
+        x = x * 1.0000001
+    return x0, x
+
+
+def bench_chains(quick):
+    depths = (10_000, 100_000) if quick else (10_000, 100_000, 1_000_000)
+    rows = []
+    for n in depths:
+        t0 = time.perf_counter()
+        x0, x = chain(Value, n)
+        t1 = time.perf_counter()
+        x.backward()
+        t2 = time.perf_counter()
+        ok = abs(x0.grad - 1.0000001 ** n) < 1e-9 * 1.0000001 ** n
+        del x0, x
+        gc.collect()
+        micro = "not run"
+        if n == 10_000:
+            try:
+                from micrograd.engine import Value as MV
+                _, mx = chain(MV, n)
+                try:
+                    mx.backward()
+                    micro = "ok"
+                except RecursionError:
+                    micro = "RecursionError"
+                del mx
+                gc.collect()
+            except ImportError:
+                micro = "not installed"
+        rows.append((n, t1 - t0, t2 - t1, ok, micro))
+    return rows
+
+
+# ---------------------------------------------------------------- row 4: memory
+
+
+def bytes_per_node(V, n):
+    gc.collect()
+    tracemalloc.start()
+    keep = chain(V, n)
+    size, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del keep
+    gc.collect()
+    return size / n
+
+
+def bench_memory(quick):
+    n = 50_000 if quick else 200_000
+    result = {"ours": bytes_per_node(Value, n)}
+    try:
+        from micrograd.engine import Value as MV
+        result["micrograd 0.1.0"] = bytes_per_node(MV, n)
+    except ImportError:
+        pass
+    return result
+
+
+# ---------------------------------------------------------------- row 5: digits
+
+
+def bench_digits(quick):
+    try:
+        from micrograd_mlp import data
+        from micrograd_mlp.train import fit
+        X, y = data.digits()
+    except Exception as err:  # data or fit missing, or no scikit-learn
+        return {"skipped": str(err)}
+    X, y = np.asarray(X), np.asarray(y)
+    if quick:
+        X, y = X[:300], y[:300]
+    result = {}
+    for label, kwargs in (("fit(), replayed", {"replay": True}), ("fit(), batched graph", {"replay": False})):
+        model = MLP(64, [32, 10], activation=["relu", None], seed=0)
+        try:
+            t0 = time.perf_counter()
+            fit(model, X, y, loss="softmax_cross_entropy", lr=0.1, epochs=3, progress=False,
+                metrics=(), **kwargs)
+            result[label] = (time.perf_counter() - t0) / 3
+        except TypeError:  # fit() without a replay switch
+            if "replay" in kwargs and kwargs["replay"]:
+                continue
+            t0 = time.perf_counter()
+            fit(model, X, y, loss="softmax_cross_entropy", lr=0.1, epochs=3, progress=False,
+                metrics=())
+            result["fit(), default"] = (time.perf_counter() - t0) / 3
+    return result
+
+
+# ---------------------------------------------------------------- report
+
+
+def _fmt_time(s):
+    if s >= 1.0:
+        return f"{s:.2f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s * 1e6:.0f} µs"
+
+
+def report(steps, graph, chains, memory, digits):
+    lines = [f"Measured in one run of `make bench` on {platform.processor() or platform.machine()}, "
+             f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}, "
+             f"numpy {np.__version__}.", ""]
+    lines += ["**1. One training step** of MLP(2, [16, 16, 1]) (ReLU), 100 two-moons samples, "
+              "MSE, SGD (median of repeats, engines interleaved)", "",
+              "| engine | time per step | vs micrograd | vs numpy |", "|---|---:|---:|---:|"]
+    mg = steps.get("micrograd 0.1.0")
+    npt = steps["numpy matrices, hand backward"]
+    for name, t in steps.items():
+        vs_mg = f"{mg / t:.1f}x faster" if mg else "-"
+        lines.append(f"| {name} | {_fmt_time(t)} | {vs_mg} | {t / npt:.1f}x the time |")
+    lines += ["", "**2. Random graph** (+, *, relu of random earlier nodes)", "",
+              "| engine | build (nodes/s) | backward (nodes/s) | nodes reached by backward |",
+              "|---|---:|---:|---:|"]
+    for name, (b, f, reached) in graph.items():
+        back = "RecursionError" if reached == 0 else f"{f:,.0f}"
+        lines.append(f"| {name} | {b:,.0f} | {back} | {reached:,} |")
+    lines += ["", "**3. Chain** `x = x * 1.0000001`, n deep", "",
+              "| depth | ours: build | ours: backward | backward / build | gradient exact | micrograd |",
+              "|---:|---:|---:|---:|:---:|---|"]
+    for n, tb, tf, ok, micro in chains:
+        lines.append(f"| {n:,} | {_fmt_time(tb)} | {_fmt_time(tf)} | {tf / tb:.2f} | "
+                     f"{'yes' if ok else 'NO'} | {micro} |")
+    lines += ["", "**4. Memory** (tracemalloc, bytes per chain node incl. its constant)", "",
+              "| engine | bytes per node |", "|---|---:|"]
+    for name, b in memory.items():
+        lines.append(f"| {name} | {b:.0f} |")
+    lines += ["", "**5. Digits softmax** (1797 x 64, MLP(64, [32, 10]), full batch)", ""]
+    if "skipped" in digits:
+        lines.append(f"skipped: {digits['skipped']}")
+    else:
+        lines += ["| run | seconds per epoch |", "|---|---:|"]
+        for name, t in digits.items():
+            lines.append(f"| {name} | {t:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def ratios(steps, chains, memory):
+    out = []
+    mg = steps.get("micrograd 0.1.0")
+    npt = steps["numpy matrices, hand backward"]
+    if mg:
+        r = mg / steps["ours, per-sample scalar"]
+        out.append(("per-sample scalar vs micrograd", f"{r:.1f}x faster", "target >= 3x", r >= 3))
+        r = mg / steps["ours, batched"]
+        out.append(("batched vs micrograd", f"{r:.0f}x faster", "target >= 200x", r >= 200))
+    r = steps["ours, replayed"] / npt
+    out.append(("replayed vs numpy", f"{r:.1f}x the time", "target <= 5x", r <= 5))
+    deep = [c for c in chains if c[0] == 1_000_000]
+    if deep:
+        r = deep[0][2] / deep[0][1]
+        out.append(("chain 10^6 backward / build", f"{r:.2f}", "target <= 3", r <= 3))
+    if "micrograd 0.1.0" in memory:
+        r = memory["ours"] / memory["micrograd 0.1.0"]
+        out.append(("bytes per node vs micrograd", f"{r:.2f}", "target <= 0.3", r <= 0.3))
+    return out
+
+
+def bar_chart(steps, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(steps)
+    ms = [steps[n] * 1e3 for n in names]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    bars = ax.barh(names, ms, color=["#c44" if "micrograd" in n else "#48c" if "ours" in n
+                                     else "#888" for n in names], label="time per step")
+    ax.set_xscale("log")
+    ax.invert_yaxis()
+    ax.set_xlabel("milliseconds per training step (log scale)")
+    ax.set_title("One SGD step of MLP(2, [16, 16, 1]) on 100 samples")
+    for bar, v in zip(bars, ms):
+        ax.text(v, bar.get_y() + bar.get_height() / 2, f" {v:.3g} ms", va="center", fontsize=8)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path.with_suffix(".png"), dpi=120)
+    fig.savefig(path.with_suffix(".svg"))
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = make_parser(OUT_NAME, "Benchmark against micrograd, numpy and torch (issue 8).")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    say = (lambda *a: None) if args.quiet else print
+    say("1/5 training step ...")
+    steps = bench_steps(args.quick)
+    say("2/5 random graph ...")
+    graph = bench_random_graph(args.quick)
+    say("3/5 chains ...")
+    chains = bench_chains(args.quick)
+    say("4/5 memory ...")
+    memory = bench_memory(args.quick)
+    say("5/5 digits ...")
+    digits = bench_digits(args.quick)
+    table = report(steps, graph, chains, memory, digits)
+    (out / f"{OUT_NAME}.md").write_text(table)
+    if not args.quick:
+        FIG_DIR.mkdir(exist_ok=True)
+        shutil.copy(out / f"{OUT_NAME}.md", FIG_DIR / f"{OUT_NAME}.md")
+    bar_chart(steps, out / OUT_NAME)
+    checks = ratios(steps, chains, memory)
+    say(table)
+    for what, value, target, ok in checks:
+        say(f"{what:34s} {value:>16s}   ({target}: {'met' if ok else 'NOT met'})")
+    return {"steps": steps, "graph": graph, "chains": chains, "memory": memory,
+            "digits": digits, "ratios": checks}
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
