@@ -127,6 +127,35 @@ def _as_input(x, label):
     return Value(x, label, requires_grad=False)
 
 
+def _wrap_inputs(owner, x, nin: int, prefix: str) -> List[Value]:
+    """The inputs of a forward pass as ``nin`` Values labelled ``{prefix}[j]``: from a
+    list of numbers or Values (one sample), or from the columns of an ``(n, nin)``
+    array (a lockstep batch)."""
+    if isinstance(x, np.ndarray) and x.ndim == 2:
+        if x.shape[1] != nin:
+            raise ShapeError(f"{owner!r} expects {nin} input columns, got an array of shape {x.shape}")
+        if x.shape[0] == 0:
+            raise ShapeError(f"{owner!r} called with an empty batch (shape {x.shape})")
+        if x.dtype.kind not in "biuf":
+            raise DataTypeError(f"{owner!r}: input array of dtype {x.dtype} is not numeric")
+        xf = np.asarray(x, dtype=np.float64)
+        return [Value(np.ascontiguousarray(xf[:, j]), f"{prefix}[{j}]", requires_grad=False)
+                for j in range(nin)]
+    if isinstance(x, np.ndarray) and x.ndim > 2:
+        raise ShapeError(f"{owner!r}: inputs must be a list of {nin} values or an "
+                         f"(n, {nin}) array, got shape {x.shape}")
+    if isinstance(x, (Value, str)) or not hasattr(x, "__len__"):
+        if nin == 1 and not isinstance(x, str):
+            x = [x]
+        else:
+            raise ShapeError(f"{owner!r} expects {nin} inputs (a list or an (n, {nin}) "
+                             f"array), got {type(x).__name__}")
+    xs = list(x)
+    if len(xs) != nin:
+        raise ShapeError(f"{owner!r} expects {nin} inputs, got {len(xs)}")
+    return [_as_input(v, f"{prefix}[{j}]") for j, v in enumerate(xs)]
+
+
 def _finite_float(x, what):
     if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
         raise CheckpointError(f"{what} must be a number, got {x!r:.40}")
@@ -242,12 +271,9 @@ class Neuron(Module):
         return s, x
 
     def __call__(self, x) -> Value:
-        """The neuron's output ``f(w . x + b)`` for a list of ``nin`` numbers or Values."""
-        xs = list(x)
-        if len(xs) != self.nin:
-            raise ShapeError(f"{self!r} expects {self.nin} inputs, got {len(xs)}")
-        xs = [_as_input(v, f"x{self.layer - 1}[{j}]") for j, v in enumerate(xs)]
-        return self.forward(xs)[1]
+        """The neuron's output ``f(w . x + b)`` for a list of ``nin`` numbers or Values
+        (or an ``(n, nin)`` array: a batched Value)."""
+        return self.forward(_wrap_inputs(self, x, self.nin, f"x{self.layer - 1}"))[1]
 
     def __repr__(self):
         b = "" if self.bias else ", bias=False"
@@ -287,12 +313,9 @@ class Layer(Module):
         return ss, outs
 
     def __call__(self, x) -> List[Value]:
-        """The ``nout`` outputs for a list of ``nin`` numbers or Values."""
-        xs = list(x)
-        if len(xs) != self.nin:
-            raise ShapeError(f"{self!r} expects {self.nin} inputs, got {len(xs)}")
-        xs = [_as_input(v, f"x{self.index - 1}[{j}]") for j, v in enumerate(xs)]
-        return self.forward(xs)[1]
+        """The ``nout`` outputs for a list of ``nin`` numbers or Values (or an
+        ``(n, nin)`` array: batched Values)."""
+        return self.forward(_wrap_inputs(self, x, self.nin, f"x{self.index - 1}"))[1]
 
     def weight_matrix(self) -> np.ndarray:
         """``W`` as a ``(nout, nin)`` array."""
@@ -387,35 +410,14 @@ class MLP(Module):
 
     # ------------------------------------------------------------ forward
 
-    def _inputs(self, x) -> List[Value]:
-        if isinstance(x, np.ndarray) and x.ndim == 2:
-            if x.shape[1] != self.nin:
-                raise ShapeError(f"{self!r} expects {self.nin} input columns, got an array "
-                                 f"of shape {x.shape}")
-            if x.shape[0] == 0:
-                raise ShapeError(f"{self!r} called with an empty batch (shape {x.shape})")
-            if x.dtype.kind not in "biuf":
-                raise DataTypeError(f"{self!r}: input array of dtype {x.dtype} is not numeric")
-            xf = np.asarray(x, dtype=np.float64)
-            return [Value(np.ascontiguousarray(xf[:, j]), f"x0[{j}]", requires_grad=False)
-                    for j in range(self.nin)]
-        if isinstance(x, np.ndarray) and x.ndim > 2:
-            raise ShapeError(f"{self!r}: inputs must be a list of {self.nin} values or an "
-                             f"(n, {self.nin}) array, got shape {x.shape}")
-        if isinstance(x, (Value, str)) or not hasattr(x, "__len__"):
-            if self.nin == 1 and not isinstance(x, str):
-                x = [x]
-            else:
-                raise ShapeError(f"{self!r} expects {self.nin} inputs (a list or an "
-                                 f"(n, {self.nin}) array), got {type(x).__name__}")
-        xs = list(x)
-        if len(xs) != self.nin:
-            raise ShapeError(f"{self!r} expects {self.nin} inputs, got {len(xs)}")
-        return [_as_input(v, f"x0[{j}]") for j, v in enumerate(xs)]
+    @property
+    def cache(self) -> Dict[str, List[Value]]:
+        """Alias of ``intermediates``: the labelled nodes of the last forward pass."""
+        return self.intermediates
 
     def forward(self, x) -> List[Value]:
         """The list of output Values (always a list), recording ``intermediates``."""
-        xs = self._inputs(x)
+        xs = _wrap_inputs(self, x, self.nin, "x0")
         cache = {"x0": xs}
         for layer in self.layers:
             ss, xs = layer.forward(xs)

@@ -241,17 +241,16 @@ class History:
 
     def plot(self, path=None, title: str = "Learning curve", log_loss: bool = True):
         """Draw the loss (and metric) curves, train and validation, with matplotlib
-        (Agg backend). With ``path``, write ``<path>.png`` and ``<path>.svg`` (the
+        (a pyplot-free figure, rendered by Agg). With ``path``, write ``<path>.png`` and ``<path>.svg`` (the
         suffix of ``path``, if any, is replaced). Returns the figure."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        # A bare Figure (no pyplot) renders with Agg and leaves the global backend alone.
+        from matplotlib.figure import Figure
 
         if not self.loss:
             raise ValueError("nothing to plot: the history is empty")
         n_panels = 1 + (1 if self.metrics else 0)
-        fig, axes = plt.subplots(1, n_panels, figsize=(5.5 * n_panels, 4), squeeze=False)
+        fig = Figure(figsize=(5.5 * n_panels, 4))
+        axes = fig.subplots(1, n_panels, squeeze=False)
         ep = np.arange(1, self.epochs + 1)
         ax = axes[0, 0]
         ax.plot(ep, self.loss, label="train loss")

@@ -194,6 +194,10 @@ def test_neuron_and_layer_alone():
     np.testing.assert_allclose([o.data for o in out], np.tanh(L.weight_matrix() @ [0.2, 0.4]))
     with pytest.raises(ShapeError, match="expects 2 inputs, got 3"):
         L([1, 2, 3])
+    X = np.array([[0.2, 0.4], [-1.0, 3.0]])
+    batched = L(X)
+    np.testing.assert_allclose(np.column_stack([o.data for o in batched]),
+                               np.tanh(X @ L.weight_matrix().T), rtol=1e-14)
 
 
 # ---------------------------------------------------------------- setting weights (R12)

@@ -128,6 +128,19 @@ def test_batch_size_one_is_sgd_per_sample():
         assert m.state_dict()[k] == pytest.approx(v, abs=1e-13)
 
 
+def test_per_sample_cross_entropy_with_labels_equals_lockstep():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(6, 2))
+    y = np.array([0, 1, 2, 2, 1, 0])
+    a = MLP(2, [4, 3], activation="relu", out_activation=None, seed=2)
+    b = MLP(2, [4, 3], activation="relu", out_activation=None, seed=2)
+    ha = fit(a, X, y, loss="cross_entropy", lr=0.5, epochs=5, progress=False)
+    hb = fit(b, X, y, loss="cross_entropy", lr=0.5, epochs=5, progress=False, per_sample=True)
+    np.testing.assert_allclose(ha.loss, hb.loss, rtol=1e-12)
+    for k, v in a.state_dict().items():
+        assert v == pytest.approx(b.state_dict()[k], abs=1e-12)
+
+
 # ---------------------------------------------------------------- options
 
 
