@@ -72,6 +72,10 @@ class Activation:
     def __call__(self, v, **params):
         return self.fn(v, **{**self.params, **params})
 
+    def __repr__(self):
+        extra = "".join(f", {k}={v!r}" for k, v in self.params.items())
+        return f"Activation({self.name!r}{extra})"
+
 
 ACTIVATIONS: Dict[str, Activation] = {}
 
