@@ -203,3 +203,20 @@ def test_train_step_twin_of_train_train_step():
         v_rep, p_rep = replay.train_step(step, X, y, o_rep)
         assert close(v_rep, v_ref) and close(p_rep, p_ref)
     assert close([p.data for p in m_rep.parameters()], [p.data for p in m_ref.parameters()])
+
+
+@pytest.mark.parametrize("loss,batch_size", [("mse", None), ("softmax_cross_entropy", 8)])
+def test_fit_with_replay_equals_fit_without(loss, batch_size):
+    from micrograd_mlp.train import fit
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 3))
+    nout = 1 if loss == "mse" else 3
+    y = rng.normal(size=20) if loss == "mse" else rng.integers(0, 3, size=20)
+    runs = []
+    for replay in (True, False):
+        model = MLP(3, [4, nout], activation=["sigmoid", None], seed=1)
+        h = fit(model, X, y, loss=loss, lr=0.1, epochs=4, batch_size=batch_size, seed=0,
+                progress=False, replay=replay)
+        runs.append((h.loss, [p.data for p in model.parameters()]))
+    assert close(runs[0][0], runs[1][0]) and close(runs[0][1], runs[1][1])
