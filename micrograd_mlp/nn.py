@@ -668,8 +668,8 @@ def load_checkpoint(path):
 # ---------------------------------------------------------------- torch bridge
 # torch is imported inside these functions only: it is optional and slow to import.
 
-# activation name -> (torch.nn class name, keyword arguments) for activations whose
-# definition (with our default parameters) is the same as torch's module.
+# activation name -> (torch.nn class name, keyword arguments): the activations whose
+# registered definition is exactly that torch module's.
 _TORCH_ACTS = {
     "sigmoid": ("Sigmoid", {}),
     "relu": ("ReLU", {}),
@@ -678,7 +678,9 @@ _TORCH_ACTS = {
     "swish": ("SiLU", {}),
     "softplus": ("Softplus", {}),
     "leaky_relu": ("LeakyReLU", {"negative_slope": 0.01}),
-    "gelu": ("GELU", {}),
+    "gelu": ("GELU", {"approximate": "none"}),
+    "gelu_tanh": ("GELU", {"approximate": "tanh"}),
+    "selu_standard": ("SELU", {}),
 }
 
 
@@ -696,8 +698,7 @@ def _to_torch(model: MLP):
         name = layer.activation_name
         if name == "identity":
             continue
-        act = _activations.ACTIVATIONS.get(name)
-        if name not in _TORCH_ACTS or (act is not None and act.params and name != "leaky_relu"):
+        if name not in _TORCH_ACTS:
             raise ValueError(f"layer {layer.index}: activation {name or 'custom'!r} has no "
                              f"torch.nn equivalent here; known: {', '.join(sorted(_TORCH_ACTS))}")
         cls_name, kw = _TORCH_ACTS[name]
@@ -709,7 +710,7 @@ def _from_torch(seq, cls=MLP) -> MLP:
     import torch
 
     reverse = {"Sigmoid": "sigmoid", "ReLU": "relu", "Tanh": "tanh", "SiLU": "silu",
-               "Softplus": "softplus", "Identity": "identity"}
+               "Softplus": "softplus", "Identity": "identity", "SELU": "selu_standard"}
     mods = list(seq.children()) if isinstance(seq, torch.nn.Sequential) else [seq]
     linears, acts = [], []
     for m in mods:
@@ -723,8 +724,8 @@ def _from_torch(seq, cls=MLP) -> MLP:
         name = reverse.get(type(m).__name__)
         if isinstance(m, torch.nn.LeakyReLU) and m.negative_slope == 0.01:
             name = "leaky_relu"
-        if isinstance(m, torch.nn.GELU) and m.approximate == "none":
-            name = "gelu"
+        if isinstance(m, torch.nn.GELU):
+            name = {"none": "gelu", "tanh": "gelu_tanh"}.get(m.approximate)
         if isinstance(m, torch.nn.Softplus) and (m.beta != 1 or m.threshold != 20):
             name = None
         if name is None:

@@ -340,3 +340,17 @@ def test_torch_bridge_outputs_and_gradients_agree():
     assert back.state_dict() == m.state_dict()
     with pytest.raises(ValueError, match="no equivalent"):
         MLP.from_torch(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Hardtanh()))
+
+
+@pytest.mark.parametrize("act", ["relu", "silu", "softplus", "leaky_relu", "gelu", "gelu_tanh",
+                                 "selu_standard", "identity"])
+def test_torch_bridge_activations(act):
+    torch = pytest.importorskip("torch")
+    m = MLP(2, [3, 2], activation=act, seed=1)
+    seq = m.to_torch()
+    X = np.random.default_rng(0).normal(scale=2.0, size=(8, 2))
+    np.testing.assert_allclose(np.column_stack([o.data for o in m(X)]),
+                               seq(torch.tensor(X)).detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert MLP.from_torch(seq).activations == m.activations
+    with pytest.raises(ValueError, match="no torch.nn equivalent"):
+        MLP(2, [1], activation="elish").to_torch()
