@@ -122,7 +122,7 @@ def draw_dot(root: Value, collapse=False, rankdir: str = "LR", grads: Optional[D
     view = view or build_view(root, collapse, fold=False)
     order = view.order
     pos = {n: i for i, n in enumerate(order)}
-    namer = Namer(order)
+    namer = Namer(order, view=view)
     highlight = set(highlight or ())
     partial = set(partial)
 

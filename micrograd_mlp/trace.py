@@ -169,19 +169,28 @@ def latex_escape(text: str) -> str:
     return "".join(out)
 
 
+_PREC = {"add": 1, "sub": 1, "sum": 1, "mul": 2, "div": 2, "neg": 3, "powc": 4, "pow": 4}
+# the precedence each input of an op needs to go without parentheses
+_NEEDS = {"add": (1, 1), "sum": (1, 1), "sub": (1, 2), "mul": (2, 3), "div": (2, 3),
+          "neg": (4,), "powc": (5, 5), "pow": (5, 5)}
+
+
 class Namer:
     """Names nodes in traces, as text (``fmt="text"``) or LaTeX (``fmt="latex"``):
-    a labelled node by its label, a constant by its value, an unlabelled
-    intermediate by its expression (``(y - yhat)``) while that stays short, else
-    ``t1, t2, ...`` numbered in forward order."""
+    a labelled node by its label, a constant by its value, the output of a collapsed
+    group by the group (``sigmoid(x)``), an unlabelled intermediate by its expression
+    (``y - yhat``) while that stays short, else ``t1, t2, ...`` numbered in forward
+    order. ``view`` (a :class:`View`) tells which nodes are collapsed outputs."""
 
     def __init__(self, order: Sequence[Value], fmt: str = "text", max_len: int = 28,
-                 digits: int = 4):
+                 digits: int = 4, view: Optional["View"] = None):
         self.fmt = fmt
         self.max_len = max_len
         self.digits = digits
+        self.view = view
+        self.groups = view.groups if view is not None else {}
         self.root: Optional[Value] = None  # the traced root (its upstream 1 is left out)
-        self._cache: Dict[int, str] = {}
+        self._cache: Dict[int, Tuple[str, int]] = {}
         self._numbers: Dict[int, int] = {}
         self._depth = 0
         k = 0
@@ -191,26 +200,34 @@ class Namer:
                 self._numbers[id(n)] = k
 
     def __call__(self, node: Value, atom: bool = True) -> str:
-        """The node's name; ``atom=True`` parenthesises compound expressions."""
-        key = id(node)
-        name = self._cache.get(key)
-        if name is None:
-            name = self._name(node)
-            self._cache[key] = name
-        if atom and name.startswith("\x00"):
-            return f"({name[1:]})"
-        return name.lstrip("\x00")
+        """The node's name; ``atom=True`` parenthesises a compound expression."""
+        text, prec = self.named(node)
+        return f"({text})" if atom and prec < 5 else text
 
-    def _name(self, node: Value) -> str:
+    def named(self, node: Value) -> Tuple[str, int]:
+        """``(name, precedence)``: 5 for atoms, lower for sums, products ..."""
+        key = id(node)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._name(node)
+            self._cache[key] = found
+        return found
+
+    def _child(self, node: Value, need: int) -> str:
+        text, prec = self.named(node)
+        return f"({text})" if prec < need else text
+
+    def _name(self, node: Value) -> Tuple[str, int]:
         latex = self.fmt == "latex"
         if node.label:
-            return _latex_label(node.label) if latex else node.label
+            return (_latex_label(node.label) if latex else node.label), 5
         if not node.parents:
             if isinstance(node.data, ndarray):
-                return "\\mathrm{const}" if latex else "const"
-            return _number(node.data)
+                return ("\\mathrm{const}" if latex else "const"), 5
+            text = _number(node.data)
+            return text, (3 if text.startswith("-") else 5)
         number = self._numbers.get(id(node), 0)
-        fallback = f"t_{{{number}}}" if latex else f"t{number}"
+        fallback = (f"t_{{{number}}}" if latex else f"t{number}"), 5
         if self._depth > 6:
             return fallback  # a long chain of unnamed nodes: no deep recursion
         self._depth += 1
@@ -220,18 +237,38 @@ class Namer:
             self._depth -= 1
         if text is None or len(_strip_latex(text) if latex else text) > self.max_len:
             return fallback
-        compound = node.op not in ("exp", "log", "tanh", "relu", "erf", "abs", "log1p")
-        return ("\x00" + text) if compound else text
+        return text, _PREC.get(node.op, 5) if node not in self.groups else 5
 
     def _expression(self, node: Value, latex: bool) -> Optional[str]:
+        group = self.groups.get(node)
+        if group is not None:
+            short = _SHORT.get(group.name)
+            fname = short[1 if latex else 0] if short else group.name
+            edges = self.view.edges.get(node, [])
+            ins = [e.inp for e in edges if e.inp.requires_grad] or [e.inp for e in edges]
+            return f"{fname}(" + ", ".join(self(p, atom=False) for p in _unique(ins)) + ")"
         templates = _EXPR_LATEX if latex else _EXPR_TEXT
+        needs = _NEEDS.get(node.op)
         if node.op == "sum":
-            text = " + ".join(self(p) for p in node.parents)
-        elif node.op in templates:
-            text = _fill(templates[node.op], node.parents, self)
-        else:
+            return " + ".join(self._child(p, 1) for p in node.parents)
+        if node.op not in templates:
             return None
-        return text
+        if needs is None:  # a function call: its argument needs no parentheses
+            names = [self(p, atom=False) for p in node.parents]
+        else:
+            names = [self._child(p, needs[min(i, len(needs) - 1)])
+                     for i, p in enumerate(node.parents)]
+        keys = ("c", "u", "v") if len(names) == 3 else ("u", "v")
+        return templates[node.op].format(**dict(zip(keys, names)))
+
+
+def _unique(nodes):
+    seen, out = set(), []
+    for n in nodes:
+        if id(n) not in seen:
+            seen.add(id(n))
+            out.append(n)
+    return out
 
 
 def _strip_latex(text: str) -> str:
@@ -242,6 +279,26 @@ def _number(x: float) -> str:
     return f"{float(x):g}"
 
 
+def _tidy(text: str) -> str:
+    """Drop doubled parentheses ``f((a + b))`` -> ``f(a + b)``."""
+    changed = True
+    while changed:
+        changed = False
+        match = {}
+        stack = []
+        for i, ch in enumerate(text):
+            if ch == "(":
+                stack.append(i)
+            elif ch == ")" and stack:
+                match[stack.pop()] = i
+        for i, j in match.items():
+            if text[i + 1:i + 2] == "(" and match.get(i + 1) == j - 1:
+                text = text[:i + 1] + text[i + 2:j - 1] + text[j:]
+                changed = True
+                break
+    return text
+
+
 def _fill(template: str, parents: Sequence[Value], namer, extra: Optional[dict] = None) -> str:
     """Put the parents' names into a template: ``{u}, {v}`` (``{c}, {u}, {v}`` for a
     three-input op)."""
@@ -249,7 +306,7 @@ def _fill(template: str, parents: Sequence[Value], namer, extra: Optional[dict] 
     keys = ("c", "u", "v") if len(parents) == 3 else ("u", "v")
     fields = dict(zip(keys, names))
     fields.update(extra or {})
-    return template.format(**fields)
+    return _tidy(template.format(**fields))
 
 
 # ---------------------------------------------------------------- the view graph
@@ -535,6 +592,9 @@ def _product(texts: List[str], latex: bool = False) -> str:
         if t == "-1":
             sign = -sign
             continue
+        if t.startswith("-") and not _compound(t[1:]):
+            sign = -sign
+            t = t[1:]
         kept.append(t)
     if not kept:
         return "-1" if sign < 0 else "1"
@@ -585,7 +645,7 @@ def backward_steps(root: Value, grad=None, collapse=False, fold: Optional[bool] 
     if not root.requires_grad:
         raise GradientError("backward_steps(): the root depends on no Value that requires a gradient")
     view = view or build_view(root, collapse, fold)
-    namer = Namer(view.order)
+    namer = Namer(view.order, view=view)
     grads: Dict[Value, object] = {root: _seed(root, grad)}
     index = 0
     for node in reversed(topological_order(root)):
@@ -695,7 +755,9 @@ def _row_strings(row: Row, root_name: str, namer: Namer, digits: int, latex: boo
             num.append(_paren(format_number(part.edge.local, digits)))
         symbolic.append(times.join(sym) if sym else "1")
         numeric.append(times.join(num) if num else "1")
-    return lhs, " + ".join(symbolic), " + ".join(numeric), format_number(row.grad, digits)
+    sym_text = symbolic[0] + "".join(f" - {t[1:]}" if t.startswith("-") else f" + {t}"
+                                     for t in symbolic[1:])
+    return lhs, sym_text, " + ".join(numeric), format_number(row.grad, digits)
 
 
 def format_table(root: Value, fmt: str = "text", collapse=True, digits: int = 4,
@@ -706,9 +768,9 @@ def format_table(root: Value, fmt: str = "text", collapse=True, digits: int = 4,
     if fmt not in ("text", "markdown", "latex"):
         raise ValueError(f"unknown format {fmt!r}; expected 'text', 'markdown' or 'latex'")
     rows = rows if rows is not None else ledger(root, collapse)
-    order = topological_order(root, all_nodes=True)
+    view = build_view(root, collapse)
     latex = fmt == "latex"
-    namer = Namer(order, "latex" if latex else "text")
+    namer = Namer(view.order, "latex" if latex else "text", view=view)
     namer.root = root
     root_name = namer(root)
     lines = []
@@ -790,6 +852,8 @@ def _leaf_rank(base: str):
     m = _PLAIN.match(base)
     letters, layer = (m.group(1), m.group(2)) if m else (base, "")
     kind = {"x": 0, "W": 1, "w": 1, "b": 2, "y": 9}.get(letters, 5)
+    if kind in (1, 2) and not layer:
+        kind = 5  # a plain "b" in an expression is just a name
     return (kind == 9, int(layer) if layer else 0, kind, base)
 
 
