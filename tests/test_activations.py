@@ -1,6 +1,7 @@
 """Activations: autodiff derivative vs closed forms, finite differences, mpmath and
 torch; stability at +-1000; derivatives at 0; groups; the registry's errors."""
 import math
+import re
 import warnings
 
 import numpy as np
@@ -350,7 +351,21 @@ def test_drawing_of_sigmoid_has_a_cluster():
     out = A.sigmoid(a)
     dot = graph.draw_dot(out)
     source = dot if isinstance(dot, str) else dot.source
-    assert "subgraph cluster" in source and "sigmoid" in source
+    blocks = []
+    for m in re.finditer(r"subgraph cluster", source):
+        depth = 0
+        for i in range(source.index("{", m.start()), len(source)):  # the cluster's braces
+            depth += {"{": 1, "}": -1}.get(source[i], 0)
+            if depth == 0:
+                blocks.append((m.start(), i))
+                break
+    start, end = next((b0, b1) for b0, b1 in blocks if "sigmoid" in source[b0:b1])
+    cluster, outside = source[start:end], source[:start] + source[end:]
+    inner = [n for n in topological_order(out, all_nodes=True) if n is not a]
+    node_defs = re.findall(r"^\s*(v\d+) \[", cluster, flags=re.M)
+    assert len(node_defs) == len(inner)  # every inner value node is drawn in the cluster
+    assert len(re.findall(r"^\s*(v\d+) \[", outside, flags=re.M)) == 1  # only the input a
+    assert "sigmoid" not in outside
 
 
 # ---------------------------------------------------------------- torch oracle
