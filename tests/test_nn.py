@@ -249,6 +249,8 @@ def test_xavier_normal_std_on_400x600_layer():
     assert W.shape == (400, 600)
     assert abs(W.std() / np.sqrt(2 / 1000) - 1) < 0.02
     assert abs(W.mean()) < 0.01 * np.sqrt(2 / 1000) * 10
+    same = xavier_normal(600, 400, np.random.default_rng(0))
+    np.testing.assert_array_equal(same, W)  # a layer draws its matrix in one call
     assert all(n.b.data == 0.0 for n in Layer(600, 3, seed=0).neurons)
 
 

@@ -4,7 +4,6 @@ import io
 import numpy as np
 import pytest
 
-from micrograd_mlp import losses
 from micrograd_mlp.engine import ShapeError
 from micrograd_mlp.nn import MLP
 from micrograd_mlp.optim import SGD, Adam
