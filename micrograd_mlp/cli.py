@@ -39,12 +39,14 @@ def run_demo(name: str, argv: List[str]) -> int:
     path = DEMOS_DIR / f"{name}.py"
     saved = sys.argv
     sys.argv = [str(path), *argv]
+    sys.path.insert(0, str(DEMOS_DIR))  # as `python demos/NAME.py` would: finds demos/_common.py
     try:
         runpy.run_path(str(path), run_name="__main__")
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
     finally:
         sys.argv = saved
+        sys.path.remove(str(DEMOS_DIR))
     return 0
 
 
