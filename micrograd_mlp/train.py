@@ -479,8 +479,8 @@ def _evaluate(model, X, targets: _Targets, loss_fn, metrics):
 
 
 def predict(model, X) -> np.ndarray:
-    """The model's outputs for inputs ``X`` (shape (n, nin), or one sample of nin
-    numbers) as numpy: shape (n,) for one output, (n, nout) otherwise. No graph is
+    """The model's outputs for inputs ``X`` (shape (n, nin); a 1-D array is n samples
+    for a one-input model, else one sample of nin numbers) as numpy: shape (n,) for one output, (n, nout) otherwise. No graph is
     kept (runs under :func:`~micrograd_mlp.engine.no_grad`)."""
     X = _as_inputs(model, X)
     with no_grad():
