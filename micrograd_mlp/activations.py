@@ -28,7 +28,7 @@ from typing import Callable, Dict
 import numpy as np
 
 from .composite import composite
-from .engine import DomainError, MicrogradError, Value
+from .engine import DomainError, MicrogradError, Value, current_group
 
 __all__ = [
     "Activation", "ACTIVATIONS", "UnknownActivationError", "get", "register", "names",
@@ -135,6 +135,17 @@ def _split(v):
     """``x = p + n`` with ``p = relu(x) = max(x, 0)`` and ``n = x - p = min(x, 0)``."""
     p = v.relu()
     return p, v - p
+
+
+def _note(**params):
+    """Record the parameters in effect (defaults included) on the composite's group, so
+    a drawing reads ``prelu(alpha=0.1)`` also when alpha was not passed. Values
+    (trainable parameters) are drawn as nodes, so only plain numbers are noted."""
+    group = current_group()
+    if group is not None:
+        for k, v in params.items():
+            if isinstance(v, (int, float, str)) and not isinstance(v, bool):
+                group.params.setdefault(k, v)
 
 
 def _positive(name, value):
@@ -324,6 +335,7 @@ def prelu(v, alpha=0.1):
     Built as ``p + alpha * n`` with ``p = relu(x)``, ``n = x - p``: the derivative is 1
     for x > 0 and ``alpha`` for x <= 0 (as PyTorch). ``alpha`` may be a number or a Value
     (then it is trainable: ``d f/d alpha = min(x, 0)``)."""
+    _note(alpha=alpha)
     v = _as_value(v)
     p, n = _split(v)
     return p + alpha * n
@@ -334,6 +346,7 @@ def prelu(v, alpha=0.1):
 @composite("leaky_relu", "LeakyReLU(x) = x if x > 0 else 0.01 x", "1 if x > 0 else 0.01")
 def leaky_relu(v, alpha=0.01):
     """Leaky ReLU: :func:`prelu` with a small fixed slope ``alpha = 0.01``."""
+    _note(alpha=alpha)
     return prelu(v, alpha=alpha)
 
 
@@ -345,6 +358,7 @@ def leaky_relu(v, alpha=0.01):
 def parametric_sigmoid(v, alpha=1.0):
     """``f(x) = 1 / (1 + e^(-alpha x)) = sigma(alpha x)`` (alpha default 1), with
     ``f'(x) = alpha f(x) (1 - f(x))``; ``alpha`` may be a number or a Value."""
+    _note(alpha=alpha)
     return sigmoid(alpha * _as_value(v))
 
 
@@ -384,6 +398,7 @@ def selu(v, lam=None, alpha=SELU_ALPHA, standard=False):
     Computed as ``lam * (p + alpha * expm1(n))`` with ``p = relu(x)``, ``n = min(x, 0)``:
     no positive exponent, and ``expm1`` keeps small negative inputs accurate."""
     lam, alpha = _selu_constants(lam, alpha, standard)
+    _note(lam=lam, alpha=alpha)
     v = _as_value(v)
     p, n = _split(v)
     return lam * (p + alpha * n.expm1())
@@ -427,6 +442,7 @@ def soboleva_tanh(v, a=1.0, b=1.0, c=1.0, d=1.0):
     for every p and n, so the derivative is exact at 0 too."""
     for name, value in (("a", a), ("b", b), ("c", c), ("d", d)):
         _positive(f"soboleva_tanh: parameter {name}", value)
+    _note(a=a, b=b, c=c, d=d)
     v = _as_value(v)
     p, n = _split(v)
     num = ((a - c) * p + (a + d) * n).exp() - (-(b + c) * p + (d - b) * n).exp()
@@ -442,6 +458,7 @@ def gelu(v, approximate="none"):
     ``Phi(x) + x * phi(x)`` (``phi`` the standard normal density). With
     ``approximate="tanh"``: ``x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``, as
     ``torch.nn.functional.gelu(x, approximate="tanh")``."""
+    _note(approximate=approximate)
     v = _as_value(v)
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (v + GELU_TANH_COEF * v * v * v)

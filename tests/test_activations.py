@@ -411,3 +411,13 @@ def test_prelu_trainable_alpha_matches_torch():
     torch.nn.functional.prelu(t, w).sum().backward()
     np.testing.assert_allclose(v.grad, t.grad.numpy(), atol=1e-12)
     assert alpha.grad == pytest.approx(float(w.grad[0]), abs=1e-12)
+
+
+def test_groups_record_the_parameters_in_effect():
+    v = Value(0.5)
+    assert A.prelu(v).group.params == {"alpha": 0.1}
+    assert A.prelu(v, alpha=0.3).group.params == {"alpha": 0.3}
+    assert A.selu(v, standard=True).group.params["lam"] == A.SELU_LAMBDA
+    assert A.soboleva_tanh(v, a=0.5).group.params == {"a": 0.5, "b": 1.0, "c": 1.0, "d": 1.0}
+    alpha = Value(0.2)
+    assert "alpha" not in A.prelu(v, alpha=alpha).group.params  # a Value is drawn as a node
