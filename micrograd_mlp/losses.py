@@ -67,6 +67,8 @@ def _targets(target, k, what) -> List[Value]:
         items = [target]
     elif isinstance(target, (list, tuple)):
         items = list(target)
+        if k == 1 and len(items) > 1 and all(isinstance(t, numbers.Real) for t in items):
+            items = [np.asarray(items, dtype=float)]  # one output: a list of numbers is a batch
     elif isinstance(target, np.ndarray):
         if target.ndim == 0:
             items = [float(target)]

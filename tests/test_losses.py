@@ -76,6 +76,11 @@ def test_targets_may_be_values_lists_or_arrays():
     a = L.mse(p, [0.0, 1.0]).data
     assert L.mse(p, np.array([0.0, 1.0])).data == a
     assert L.mse(p, [Value(0.0), Value(1.0)]).data == a
+    # one batched output: a plain list of numbers is the batch of targets
+    P = np.array([0.2, 0.9, 0.4])
+    assert L.mse(Value(P), [0.0, 1.0, 1.0]).data == pytest.approx(np.mean((P - [0, 1, 1]) ** 2))
+    with pytest.raises(ShapeError):
+        L.mse(Value(P), [0.0, 1.0])
     y = Value(0.5, "y")  # a target that gets a gradient (seed 002's derivation)
     yhat = Value(2.0)
     L.squared_error(yhat, y).backward()
