@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _common, however run
 from _common import make_parser  # noqa: E402  (also puts the checkout on sys.path)
 
 from micrograd_mlp import MLP, Value, losses
