@@ -1,0 +1,157 @@
+"""Each demo's quick mode, run in-process: its numbers are checked against what the
+exercise asks for (and against independent references where there is one)."""
+import importlib.util
+import math
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DEMOS = Path(__file__).resolve().parent.parent / "demos"
+
+
+def load(name):
+    """Import demos/NAME.py as a module (demos/ is not a package)."""
+    if str(DEMOS) not in sys.path:
+        sys.path.insert(0, str(DEMOS))
+    spec = importlib.util.spec_from_file_location(f"demo_{name}", DEMOS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(name, tmp_path, *extra):
+    return load(name).main(["--quick", "--quiet", "--out", str(tmp_path), *extra])
+
+
+def assert_figures(result, tmp_path, n_min=1):
+    files = result["files"]
+    assert len(files) >= 2 * n_min
+    exts = {Path(f).suffix for f in files}
+    assert exts == {".png", ".svg"}
+    for f in files:
+        assert Path(f).parent == tmp_path
+        assert os.path.getsize(f) > 2000, f"{f} is (nearly) empty"
+    for f in files:
+        if f.endswith(".png"):
+            with open(f, "rb") as fh:
+                assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_xor_reaches_full_accuracy(tmp_path):
+    r = run("xor", tmp_path)
+    assert r["accuracy"] == 1.0
+    preds = np.array(r["predictions"])
+    target = np.array([0, 1, 1, 0])
+    assert np.all(np.abs(preds - target) < 0.3)
+    assert r["loss"][-1] < 0.1 * r["loss"][0]
+    assert_figures(r, tmp_path)
+
+
+def test_relu_approximation_error_shrinks(tmp_path):
+    mod = load("relu_approximation")
+    r = mod.main(["--quick", "--quiet", "--out", str(tmp_path)])
+    errs = r["max_errors"]
+    assert r["ns"] == [4, 8, 16, 32, 64]
+    assert all(a > b for a, b in zip(errs, errs[1:]))
+    assert errs[-1] < 1e-2
+    # independent reference: on [a, b] the ReLU sum is the piecewise-linear
+    # interpolant of f through the grid points, whose error is at most h^2/8 max|f''|
+    grid = np.linspace(0, 2 * math.pi, 1001)
+    for n, err in zip(r["ns"], errs):
+        xs = np.linspace(0, 2 * math.pi, n)
+        ref = np.max(np.abs(np.interp(grid, xs, np.sin(xs)) - np.sin(grid)))
+        assert err == pytest.approx(ref, rel=1e-6, abs=1e-12)
+        h = 2 * math.pi / (n - 1)
+        assert err <= h * h / 8 + 1e-12
+    assert_figures(r, tmp_path)
+
+
+def test_relu_network_matches_lambda_formula():
+    mod = load("relu_approximation")
+    x, knots, lam, h = mod.knots_and_lambdas(np.exp, -1.0, 1.0, 7)
+    assert knots[0] == pytest.approx(-1.0 - h) and knots[-1] == pytest.approx(1.0 - h)
+    # the system h T lambda = f holds row by row: f(x_i) = sum_{j<=i} lambda_j (i-j+1) h
+    for i in range(7):
+        assert sum(lam[j] * (i - j + 1) * h for j in range(i + 1)) == pytest.approx(np.exp(x[i]))
+    model = mod.relu_network(knots, lam)
+    pts = np.array([-1.3, -0.5, 0.2, 0.95])
+    expected = np.array([sum(l * max(0.0, p - b) for l, b in zip(lam, knots)) for p in pts])
+    assert np.allclose(mod.evaluate(model, pts), expected, atol=1e-12)
+
+
+def test_binary_classification_learns_and_intermediates(tmp_path):
+    r = run("binary_classification", tmp_path)
+    assert r["accuracy"] >= 0.9
+    assert r["accuracy"] > r["accuracy_defaults"]
+    assert r["loss"][-1] < 0.5 * r["loss"][0]
+    for k in ("s1", "x1", "s2", "x2"):
+        assert np.allclose(r["intermediates"][k], r["numpy_intermediates"][k], atol=1e-12)
+    assert_figures(r, tmp_path)
+
+
+def test_sinusoid_overfits(tmp_path):
+    r = run("sinusoid", tmp_path)
+    tr, te = np.array(r["train_mse"]), np.array(r["test_mse"])
+    assert r["hidden"] == [0, 1, 2, 3, 10, 50, 100]
+    # training error falls (up to optimiser noise) as hidden neurons are added ...
+    assert all(b <= a * 1.05 for a, b in zip(tr, tr[1:]))
+    assert tr[-1] < 0.2 * tr[3]
+    # ... while the test error rises again at 100 after its minimum
+    assert te[-1] > 1.2 * te.min() and int(np.argmin(te)) < len(te) - 1
+    # no hidden unit = a straight line: Adam reaches the least-squares line, MSE ~0.5
+    assert r["baseline_train_mse"] == pytest.approx(r["line_mse"], rel=1e-3)
+    assert 0.35 < r["baseline_train_mse"] < 0.6
+    assert all(e < r["baseline_train_mse"] for e in r["repeat_train_mse"])
+    assert set(r["deep"]) == {"relu", "sigmoid"}
+    assert_figures(r, tmp_path, n_min=4)
+
+
+def test_nycu_reaches_95_percent(tmp_path):
+    r = run("nycu", tmp_path)
+    assert r["accuracy"]["linear"] >= 0.95
+    assert r["accuracy"]["XOR_easy"] >= 0.95
+    assert set(r["sweeps"]) == {"learning rate", "hidden units", "activation or none",
+                                "optimizer", "hidden activation"}
+    assert_figures(r, tmp_path, n_min=4)
+
+
+def test_softmax_digits(tmp_path):
+    r = run("softmax_digits", tmp_path)
+    assert abs(r["first_loss"] - math.log(10)) < 0.01
+    assert set(r["val_acc"]) == {"ReLU", "Leaky ReLU", "SWISH", "SELU"}
+    for name, acc in r["val_acc"].items():
+        assert acc >= 0.9, name
+    assert_figures(r, tmp_path, n_min=2)
+
+
+def test_softmax_full_loss_matches_torch():
+    torch = pytest.importorskip("torch")
+    mod = load("softmax_digits")
+    from micrograd_mlp import MLP, data
+    X, y = data.digits(n=40, seed=1)
+    model = MLP(64, [5, 10], activation="relu", out_activation=None,
+                init=mod.small_normal(0.3), seed=2)
+    lam, n = 0.1, 40
+    W, b = model.get_parameters()
+    t = lambda a: torch.tensor(a, dtype=torch.float64)
+    h = torch.relu(t(X) @ t(W[0]).T + t(b[0]))
+    z = h @ t(W[1]).T + t(b[1])
+    ref = torch.nn.functional.cross_entropy(z, torch.tensor(y)) + \
+        lam / (2 * n) * (t(W[0]).pow(2).sum() + t(W[1]).pow(2).sum())
+    assert mod.full_loss(model, X, y, lam, n) == pytest.approx(float(ref), rel=1e-10)
+
+
+def test_cli_lists_and_runs_a_demo(tmp_path, capsys):
+    from micrograd_mlp import cli
+    assert cli.main(["demo", "--list"]) == 0
+    listed = capsys.readouterr().out.split()
+    for name in ("xor", "binary_classification", "relu_approximation", "sinusoid", "nycu",
+                 "softmax_digits"):
+        assert name in listed
+    assert "_common" not in listed
+    code = cli.main(["demo", "relu_approximation", "--quick", "--quiet", "--out", str(tmp_path)])
+    assert code == 0
+    assert (tmp_path / "relu_approximation.png").stat().st_size > 2000
