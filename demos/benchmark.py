@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _common, however run
 from _common import make_parser  # noqa: E402  (also puts the checkout on sys.path)
 
-from micrograd_mlp import MLP, Value, losses
+from micrograd_mlp import MLP, Value, losses, optim, replay
 from micrograd_mlp.replay import compile_step
 
 OUT_NAME = "benchmark"
@@ -109,13 +109,11 @@ def step_engines(X, y, lr=0.01):
     engines["ours, batched"] = batched_step
 
     m3 = MLP(2, [16, 16, 1], activation=acts, init="uniform", seed=0)
-    p3 = m3.parameters()
     step = compile_step(m3, losses.mse, X, y)
+    opt3 = optim.SGD(m3.parameters(), lr=lr)
 
-    def replayed_step():
-        _, grads = step(X, y, accumulate=False)
-        for p, g in zip(p3, grads.tolist()):
-            p.data -= lr * g
+    def replayed_step():  # what fit() runs: loss, grads, SGD, parameter Values updated
+        replay.train_step(step, X, y, opt3)
 
     engines["ours, replayed"] = replayed_step
 

@@ -82,8 +82,29 @@ class Optimizer:
         for p, v in zip(self.params, theta.tolist()):
             p.data = v
 
-    def step(self) -> None:  # pragma: no cover - abstract
+    def step(self, grad=None, theta=None) -> None:
+        """One update of every parameter: reads each parameter's ``grad`` and ``data``,
+        computes :meth:`update` on the vectors, writes the new ``data`` back.
+
+        ``grad``, ``theta``: the gradient and parameter vectors (in the order of
+        ``params``) when the caller already holds them, as replayed training does;
+        they replace reading every Value and give the same numbers."""
+        g = self._grads() if grad is None else self._vector_arg(grad, "grad")
+        theta = self._data() if theta is None else self._vector_arg(theta, "theta")
+        self._write(self.update(theta, g))
+
+    def update(self, theta: np.ndarray, grad: np.ndarray) -> np.ndarray:  # pragma: no cover
+        """The update rule on vectors: the new parameter vector from ``theta`` and its
+        gradient ``grad``, advancing the optimiser's state (momentum, running
+        averages) but touching no Value. Neither argument is modified."""
         raise NotImplementedError
+
+    def _vector_arg(self, x, name):
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape != (len(self.params),):
+            raise ShapeError(f"{type(self).__name__}.step: {name} must have shape "
+                             f"({len(self.params)},), got {x.shape}")
+        return x
 
     # ------------------------------------------------------------ state
 
@@ -170,12 +191,11 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum needs momentum > 0 and dampening = 0")
         self.momentum_buffer = None
 
-    def step(self) -> None:
-        """One update of every parameter (see the class docstring)."""
-        g = self._grads()
+    def update(self, theta: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """The SGD rule of the class docstring on vectors (see :meth:`Optimizer.update`)."""
+        g = grad
         if self.maximize:
             g = -g
-        theta = self._data()
         if self.weight_decay != 0:
             g = g + self.weight_decay * theta
         if self.momentum != 0:
@@ -188,7 +208,7 @@ class SGD(Optimizer):
                 g = g + self.momentum * self.momentum_buffer
             else:
                 g = self.momentum_buffer
-        self._write(theta - self.lr * g)
+        return theta - self.lr * g
 
     def _buffers(self):
         buf = self.momentum_buffer
@@ -231,13 +251,12 @@ class Adam(Optimizer):
         self.exp_avg_sq = np.zeros(n)
         self.max_exp_avg_sq = np.zeros(n)
 
-    def step(self) -> None:
-        """One update of every parameter (see the class docstring)."""
+    def update(self, theta: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """The Adam rule of the class docstring on vectors (see :meth:`Optimizer.update`)."""
         beta1, beta2 = self.betas
-        g = self._grads()
+        g = grad
         if self.maximize:
             g = -g
-        theta = self._data()
         self.t += 1
         if self.weight_decay != 0:
             g = g + self.weight_decay * theta
@@ -252,7 +271,7 @@ class Adam(Optimizer):
         else:
             v = self.exp_avg_sq
         denom = np.sqrt(v) / math.sqrt(bias_correction2) + self.eps
-        self._write(theta - step_size * (self.exp_avg / denom))
+        return theta - step_size * (self.exp_avg / denom)
 
     def _buffers(self):
         return {"step": self.t, "exp_avg": self.exp_avg.tolist(),

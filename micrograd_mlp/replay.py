@@ -31,10 +31,12 @@ raises :class:`~micrograd_mlp.engine.ShapeError`, and :func:`compile_step` re-re
 """
 from __future__ import annotations
 
+import operator
 from operator import attrgetter
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from .engine import DomainError, GradientError, ShapeError, Value, topological_order
 from .primitives import PRIMITIVES
@@ -45,108 +47,157 @@ ndarray = np.ndarray
 _DATA = attrgetter("data")
 
 
+def _regular_view(buf: np.ndarray, idx: np.ndarray) -> Optional[np.ndarray]:
+    """``buf[idx]`` as a *view* of ``buf`` when the slots ``idx`` form a regular grid,
+    ``idx[i, j, ..] = a + s_0 i + s_1 j + ..`` with distinct entries (a range, a strided
+    range, a matrix of weights laid out row by row; steps may be negative), else None.
+
+    Reading a view costs nothing and writing into it needs no index arithmetic, which is
+    most of what replaying a small network costs; the slots are laid out so that the
+    common groups (a layer's outputs, its weights) are regular."""
+    if idx.size == 0:
+        return None
+    first = int(idx.flat[0])
+    steps = []
+    for axis, n in enumerate(idx.shape):
+        if n == 1:
+            steps.append(0)
+            continue
+        probe = [0] * idx.ndim
+        probe[axis] = 1
+        steps.append(int(idx[tuple(probe)]) - first)
+    grid = first + sum(s * np.arange(n).reshape([-1 if d == a else 1 for d in range(idx.ndim)])
+                       for a, (s, n) in enumerate(zip(steps, idx.shape)))
+    if not np.array_equal(grid, idx) or np.unique(idx).size != idx.size:
+        return None
+    down = tuple(a for a, s in enumerate(steps) if s < 0)
+    if down:  # descending along some axes: the ascending view, flipped back
+        view = _regular_view(buf, np.flip(idx, down))
+        return None if view is None else np.flip(view, down)
+    row = buf.strides[0]
+    return as_strided(buf[first:], shape=idx.shape + buf.shape[1:],
+                      strides=tuple(s * row for s in steps) + buf.strides[1:])
+
+
+class _Ref:
+    """The entries ``idx`` of one buffer (rows of ``D``/``GD`` or entries of
+    ``S``/``GS``): read, written and accumulated through a precomputed view when the
+    slots are regular (see :func:`_regular_view`), else by fancy indexing, with repeated
+    slots (a node used several times by one group) summed."""
+
+    __slots__ = ("buf", "idx", "view", "scatter")
+
+    def __init__(self, buf: np.ndarray, idx):
+        self.buf = buf
+        self.idx = np.asarray(idx, dtype=np.intp)
+        self.view = _regular_view(buf, self.idx)
+        self.scatter = _Scatter(self.idx) if self.view is None else None
+
+    def get(self) -> np.ndarray:
+        view = self.view
+        return view if view is not None else self.buf[self.idx]
+
+    def set(self, x) -> None:
+        if self.view is not None:
+            self.view[...] = x
+        else:
+            self.buf[self.idx] = x
+
+    def add(self, c) -> None:
+        if self.view is not None:
+            self.view += c
+        else:
+            self.scatter.add(self.buf, c)
+
+
 class _Group:
     """Nodes of one level made by one primitive with the same input pattern, run as one
     numpy call on stacked arrays with the primitive's own ``forward`` and ``partials``.
 
-    ``outs``: the output slots (k,); ``args``: one slot array (k,) per input position,
-    ``batched[i]`` telling which buffer it indexes (``D`` rows or ``S`` entries) and
-    ``needs_grad[i]`` whether that input receives a gradient."""
+    ``args``: per input position, a :class:`_Ref` into the data buffers or a Python float
+    (a constant shared by every member, e.g. the exponent 2 of a square: passing it as a
+    float keeps the primitives on their cheap scalar branches). ``grads``: per input, the
+    matching :class:`_Ref` into the gradient buffers, or None when that input needs no
+    gradient. ``beside[i]``: a scalar input of a batched node (broadcast over the batch
+    forward, its gradient summed over the batch backward)."""
 
-    def __init__(self, op, outs, out_batched, args, batched, needs_grad):
+    def __init__(self, op, out, gout, args, grads, beside):
         prim = PRIMITIVES[op]
         self.op = op
-        self.outs = np.asarray(outs, dtype=np.intp)
-        self.out_batched = out_batched
-        self.args = [np.asarray(a, dtype=np.intp) for a in args]
-        self.batched = tuple(batched)
-        self.needs_grad = tuple(needs_grad)
-        self.scatter = [_Scatter(a) for a in self.args]
+        self.out, self.gout = out, gout
+        self.args, self.grads, self.beside = args, grads, beside
         self.prim_forward = prim.forward
         self.partials = prim.partials
         self.check = prim.check
         self.cache = None  # (inputs, output) of the last forward, for the backward
 
-    def forward(self, D, S):
+    def forward(self):
         xs = []
-        for a, b in zip(self.args, self.batched):
-            if b:
-                xs.append(D[a])
-            elif self.out_batched:
-                xs.append(S[a][:, None])        # a scalar beside a batch
+        for a, b in zip(self.args, self.beside):
+            if a.__class__ is float:
+                xs.append(a)
+            elif b:
+                xs.append(a.get()[:, None])     # a scalar beside a batch
             else:
-                xs.append(S[a])
+                xs.append(a.get())
         if self.check is not None:
             problem = self.check(*xs)
             if problem:
                 raise DomainError(f"replay: {self.op}: {problem}")
         out = self.prim_forward(*xs)
-        if self.out_batched:
-            D[self.outs] = out
-        else:
-            S[self.outs] = out
+        self.out.set(out)
         self.cache = (xs, out)
 
-    def backward(self, GD, GS):
-        up = GD[self.outs] if self.out_batched else GS[self.outs]
+    def backward(self):
+        up = self.gout.get()
         xs, out = self.cache
         parts = self.partials(out, *xs)
-        for b, need, sc, d in zip(self.batched, self.needs_grad, self.scatter, parts):
-            if not need:
+        for g, b, d in zip(self.grads, self.beside, parts):
+            if g is None:
                 continue
             c = up * d
-            if b:
-                sc.add(GD, c)
-            elif self.out_batched:   # a scalar feeding a batch: sum over the samples
-                sc.add(GS, np.broadcast_to(c, up.shape).sum(axis=1))
+            if b:   # a scalar feeding a batch: sum over the samples
+                g.add((c if c.shape == up.shape else np.broadcast_to(c, up.shape)).sum(axis=1))
             else:
-                sc.add(GS, c)
+                g.add(c)
 
 
 class _SumGroup:
-    """n-ary ``sum`` nodes with a batched output: one ``(k, n_b, B)`` gather of the
-    batched inputs and one ``(k, n_s)`` gather of the scalar ones, instead of n gathers.
+    """n-ary ``sum`` nodes with a batched output: one ``(k, n_b, B)`` read of the
+    batched inputs and one ``(k, n_s)`` read of the scalar ones, instead of n reads.
     ``d sum/d u_i = 1``: every input receives the upstream gradient."""
 
-    def __init__(self, outs, args, batched):
-        self.outs = np.asarray(outs, dtype=np.intp)
-        cols_b = [a for a, b in zip(args, batched) if b]
-        cols_s = [a for a, b in zip(args, batched) if not b]
-        self.xb = np.stack(cols_b, axis=1) if cols_b else None
-        self.xs = np.stack(cols_s, axis=1) if cols_s else None
-        self.scatter_b = _Scatter(self.xb) if cols_b else None
-        self.scatter_s = _Scatter(self.xs) if cols_s else None
+    def __init__(self, out, gout, xb, gxb, xs, gxs):
+        self.out, self.gout = out, gout
+        self.xb, self.gxb, self.xs, self.gxs = xb, gxb, xs, gxs
 
-    def forward(self, D, S):
-        out = D[self.xb].sum(axis=1) if self.xb is not None else 0.0
+    def forward(self):
+        out = self.xb.get().sum(axis=1) if self.xb is not None else 0.0
         if self.xs is not None:
-            out = out + S[self.xs].sum(axis=1)[:, None]
-        D[self.outs] = out
+            out = out + self.xs.get().sum(axis=1)[:, None]
+        self.out.set(out)
 
-    def backward(self, GD, GS):
-        up = GD[self.outs]
-        if self.xb is not None:
-            self.scatter_b.add(GD, up[:, None, :])
-        if self.xs is not None:
-            self.scatter_s.add(GS, up.sum(axis=1)[:, None])
+    def backward(self):
+        up = self.gout.get()
+        if self.gxb is not None:
+            self.gxb.add(up[:, None, :])
+        if self.gxs is not None:
+            self.gxs.add(up.sum(axis=1)[:, None])
 
 
 class _BatchSumGroup:
     """``bsum`` nodes: a batch reduced to a scalar, ``sum_n u[n]``; its derivative 1
     sends the scalar upstream gradient to every sample."""
 
-    def __init__(self, outs, arg, needs_grad):
-        self.outs = np.asarray(outs, dtype=np.intp)
-        self.arg = np.asarray(arg, dtype=np.intp)
-        self.needs_grad = needs_grad
-        self.scatter = _Scatter(self.arg)
+    def __init__(self, out, gout, arg, garg):
+        self.out, self.gout, self.arg, self.garg = out, gout, arg, garg
 
-    def forward(self, D, S):
-        S[self.outs] = D[self.arg].sum(axis=1)
+    def forward(self):
+        self.out.set(self.arg.get().sum(axis=1))
 
-    def backward(self, GD, GS):
-        if self.needs_grad:
-            self.scatter.add(GD, GS[self.outs][:, None])
+    def backward(self):
+        if self.garg is not None:
+            self.garg.add(self.gout.get()[:, None])
 
 
 class _AffineGroup:
@@ -157,41 +208,32 @@ class _AffineGroup:
         S = W X + b,   dL/dW = G X^T,   dL/dX = W^T G,   dL/db = sum_n G
 
     with ``G = dL/dS``. When every row reads the same inputs (a dense layer) ``X`` is
-    ``(n, B)`` and these are plain matrix products; else ``X`` is gathered per row."""
+    ``(n, B)`` and these are plain matrix products; else ``X`` is ``(k, n, B)``."""
 
-    def __init__(self, outs, w, x, b, w_grad, x_grad, b_grad):
-        self.outs = np.asarray(outs, dtype=np.intp)
-        self.w = np.asarray(w, dtype=np.intp)        # (k, n) slots in S
-        x = np.asarray(x, dtype=np.intp)             # (k, n) slots in D
-        self.dense = bool(np.all(x == x[:1]))
-        self.x = x[0] if self.dense else x
-        self.b = None if b is None else np.asarray(b, dtype=np.intp)
-        self.w_grad, self.x_grad, self.b_grad = w_grad, x_grad, b_grad
-        self.scatter_w = _Scatter(self.w)
-        self.scatter_x = _Scatter(self.x)
-        self.scatter_b = None if b is None else _Scatter(self.b)
+    def __init__(self, out, gout, w, gw, x, gx, b, gb, dense):
+        self.out, self.gout = out, gout
+        self.w, self.gw, self.x, self.gx, self.b, self.gb = w, gw, x, gx, b, gb
+        self.dense = dense
         self.cache = None
 
-    def forward(self, D, S):
-        W = S[self.w]
-        X = D[self.x]
+    def forward(self):
+        W = self.w.get()
+        X = self.x.get()
         out = W @ X if self.dense else np.einsum("kn,knb->kb", W, X)
         if self.b is not None:
-            out += S[self.b][:, None]
-        D[self.outs] = out
+            out += self.b.get()[:, None]
+        self.out.set(out)
         self.cache = (W, X)
 
-    def backward(self, GD, GS):
-        G = GD[self.outs]
+    def backward(self):
+        G = self.gout.get()
         W, X = self.cache
-        if self.w_grad:
-            gw = G @ X.T if self.dense else np.einsum("kb,knb->kn", G, X)
-            self.scatter_w.add(GS, gw)
-        if self.x_grad:
-            gx = W.T @ G if self.dense else W[:, :, None] * G[:, None, :]
-            self.scatter_x.add(GD, gx)
-        if self.b_grad:
-            self.scatter_b.add(GS, G.sum(axis=1))
+        if self.gw is not None:
+            self.gw.add(G @ X.T if self.dense else np.einsum("kb,knb->kn", G, X))
+        if self.gx is not None:
+            self.gx.add(W.T @ G if self.dense else W[:, :, None] * G[:, None, :])
+        if self.gb is not None:
+            self.gb.add(G.sum(axis=1))
 
 
 def _affine_terms(node, position, order, uses, batched):
@@ -257,52 +299,14 @@ class Recorded:
             raise ShapeError(f"Recorded: the graph mixes batch sizes {sorted(batch)}")
         self.batch_size = batch.pop() if batch else None
         B = self.batch_size or 1
-
-        # slots: batched nodes in rows of D, scalar nodes in entries of S
-        self._batched = np.array([n.data.__class__ is ndarray for n in order])
-        slot = np.empty(len(order), dtype=np.intp)
-        nb = int(self._batched.sum())
-        slot[self._batched] = np.arange(nb)
-        slot[~self._batched] = np.arange(len(order) - nb)
-        self._D = np.zeros((nb, B))
-        self._S = np.zeros(len(order) - nb)
-        self._GD = np.zeros_like(self._D)
-        self._GS = np.zeros_like(self._S)
-        for i, n in enumerate(order):
-            if not n.parents:
-                if self._batched[i]:
-                    self._D[slot[i]] = n.data
-                else:
-                    self._S[slot[i]] = n.data
-
-        def leaf_slots(nodes, batched):
-            out = []
-            for v in nodes:
-                i = position.get(id(v))
-                if i is None:
-                    out.append(-1)
-                    continue
-                if self._batched[i] != batched:
-                    kind = "batched" if self._batched[i] else "scalar"
-                    raise ShapeError(f"Recorded: leaf {v.label or v!r} is {kind} here")
-                out.append(slot[i])
-            return np.asarray(out, dtype=np.intp)
-
-        present = [p for p in self.params if id(p) in position]
-        self._param_nodes = present
-        self._param_slots = leaf_slots(present, False) if present else np.zeros(0, np.intp)
-        self._param_index = np.array([i for i, p in enumerate(self.params) if id(p) in position],
-                                     dtype=np.intp)
-        # inputs may be batched (data rows) or scalar (a constant fed at every run)
-        self._input_slots = [slot[position[id(v)]] if id(v) in position else -1
-                             for v in self.inputs]
-        self._input_batched = [id(v) in position and bool(self._batched[position[id(v)]])
-                               for v in self.inputs]
-        self._root_slot = slot[position[id(root)]]
-        self._slot_of = {id(n): slot[i] for i, n in enumerate(order) if self._batched[i]}
+        batched = [n.data.__class__ is ndarray for n in order]
+        for v in self.params:
+            i = position.get(id(v))
+            if i is not None and batched[i]:
+                raise ShapeError(f"Recorded: parameter {v.label or v!r} is batched here")
         self.n_nodes = len(order)
 
-        # levels and groups
+        # ---- groups: nodes of one level, one op, one input pattern
         uses = np.zeros(len(order), dtype=np.intp)
         for n in order:
             for p in n.parents:
@@ -310,8 +314,8 @@ class Recorded:
         affine = {}          # sum node -> (weights, inputs, bias) positions
         absorbed = set()     # the mul nodes an affine group computes itself
         for i, n in enumerate(order):
-            if n.op == "sum" and self._batched[i]:
-                terms = _affine_terms(n, position, order, uses, self._batched)
+            if n.op == "sum" and batched[i]:
+                terms = _affine_terms(n, position, order, uses, batched)
                 if terms is not None:
                     affine[i] = terms
                     absorbed.update(terms[3])
@@ -329,31 +333,137 @@ class Recorded:
             else:
                 ps = [position[id(p)] for p in n.parents]
                 level[i] = 1 + max(level[j] for j in ps)
-                key = (level[i], n.op, len(ps), bool(self._batched[i]), n.requires_grad,
-                       tuple(bool(self._batched[j]) for j in ps),
+                key = (level[i], n.op, len(ps), batched[i], n.requires_grad,
+                       tuple(batched[j] for j in ps),
                        tuple(order[j].requires_grad for j in ps))
             buckets.setdefault(key, []).append(i)
+        keys = sorted(buckets, key=lambda k: (int(k[0]), k[1], k[2]))
+
+        # ---- slots, laid out so that the groups read and write regular blocks: the
+        # parameters first, in the order of ``params`` (so the gradient vector is one
+        # slice), then the inputs in their order, then the other leaves, then each
+        # group's outputs one after the other.
+        slot = np.full(len(order), -1, dtype=np.intp)
+        counts = [0, 0]  # scalar, batched
+
+        def take(i):
+            if slot[i] < 0:
+                kind = int(batched[i])
+                slot[i] = counts[kind]
+                counts[kind] += 1
+
+        for v in self.params + self.inputs:
+            if id(v) in position:
+                take(position[id(v)])
+        for i, n in enumerate(order):
+            if not n.parents:
+                take(i)
+        for key in keys:
+            # members in the order of their inputs' slots, so that a layer's outputs
+            # land in the order the next layer reads them (ascending, regular views)
+            members = buckets[key]
+            if key[1] == "affine":
+                members.sort(key=lambda i: slot[affine[i][0][0]])
+            else:
+                members.sort(key=lambda i: [slot[position[id(p)]] for p in order[i].parents])
+            for i in members:
+                take(i)
+        self._D = np.zeros((counts[1], B))
+        self._S = np.zeros(counts[0])
+        self._GD = np.zeros_like(self._D)
+        self._GS = np.zeros_like(self._S)
+        for i, n in enumerate(order):
+            if not n.parents:
+                (self._D if batched[i] else self._S)[slot[i]] = n.data
+
+        present = [p for p in self.params if id(p) in position]
+        self._param_nodes = present
+        self._param_slots = np.asarray([slot[position[id(p)]] for p in present], dtype=np.intp)
+        self._param_index = np.array([i for i, p in enumerate(self.params) if id(p) in position],
+                                     dtype=np.intp)
+        # the common case: every parameter present, in slots 0 .. P-1
+        self._params_first = (len(present) == len(self.params)
+                              and np.array_equal(self._param_slots, np.arange(len(present))))
+        self._input_slots = [slot[position[id(v)]] if id(v) in position else -1
+                             for v in self.inputs]
+        self._input_batched = [id(v) in position and batched[position[id(v)]]
+                               for v in self.inputs]
+        self._root_slot = slot[position[id(root)]]
+        self._slot_of = {id(n): slot[i] for i, n in enumerate(order)
+                         if batched[i] and slot[i] >= 0}
+
+        # ---- the group objects, reading and writing the buffers through _Refs
+        fed = {id(v) for v in self.params + self.inputs}
+        D, S, GD, GS = self._D, self._S, self._GD, self._GS
+
+        def ref(positions, is_batched):
+            idx = slot[np.asarray(positions, dtype=np.intp)]
+            return (_Ref(D, idx), _Ref(GD, idx)) if is_batched else (_Ref(S, idx), _Ref(GS, idx))
+
+        def shared_constant(positions):
+            """The common value of scalar constant leaves (never fed, no gradient)."""
+            nodes = [order[j] for j in positions]
+            if all(not n.parents and not n.requires_grad and id(n) not in fed
+                   and n.data.__class__ is float for n in nodes):
+                values = {n.data for n in nodes}
+                if len(values) == 1:
+                    return values.pop()
+            return None
+
         self.groups = []
         backward_groups = []
-        for key in sorted(buckets, key=lambda k: (int(k[0]), k[1], k[2])):
+        for key in keys:
             members = buckets[key]
-            lvl, op = key[0], key[1]
+            op = key[1]
             if op == "affine":
                 _, _, n_terms, has_b, w_rg, x_rg, b_rg, rg = key
-                w = slot[[affine[i][0] for i in members]]
-                x = slot[[affine[i][1] for i in members]]
-                b = slot[[affine[i][2] for i in members]] if has_b else None
-                group = _AffineGroup(slot[members], w, x, b, w_rg, x_rg, b_rg)
+                w_pos = np.array([affine[i][0] for i in members])
+                x_pos = np.array([affine[i][1] for i in members])
+                dense = bool(np.all(x_pos == x_pos[:1]))
+                w, gw = ref(w_pos, False)
+                x, gx = ref(x_pos[0] if dense else x_pos, True)
+                b = gb = None
+                if has_b:
+                    b, gb = ref([affine[i][2] for i in members], False)
+                out, gout = ref(members, True)
+                group = _AffineGroup(out, gout, w, gw if w_rg else None, x, gx if x_rg else None,
+                                     b, gb if b_rg else None, dense)
             else:
                 _, _, arity, out_b, rg, arg_b, arg_rg = key
-                idx = [slot[[position[id(order[i].parents[a])] for i in members]]
-                       for a in range(arity)]
+                cols = [[position[id(order[i].parents[a])] for i in members] for a in range(arity)]
+                out, gout = ref(members, out_b)
                 if op == "sum" and out_b:
-                    group = _SumGroup(slot[members], idx, arg_b)
+                    pb = [c for c, b in zip(cols, arg_b) if b]
+                    ps = [c for c, b in zip(cols, arg_b) if not b]
+                    gb_ok = [r for c, b, r in zip(cols, arg_b, arg_rg) if b]
+                    gs_ok = [r for c, b, r in zip(cols, arg_b, arg_rg) if not b]
+                    xb = gxb = xs = gxs = None
+                    if pb:
+                        xb, gxb = ref(np.stack(pb, axis=1), True)
+                    if ps:
+                        xs, gxs = ref(np.stack(ps, axis=1), False)
+                    group = _SumGroup(out, gout, xb, gxb if any(gb_ok) else None,
+                                      xs, gxs if any(gs_ok) else None)
+                    if any(gb_ok) and not all(gb_ok) or any(gs_ok) and not all(gs_ok):
+                        group = None  # mixed: use the generic group below
                 elif op == "bsum":
-                    group = _BatchSumGroup(slot[members], idx[0], arg_rg[0])
+                    a, ga = ref(cols[0], True)
+                    group = _BatchSumGroup(out, gout, a, ga if arg_rg[0] else None)
                 else:
-                    group = _Group(op, slot[members], out_b, idx, arg_b, arg_rg)
+                    group = None
+                if group is None:
+                    args, grads = [], []
+                    for c, b, r in zip(cols, arg_b, arg_rg):
+                        const = None if (b or r) else shared_constant(c)
+                        if const is not None:
+                            args.append(float(const))
+                            grads.append(None)
+                        else:
+                            a, ga = ref(c, b)
+                            args.append(a)
+                            grads.append(ga if r else None)
+                    beside = tuple(out_b and not b for b in arg_b)
+                    group = _Group(op, out, gout, args, grads, beside)
             self.groups.append(group)
             if rg:
                 backward_groups.append(group)
@@ -362,7 +472,7 @@ class Recorded:
 
     # ------------------------------------------------------------ running
 
-    def _load(self, input_data):
+    def _load(self, input_data, param_data=None):
         if len(input_data) != len(self.inputs):
             raise ShapeError(f"Recorded.run: expected {len(self.inputs)} input arrays, "
                              f"got {len(input_data)}")
@@ -380,18 +490,33 @@ class Recorded:
                 D[s] = x
             else:
                 S[s] = x
-        if len(self._param_slots):
-            self._S[self._param_slots] = np.fromiter(
-                map(_DATA, self._param_nodes), dtype=np.float64, count=len(self._param_nodes))
+        n = len(self._param_slots)
+        if n:
+            if param_data is None:
+                param_data = np.fromiter(map(_DATA, self._param_nodes), dtype=np.float64, count=n)
+            elif not self._params_first:
+                param_data = np.asarray(param_data, dtype=np.float64)[self._param_index]
+            if self._params_first:
+                S[:n] = param_data
+            else:
+                S[self._param_slots] = param_data
 
-    def forward(self, input_data: Sequence = ()) -> float:
+    def forward(self, input_data: Sequence = (), param_data=None) -> float:
         """Recompute every node from the inputs ``input_data`` (arrays, in the order of
-        ``inputs``) and the parameters' current data; returns the root's value."""
-        self._load(input_data)
-        D, S = self._D, self._S
+        ``inputs``) and the parameters' current data (or ``param_data``, one number per
+        entry of ``params``, when given); returns the root's value."""
+        self._load(input_data, param_data)
         for g in self.groups:
-            g.forward(D, S)
-        return float(S[self._root_slot])
+            g.forward()
+        return float(self._S[self._root_slot])
+
+    def param_data(self) -> np.ndarray:
+        """The parameter values (in the order of ``params``) the last forward used."""
+        if self._params_first:
+            return self._S[:len(self.params)].copy()
+        out = np.array([p.data for p in self.params], dtype=np.float64)
+        out[self._param_index] = self._S[self._param_slots]
+        return out
 
     def backward(self) -> np.ndarray:
         """The gradient of the root with respect to every parameter (in the order of
@@ -402,30 +527,38 @@ class Recorded:
         GS.fill(0.0)
         GS[self._root_slot] = 1.0
         for g in self._backward_groups:
-            g.backward(GD, GS)
+            g.backward()
+        if self._params_first:
+            return GS[:len(self.params)].copy()
         grads = np.zeros(len(self.params))
         if len(self._param_slots):
             grads[self._param_index] = GS[self._param_slots]
         return grads
 
-    def run(self, input_data: Sequence = (), accumulate: bool = True) -> Tuple[float, np.ndarray]:
+    def run(self, input_data: Sequence = (), accumulate: bool = True,
+            param_data=None) -> Tuple[float, np.ndarray]:
         """Forward and backward on new input data: returns ``(loss, grads)`` and adds
         each gradient to its parameter's ``.grad`` (as ``backward()`` does: zero them
-        between steps), or sets it when ``accumulate=False``."""
-        loss = self.forward(input_data)
+        between steps), or sets it when ``accumulate=False``. ``param_data``: see
+        :meth:`forward`."""
+        loss = self.forward(input_data, param_data)
         grads = self.backward()
-        for p, g in zip(self.params, grads.tolist()):
-            p.grad = p.grad + g if accumulate else g
+        if accumulate:
+            for p, g in zip(self.params, grads.tolist()):
+                p.grad = p.grad + g
+        else:
+            for p, g in zip(self.params, grads.tolist()):
+                p.grad = g
         return loss, grads
 
     def watch(self, nodes: Sequence[Value]) -> None:
         """Remember ``nodes`` (batched nodes of the recorded graph, such as the model's
         outputs) so :meth:`watched` can return their values after each run."""
-        self._watched = np.asarray([self._slot_of[id(v)] for v in nodes], dtype=np.intp)
+        self._watched = _Ref(self._D, [self._slot_of[id(v)] for v in nodes])
 
     def watched(self) -> np.ndarray:
         """The values ``(B, len(nodes))`` of the watched nodes in the last forward."""
-        return self._D[self._watched].T.copy()
+        return self._watched.get().T.copy()
 
     def __repr__(self):
         return (f"Recorded({self.n_nodes} nodes, {len(self.groups)} groups over "
@@ -571,34 +704,40 @@ class CompiledStep:
             if not same:
                 raise GradientError("compile_step: the loss builds a graph whose shape "
                                     "depends on the predictions; it cannot be replayed")
+        if not rebuild:  # constants fixed for this batch size stay in the recording
+            fed = [(c, r) for c, r in zip(consts, recipes) if r[0] != "fixed"]
+            consts, recipes = [c for c, _ in fed], [r for _, r in fed]
         rec = Recorded(loss, self.params, xs + consts)
         rec.watch(outs)
         self.recordings[self._key(X, y)] = (rec, recipes, rebuild, len(outs))
         self.last = rec
         return rec
 
-    def __call__(self, X, y, accumulate: bool = True):
-        entry = self.recordings.get(self._key(X, y))
+    def __call__(self, X, y, accumulate: bool = True, param_data=None):
+        """Replay one step on the batch ``(X, y)``: ``(loss, grads)``, the grads also
+        added into (``accumulate=False``: written to) the parameters' ``.grad``.
+        ``param_data``: the parameter vector to use instead of the Values' ``data``."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2:
+            raise ShapeError(f"compile_step: X must be an (n, nin) array, got shape {X.shape}")
+        y = _as_array(y)
+        key = (X.shape[0], y.shape[1:], y.dtype.kind)
+        entry = self.recordings.get(key)
         if entry is None:
             self.record(X, y)
-            entry = self.recordings[self._key(X, y)]
+            entry = self.recordings[key]
         rec, recipes, rebuild, n_out = entry
         self.last = rec
-        X = np.asarray(X, dtype=np.float64)
-        feed = [np.ascontiguousarray(X[:, j]) for j in range(X.shape[1])]
+        feed = list(X.T)   # the input columns (views; copied into the recording)
         if rebuild:
             feed += [c.data for c in self._head(n_out, X.shape[0], y)]
         else:
-            y = _as_array(y)
             for kind, arg in recipes:
                 if kind == "col":
-                    col = y if y.ndim == 1 else y[:, arg]
-                    feed.append(np.ascontiguousarray(col, dtype=np.float64))
-                elif kind == "onehot":
+                    feed.append((y if y.ndim == 1 else y[:, arg]).astype(np.float64, copy=False))
+                else:  # "onehot"
                     feed.append((y == arg).astype(np.float64))
-                else:
-                    feed.append(arg)
-        return rec.run(feed, accumulate=accumulate)
+        return rec.run(feed, accumulate=accumulate, param_data=param_data)
 
     def predictions(self) -> np.ndarray:
         """The model's outputs ``(B, nout)`` of the last step (before its update)."""
@@ -615,7 +754,18 @@ def _as_array(y):
 def train_step(step: CompiledStep, Xb, yb, optimizer):
     """The replayed twin of :func:`micrograd_mlp.train.train_step`: zero the grads, loss
     and gradients of the mean batch loss by replay, ``optimizer.step()``. Returns
-    ``(loss before the step, predictions (B, nout) before the step)``."""
+    ``(loss before the step, predictions (B, nout) before the step)``.
+
+    When the optimiser holds the step's parameters in the same order (as in
+    :func:`~micrograd_mlp.train.fit`), the gradient and parameter vectors go to
+    ``optimizer.step(grad, theta)`` directly instead of being read back from 2 x P
+    Values: the same numbers, fewer Python-level loops."""
+    params = optimizer.params
+    if len(params) == len(step.params) and all(map(operator.is_, params, step.params)):
+        value, grads = step(Xb, yb, accumulate=False)   # .grad = g, as zero_grad + backward
+        preds = step.predictions()
+        optimizer.step(grads, step.last.param_data())
+        return value, preds
     optimizer.zero_grad()
     value, _ = step(Xb, yb)
     preds = step.predictions()

@@ -220,3 +220,107 @@ def test_fit_with_replay_equals_fit_without(loss, batch_size):
                 progress=False, replay=replay)
         runs.append((h.loss, [p.data for p in model.parameters()]))
     assert close(runs[0][0], runs[1][0]) and close(runs[0][1], runs[1][1])
+
+
+# ---------------------------------------------------------------- the fast paths
+
+
+def test_regular_views_equal_fancy_indexing():
+    """Slots on a regular grid (ascending or descending, strided, 2-D) are read through a
+    view equal to fancy indexing, and writes through it land in the same entries;
+    irregular or repeated slots give no view."""
+    from micrograd_mlp.replay import _Ref, _regular_view
+
+    buf = np.arange(60.0).reshape(30, 2)
+    for idx in ([3, 4, 5], [9, 6, 3, 0], [[1, 2], [4, 5], [7, 8]], [[20, 19], [10, 9]], [7]):
+        idx = np.array(idx)
+        view = _regular_view(buf, idx)
+        assert view is not None and np.array_equal(view, buf[idx])
+        mine, ref = buf.copy(), buf.copy()
+        r = _Ref(mine, idx)
+        r.add(np.ones(idx.shape + (2,)))
+        np.add.at(ref, idx, 1.0)
+        assert np.array_equal(mine, ref)
+    for idx in ([1, 2, 4], [3, 3], [[0, 1], [5, 7]]):
+        assert _regular_view(buf, np.array(idx)) is None
+
+
+def test_repeated_slots_accumulate():
+    from micrograd_mlp.replay import _Ref
+
+    G = np.zeros((5, 3))
+    idx = np.array([[4, 1], [1, 4], [2, 4]])
+    c = np.random.default_rng(0).normal(size=(3, 2, 3))
+    _Ref(G, idx).add(c)
+    ref = np.zeros((5, 3))
+    np.add.at(ref, idx, c)
+    assert np.allclose(G, ref, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("sgd", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    ("sgd", dict(lr=0.1, maximize=True)),
+    ("adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+])
+def test_vector_step_identical_to_value_step(name, kwargs):
+    """optimizer.step(grad, theta) (vectors handed in, as replayed training does) gives
+    exactly the numbers of step() reading the Values, step after step."""
+    rng = np.random.default_rng(0)
+    a = [Value(float(v)) for v in rng.normal(size=7)]
+    b = [Value(p.data) for p in a]
+    from micrograd_mlp import optim
+
+    oa, ob = optim.get(name, a, **kwargs), optim.get(name, b, **kwargs)
+    for _ in range(4):
+        g = rng.normal(size=7)
+        for p, gi in zip(a, g):
+            p.grad = float(gi)
+        oa.step()
+        ob.step(g, np.array([p.data for p in b]))
+        assert [p.data for p in a] == [p.data for p in b]
+
+
+def test_vector_step_checks_shapes():
+    from micrograd_mlp import optim
+
+    opt = optim.SGD([Value(1.0), Value(2.0)], lr=0.1)
+    with pytest.raises(ShapeError, match="grad must have shape"):
+        opt.step(np.zeros(3), np.zeros(2))
+
+
+@pytest.mark.parametrize("opt_name", ["sgd", "adam"])
+def test_replayed_train_step_with_optimiser_vectors_equals_train_step(opt_name):
+    """replay.train_step hands the vectors to the optimiser: same losses and parameters
+    as train.train_step, and .grad holds the last gradient as after backward()."""
+    from micrograd_mlp import optim, replay, train
+
+    rng = np.random.default_rng(4)
+    m_ref = MLP(3, [6, 6, 1], activation=["relu", "tanh", None], seed=2)
+    m_rep = MLP(3, [6, 6, 1], activation=["relu", "tanh", None], seed=2)
+    o_ref = optim.get(opt_name, m_ref.parameters(), lr=0.05)
+    o_rep = optim.get(opt_name, m_rep.parameters(), lr=0.05)
+    step = compile_step(m_rep, losses.mse)
+    for _ in range(4):
+        X, y = rng.normal(size=(11, 3)), rng.normal(size=11)
+        v_ref, p_ref = train.train_step(m_ref, X, y, losses.mse, o_ref)
+        v_rep, p_rep = replay.train_step(step, X, y, o_rep)
+        assert close(v_rep, v_ref) and close(p_rep, p_ref)
+        assert close([p.grad for p in m_rep.parameters()], [p.grad for p in m_ref.parameters()])
+    assert close([p.data for p in m_rep.parameters()], [p.data for p in m_ref.parameters()])
+
+
+def test_replayed_train_step_with_a_foreign_optimiser_order():
+    """An optimiser over the parameters in another order takes the Value path: still right."""
+    from micrograd_mlp import optim, replay, train
+
+    rng = np.random.default_rng(5)
+    m_ref = MLP(2, [4, 1], activation="tanh", seed=1)
+    m_rep = MLP(2, [4, 1], activation="tanh", seed=1)
+    o_ref = optim.SGD(m_ref.parameters()[::-1], lr=0.2, momentum=0.5)
+    o_rep = optim.SGD(m_rep.parameters()[::-1], lr=0.2, momentum=0.5)
+    step = compile_step(m_rep, losses.mse)
+    for _ in range(3):
+        X, y = rng.normal(size=(9, 2)), rng.normal(size=9)
+        train.train_step(m_ref, X, y, losses.mse, o_ref)
+        replay.train_step(step, X, y, o_rep)
+    assert close([p.data for p in m_rep.parameters()], [p.data for p in m_ref.parameters()])
