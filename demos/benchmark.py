@@ -112,10 +112,20 @@ def step_engines(X, y, lr=0.01):
     step = compile_step(m3, losses.mse, X, y)
     opt3 = optim.SGD(m3.parameters(), lr=lr)
 
-    def replayed_step():  # what fit() runs: loss, grads, SGD, parameter Values updated
-        replay.train_step(step, X, y, opt3)
+    def replayed_step():  # as fit() runs it: parameters a vector until step.sync()
+        replay.train_step(step, X, y, opt3, sync=False)
 
     engines["ours, replayed"] = replayed_step
+
+    m4 = MLP(2, [16, 16, 1], activation=acts, init="uniform", seed=0)
+    step4 = compile_step(m4, losses.mse, X, y)
+    opt4 = optim.SGD(m4.parameters(), lr=lr)
+
+    def replayed_synced_step():  # and the 337 parameter Values written at every step
+        replay.train_step(step4, X, y, opt4, sync=True)
+
+    engines["ours, replayed, Values synced each step"] = replayed_synced_step
+
 
     rng = np.random.default_rng(0)
     W = [rng.uniform(-1, 1, size=(o, i)) for i, o in zip(sizes[:-1], sizes[1:])]
@@ -167,7 +177,8 @@ def bench_steps(quick):
     per_round = {name: 1 for name in engines}
     for name in ("ours, batched",):
         per_round[name] = 5
-    for name in ("ours, replayed", "numpy matrices, hand backward", "torch batched"):
+    for name in ("ours, replayed", "ours, replayed, Values synced each step",
+                 "numpy matrices, hand backward", "torch batched"):
         per_round[name] = 30
     rounds = 2 if quick else 5
     if quick:

@@ -174,8 +174,11 @@ def _pow_float(u, c):
 def _powc():
     # u ** c with a constant exponent c (the second input, a constant node)
     def partials(out, u, c):
-        if c.__class__ is float and c == 0.0:
-            return (0.0, 0.0)
+        if c.__class__ is float:
+            if c == 0.0:
+                return (0.0, 0.0)
+            if c == 2.0:  # the square of every squared error: u^1 = u exactly
+                return (2.0 * u, 0.0)
         return (c * _pow_float(u, c - 1.0), 0.0)
 
     return _pow_float, partials

@@ -155,7 +155,7 @@ class _Group:
         for g, b, d in zip(self.grads, self.beside, parts):
             if g is None:
                 continue
-            c = up * d
+            c = up if d.__class__ is float and d == 1.0 else up * d   # up * 1.0 == up
             if b:   # a scalar feeding a batch: sum over the samples
                 g.add((c if c.shape == up.shape else np.broadcast_to(c, up.shape)).sum(axis=1))
             else:
@@ -219,11 +219,17 @@ class _AffineGroup:
     def forward(self):
         W = self.w.get()
         X = self.x.get()
+        self.cache = (W, X)
+        target = self.out.view
+        if self.dense and target is not None:   # straight into the buffer
+            np.matmul(W, X, out=target)
+            if self.b is not None:
+                target += self.b.get()[:, None]
+            return
         out = W @ X if self.dense else np.einsum("kn,knb->kb", W, X)
         if self.b is not None:
             out += self.b.get()[:, None]
         self.out.set(out)
-        self.cache = (W, X)
 
     def backward(self):
         G = self.gout.get()
@@ -384,6 +390,10 @@ class Recorded:
         # the common case: every parameter present, in slots 0 .. P-1
         self._params_first = (len(present) == len(self.params)
                               and np.array_equal(self._param_slots, np.arange(len(present))))
+        # (list of the float objects last written into the parameters' data, the same
+        # numbers as an array): while every parameter still holds exactly those objects,
+        # the next load needs no conversion (see train_step)
+        self._known = None
         self._input_slots = [slot[position[id(v)]] if id(v) in position else -1
                              for v in self.inputs]
         self._input_batched = [id(v) in position and batched[position[id(v)]]
@@ -493,7 +503,12 @@ class Recorded:
         n = len(self._param_slots)
         if n:
             if param_data is None:
-                param_data = np.fromiter(map(_DATA, self._param_nodes), dtype=np.float64, count=n)
+                current = [p.data for p in self._param_nodes]
+                known = self._known
+                if known is not None and all(map(operator.is_, current, known[0])):
+                    param_data = known[1]    # the very numbers written by train_step
+                else:
+                    param_data = np.fromiter(current, dtype=np.float64, count=n)
             elif not self._params_first:
                 param_data = np.asarray(param_data, dtype=np.float64)[self._param_index]
             if self._params_first:
@@ -662,6 +677,20 @@ class CompiledStep:
         self.loss_fn = loss_fn
         self.params = list(params) if params is not None else list(model.parameters())
         self.recordings: Dict[Tuple, Tuple] = {}
+        # parameter and gradient vectors not yet written into the Values (train_step
+        # with sync=False); sync() writes them
+        self._pending = None
+
+    def sync(self) -> None:
+        """Write the parameter values and gradients that :func:`train_step` keeps as
+        vectors (``sync=False``) into the parameter Values; nothing to do otherwise."""
+        if self._pending is None:
+            return
+        theta, grads = self._pending
+        self._pending = None
+        for p, v, g in zip(self.params, theta.tolist(), grads.tolist()):
+            p.data = v
+            p.grad = g
 
     @staticmethod
     def _key(X, y):
@@ -680,6 +709,7 @@ class CompiledStep:
 
     def record(self, X, y) -> Recorded:
         """Build the graph of one step on ``(X, y)`` and record it."""
+        self.sync()
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2:
             raise ShapeError(f"compile_step: X must be an (n, nin) array, got shape {X.shape}")
@@ -717,6 +747,12 @@ class CompiledStep:
         """Replay one step on the batch ``(X, y)``: ``(loss, grads)``, the grads also
         added into (``accumulate=False``: written to) the parameters' ``.grad``.
         ``param_data``: the parameter vector to use instead of the Values' ``data``."""
+        self.sync()
+        rec, feed = self._prepare(X, y)
+        return rec.run(feed, accumulate=accumulate, param_data=param_data)
+
+    def _prepare(self, X, y):
+        """The recording for this batch shape (recorded now if new) and its input data."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2:
             raise ShapeError(f"compile_step: X must be an (n, nin) array, got shape {X.shape}")
@@ -737,7 +773,7 @@ class CompiledStep:
                     feed.append((y if y.ndim == 1 else y[:, arg]).astype(np.float64, copy=False))
                 else:  # "onehot"
                     feed.append((y == arg).astype(np.float64))
-        return rec.run(feed, accumulate=accumulate, param_data=param_data)
+        return rec, feed
 
     def predictions(self) -> np.ndarray:
         """The model's outputs ``(B, nout)`` of the last step (before its update)."""
@@ -751,21 +787,47 @@ def _as_array(y):
     return np.asarray(y)
 
 
-def train_step(step: CompiledStep, Xb, yb, optimizer):
+def train_step(step: CompiledStep, Xb, yb, optimizer, sync: bool = True):
     """The replayed twin of :func:`micrograd_mlp.train.train_step`: zero the grads, loss
     and gradients of the mean batch loss by replay, ``optimizer.step()``. Returns
     ``(loss before the step, predictions (B, nout) before the step)``.
 
-    When the optimiser holds the step's parameters in the same order (as in
-    :func:`~micrograd_mlp.train.fit`), the gradient and parameter vectors go to
-    ``optimizer.step(grad, theta)`` directly instead of being read back from 2 x P
-    Values: the same numbers, fewer Python-level loops."""
+    When the optimiser is a library one (its ``step`` is :meth:`Optimizer.step`) over
+    the step's parameters in the same order (as in :func:`~micrograd_mlp.train.fit`),
+    the gradient and parameter vectors go to ``optimizer.update`` directly, giving the
+    numbers of ``optimizer.step()`` without reading 2 x P Values back. Then:
+
+    * ``sync=True``: one loop writes each parameter's new ``data`` and its ``grad`` (as
+      ``zero_grad()`` + ``backward()`` leave it);
+    * ``sync=False``: the parameters stay a vector inside ``step`` until
+      ``step.sync()`` (or the next plain ``step(X, y)`` / recording) writes them, so a
+      training loop touches no parameter Value between steps. Until then the Values
+      hold the old numbers: do not read or change them, nor call ``optimizer.step()``.
+      :func:`~micrograd_mlp.train.fit` syncs before every validation and at the end.
+    """
+    from .optim import Optimizer
+
     params = optimizer.params
-    if len(params) == len(step.params) and all(map(operator.is_, params, step.params)):
-        value, grads = step(Xb, yb, accumulate=False)   # .grad = g, as zero_grad + backward
-        preds = step.predictions()
-        optimizer.step(grads, step.last.param_data())
-        return value, preds
+    if (type(optimizer).step is Optimizer.step and len(params) == len(step.params)
+            and all(map(operator.is_, params, step.params))):
+        rec, feed = step._prepare(Xb, yb)
+        if rec._params_first:
+            pending = step._pending
+            value = rec.forward(feed, None if pending is None else pending[0])
+            grads = rec.backward()
+            preds = rec.watched()
+            theta = optimizer.update(rec.param_data(), grads)
+            if sync:
+                step._pending = None
+                new = theta.tolist()
+                for p, v, g in zip(params, new, grads.tolist()):
+                    p.data = v
+                    p.grad = g
+                rec._known = (new, theta)
+            else:
+                step._pending = (theta, grads)
+            return value, preds
+    step.sync()
     optimizer.zero_grad()
     value, _ = step(Xb, yb)
     preds = step.predictions()

@@ -404,9 +404,11 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
             for start in range(0, n, bs):
                 idx = order[start:start + bs]
                 if compiled is not None:
-                    try:
-                        value, p = _replay.train_step(compiled, X[idx], targets.batch(idx), optimizer)
+                    try:  # parameters kept as a vector between steps: synced below
+                        value, p = _replay.train_step(compiled, X[idx], targets.batch(idx),
+                                                      optimizer, sync=False)
                     except GradientError:  # this loss's graph depends on the data
+                        compiled.sync()
                         compiled = None
                 if compiled is None:
                     value, p = train_step(model, X[idx], targets.batch(idx), loss_fn, optimizer,
@@ -418,6 +420,8 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
             for k, v in _compute_metrics(metrics, preds, targets).items():
                 history.metrics.setdefault(k, []).append(v)
             if val is not None:
+                if compiled is not None:
+                    compiled.sync()
                 vl, vm = _evaluate(model, val[0], val[1], loss_fn, metrics)
                 history.val_loss.append(vl)
                 for k, v in vm.items():
@@ -441,6 +445,8 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
         else:
             history.stop_reason = f"reached {epochs} epochs"
     finally:
+        if compiled is not None:
+            compiled.sync()
         if bar is not None:
             bar.close()
     return history

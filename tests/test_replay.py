@@ -324,3 +324,53 @@ def test_replayed_train_step_with_a_foreign_optimiser_order():
         train.train_step(m_ref, X, y, losses.mse, o_ref)
         replay.train_step(step, X, y, o_rep)
     assert close([p.data for p in m_rep.parameters()], [p.data for p in m_ref.parameters()])
+
+
+def test_unsynced_steps_keep_parameters_as_a_vector_until_sync():
+    """train_step(sync=False) leaves the Values alone; sync() (or a plain step call)
+    writes what sync=True would have written after each step."""
+    from micrograd_mlp import optim, replay
+
+    rng = np.random.default_rng(6)
+    batches = [(rng.normal(size=(10, 2)), rng.normal(size=10)) for _ in range(3)]
+    m_a = MLP(2, [5, 1], activation="tanh", seed=3)
+    m_b = MLP(2, [5, 1], activation="tanh", seed=3)
+    s_a, s_b = compile_step(m_a, losses.mse), compile_step(m_b, losses.mse)
+    o_a = optim.Adam(m_a.parameters(), lr=0.05)
+    o_b = optim.Adam(m_b.parameters(), lr=0.05)
+    start = [p.data for p in m_b.parameters()]
+    for X, y in batches:
+        v_a, _ = replay.train_step(s_a, X, y, o_a, sync=True)
+        v_b, _ = replay.train_step(s_b, X, y, o_b, sync=False)
+        assert v_a == v_b
+    assert [p.data for p in m_b.parameters()] == start          # untouched so far
+    s_b.sync()
+    assert [p.data for p in m_b.parameters()] == [p.data for p in m_a.parameters()]
+    assert [p.grad for p in m_b.parameters()] == [p.grad for p in m_a.parameters()]
+    # a plain call after unsynced steps sees the trained parameters
+    replay.train_step(s_b, *batches[0], o_b, sync=False)
+    replay.train_step(s_a, *batches[0], o_a, sync=True)
+    X, y = batches[1]
+    ref_loss, _ = fresh(m_a, losses.mse, X, y)
+    loss, _ = s_b(X, y, accumulate=False)
+    assert close(loss, ref_loss)
+
+
+def test_fit_replay_with_validation_and_a_short_last_batch():
+    """Mini-batches of 7 over 17 samples (two recorded batch sizes), validation every
+    epoch (needs the Values synced), Adam: the same as fit without replay."""
+    from micrograd_mlp.train import fit
+
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(17, 3)), rng.integers(0, 3, size=17)
+    Xv, yv = rng.normal(size=(6, 3)), rng.integers(0, 3, size=6)
+    runs = []
+    for replay in (True, False):
+        model = MLP(3, [5, 3], activation=["relu", None], seed=4)
+        h = fit(model, X, y, loss="softmax_cross_entropy", optimizer="adam", lr=0.05,
+                epochs=3, batch_size=7, seed=1, validation=(Xv, yv), progress=False,
+                replay=replay)
+        runs.append((h.loss, h.val_loss, [p.data for p in model.parameters()],
+                     [p.grad for p in model.parameters()]))
+    for a, b in zip(*runs):
+        assert close(a, b)
