@@ -396,6 +396,10 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
     rng = np.random.default_rng(seed)
     history = History()
     bar = _progress_bar(epochs, progress)
+    blas = None
+    if compiled is not None:  # replay's small matrix products: one BLAS thread is fastest
+        blas = _replay.single_threaded_blas()
+        blas.__enter__()
     try:
         for epoch in range(1, epochs + 1):
             order = rng.permutation(n) if (shuffle and bs < n) else np.arange(n)
@@ -447,6 +451,8 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
     finally:
         if compiled is not None:
             compiled.sync()
+        if blas is not None:
+            blas.__exit__(None, None, None)
         if bar is not None:
             bar.close()
     return history

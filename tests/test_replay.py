@@ -374,3 +374,17 @@ def test_fit_replay_with_validation_and_a_short_last_batch():
                      [p.grad for p in model.parameters()]))
     for a, b in zip(*runs):
         assert close(a, b)
+
+
+def test_single_threaded_blas_restores_the_limit():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from micrograd_mlp.replay import single_threaded_blas
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    with single_threaded_blas():
+        inside = blas_threads()
+    assert all(n == 1 for n in inside)
+    assert blas_threads() == before
