@@ -359,6 +359,9 @@ class View:
         return node in self.edges and node not in self.folded
 
 
+MAX_FOLD = 8  # longest product of local derivatives a folded edge may carry
+
+
 def _selected(group, collapse) -> bool:
     if collapse is True:
         return group.kind == "composite"
@@ -438,8 +441,9 @@ def build_view(root: Value, collapse=False, fold: Optional[bool] = None) -> View
         def foldable(p):
             return (p in edges and not p.label and p is not root and uses.get(p) == 1)
 
-        # consumers come after their inputs in `order`, so walk it backwards: a node's
-        # edges are final (already expanded) before they are spliced into its consumer
+        # walk from the root down: a consumer splices in its foldable inputs' edges, and
+        # (through the stack) their foldable inputs' edges in turn. Products are kept
+        # short (MAX_FOLD factors): a long chain of helpers stays a chain of rows.
         for n in reversed(visible):
             if n not in edges or n in folded:
                 continue
@@ -447,7 +451,8 @@ def build_view(root: Value, collapse=False, fold: Optional[bool] = None) -> View
             stack = list(reversed(edges[n]))
             while stack:
                 e = stack.pop()
-                if foldable(e.inp):
+                if foldable(e.inp) and len(e.factors) + max(
+                        (len(i.factors) for i in edges[e.inp]), default=0) <= MAX_FOLD:
                     folded.add(e.inp)
                     for inner in reversed(edges[e.inp]):
                         stack.append(Edge(inner.inp, e.local * inner.local,
@@ -497,7 +502,8 @@ def _group_edges(out: Value, group, cgroup, visible_set) -> List[Edge]:
             here = paths.get(n)
             step = None if here is None else here + (Factor(n, i),)
             paths[p] = step if p not in paths else None
-    inputs.sort(key=lambda n: sub.index(n))
+    where = {n: i for i, n in enumerate(sub)}
+    inputs.sort(key=where.__getitem__)
     return [Edge(p, grads.get(p, 0.0), (Factor(out, 0, group, p, paths.get(p)),))
             for p in inputs]
 
