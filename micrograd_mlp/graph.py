@@ -83,7 +83,7 @@ def _esc(text: str) -> str:
     """Escape text for a Graphviz HTML-like label (``<``, ``>``, ``&``, quotes; control
     characters become ``?``)."""
     text = "".join(ch if ch >= " " or ch == "\n" else "?" for ch in str(text))
-    return html.escape(text, quote=True).replace("\n", "<BR/>")
+    return html.escape(text, quote=False).replace('"', "&quot;").replace("\n", "<BR/>")
 
 
 def _width(text: str) -> int:
@@ -97,7 +97,8 @@ def _width(text: str) -> int:
 def draw_dot(root: Value, collapse=False, rankdir: str = "LR", grads: Optional[Dict] = None,
              highlight: Optional[Iterable[Value]] = None, partial: Iterable[Value] = (),
              digits: int = 4, legend: bool = True, title: str = "",
-             show_constants: bool = True, batch_items: int = 3, view: Optional[View] = None):
+             show_constants: bool = True, batch_items: int = 3, view: Optional[View] = None,
+             scale: Optional[float] = None):
     """A ``graphviz.Digraph`` of the graph below ``root``.
 
     * ``collapse``: False (every primitive), True (every composite group such as a
@@ -108,6 +109,8 @@ def draw_dot(root: Value, collapse=False, rankdir: str = "LR", grads: Optional[D
       from the dict shows ``?`` (used by step frames). ``partial``: nodes whose shown
       gradient is still being summed (marked ``+...``). ``highlight``: nodes drawn with
       a thick orange border (the current step).
+    * ``scale``: the ``|grad|`` drawn with the strongest colour (default: the largest
+      shown, the root excepted).
     * ``digits``: decimals shown; batched nodes show the batch size and their first
       ``batch_items`` entries. ``legend``: add the colour legend. ``title``: a caption.
 
@@ -139,8 +142,9 @@ def draw_dot(root: Value, collapse=False, rankdir: str = "LR", grads: Optional[D
     skip = {c for c in exponent_of if all(
         c not in (e.inp for e in view.edges.get(n, ())) or n is exponent_of[c]
         for n in view.edges)}
-    scale = max([_magnitude(grad_of(n)) for n in shown if n is not root and n.requires_grad]
-                or [0.0])
+    if scale is None:
+        scale = max([_magnitude(grad_of(n)) for n in shown if n is not root and n.requires_grad]
+                    or [0.0])
 
     data_texts = {n: format_number(n.data, digits, batch_items) for n in shown}
     data_w = max([_width("data n=: " + t) for t in data_texts.values()] + [60])
@@ -247,7 +251,8 @@ def _value_stmt(n, i, namer, data_text, g, from_dict, is_partial, is_highlight, 
         fill = grad_colour(g, scale if n is not root else max(scale, 1.0))
     if isinstance(n.data, ndarray):
         data_text = f"n={n.data.size}: {data_text.split(' (n=')[0]}"
-    border = f' COLOR="{HIGHLIGHT}" BORDER="3"' if is_highlight else ' BORDER="1"'
+    # the same border width on every node, so highlighting never moves the layout
+    border = f' COLOR="{HIGHLIGHT}" BORDER="3"' if is_highlight else ' COLOR="transparent" BORDER="3"'
     cells = []
     if name:
         cells.append(f'<TD><B>{_esc(name)}</B></TD>')

@@ -68,12 +68,16 @@ def step_frames(root: Value, collapse=True, digits: int = 4, rankdir: str = "LR"
     for node in view.edges:
         for e in view.edges[node]:
             remaining[e.inp] = remaining.get(e.inp, 0) + 1
+    from .trace import gradients
+    final = gradients(root, collapse=collapse)
+    scale = max([abs(float(g)) if not hasattr(g, "shape") else float(abs(g).mean())
+                 for n, g in final.items() if n is not root] or [0.0])
     known = {root: 1.0 if not hasattr(root.data, "shape") else root.data * 0 + 1.0}
     partial = set()
     frames = [Frame(0, f"Forward pass done: {rname} = {format_number(root.data, digits)}. "
                        f"Backward starts with d{rname}/d{rname} = 1.",
                     draw_dot(root, grads=dict(known), highlight=[root], digits=digits,
-                             rankdir=rankdir, title=title, view=view))]
+                             rankdir=rankdir, title=title, view=view, scale=scale))]
     for step in backward_steps(root, view=view):
         lines = [f"Step {step.index}: {step.name}   (d{rname}/d{step.name} = "
                  f"{format_number(step.upstream, digits)} is final)"]
@@ -94,7 +98,7 @@ def step_frames(root: Value, collapse=True, digits: int = 4, rankdir: str = "LR"
                          f"{format_number(t.contribution, digits)}"
                          + ("   (more to come)" if t.inp in partial else ""))
         graph = draw_dot(root, grads=dict(known), partial=set(partial), highlight=[step.node],
-                         digits=digits, rankdir=rankdir, title=title, view=view)
+                         digits=digits, rankdir=rankdir, title=title, view=view, scale=scale)
         frames.append(Frame(step.index, "\n".join(lines), graph))
     return frames
 
