@@ -104,9 +104,12 @@ def parse_expression(text: str, values: Dict[str, float], root_label: str = "f")
             inner = build(node.operand)
             return -inner if isinstance(node.op, ast.USub) else inner
         if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in funcs:
-                name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
-                raise TraceInputError(f"unknown function {name!r}; known: {', '.join(sorted(funcs))}")
+            if not isinstance(node.func, ast.Name):
+                raise TraceInputError(f"calling {ast.unparse(node.func)!r} is not allowed: only "
+                                      f"known functions, called by name, e.g. exp(a)")
+            if node.func.id not in funcs:
+                raise TraceInputError(f"unknown function {node.func.id!r}; known: "
+                                      f"{', '.join(sorted(funcs))}")
             if node.keywords or len(node.args) != 1:
                 raise TraceInputError(f"{node.func.id}() takes exactly one argument")
             arg = build(node.args[0])
