@@ -1,28 +1,14 @@
-"""The main demo (``make demo``): a small worked example of backpropagation.
+"""The main demo (``make demo``): seed 001's Task 5 traced node by node.
 
-f(a, b, c) = tanh(a * b + c), at a = 1, b = 2, c = 0.5. By the chain rule,
-df/dc = 1 - tanh(a b + c)^2, df/da = b (1 - tanh^2), df/db = a (1 - tanh^2).
+Prints every forward value and gradient of the hand-worked 2-3-2 sigmoid network
+(SPEC R20) with the chain-rule ledger, and writes its drawings and a self-contained
+HTML page that steps through backpropagation under ``demos/out/task5/`` (see
+``demos/task5.py``; open ``demos/out/task5/steps.html`` in a browser).
 """
-import math
-
-from micrograd_mlp import Value
-
-
-def main():
-    a, b, c = Value(1.0, "a"), Value(2.0, "b"), Value(0.5, "c")
-    s = a * b + c
-    s.label = "s"
-    f = s.tanh()
-    f.label = "f"
-    f.backward()
-    print("f = tanh(a*b + c) at a=1, b=2, c=0.5")
-    print(f"  s = a*b + c = {s.data:.6f}")
-    print(f"  f = tanh(s) = {f.data:.6f}")
-    local = 1 - math.tanh(s.data) ** 2
-    print(f"  df/ds = 1 - tanh(s)^2 = {s.grad:.6f}   (by hand: {local:.6f})")
-    for v in (a, b, c):
-        print(f"  df/d{v.label} = {v.grad:.6f}")
-
+import runpy
+import sys
+from pathlib import Path
 
 if __name__ == "__main__":
-    main()
+    task5 = runpy.run_path(str(Path(__file__).resolve().parent / "task5.py"))
+    sys.exit(task5["main"](sys.argv[1:]))

@@ -255,9 +255,11 @@ def _value_stmt(n, i, namer, data_text, g, from_dict, is_partial, is_highlight, 
     border = f' COLOR="{HIGHLIGHT}" BORDER="3"' if is_highlight else ' COLOR="transparent" BORDER="3"'
     cells = []
     if name:
-        cells.append(f'<TD><B>{_esc(name)}</B></TD>')
-    cells.append(f'<TD WIDTH="{data_w}" HEIGHT="22" FIXEDSIZE="TRUE">data {_esc(data_text)}</TD>')
-    cells.append(f'<TD WIDTH="{grad_w}" HEIGHT="22" FIXEDSIZE="TRUE">grad {_esc(grad_text)}</TD>')
+        cells.append(f'<TD COLOR="black"><B>{_esc(name)}</B></TD>')
+    cells.append(f'<TD COLOR="black" WIDTH="{data_w}" HEIGHT="22" FIXEDSIZE="TRUE">'
+                 f'data {_esc(data_text)}</TD>')
+    cells.append(f'<TD COLOR="black" WIDTH="{grad_w}" HEIGHT="22" FIXEDSIZE="TRUE">'
+                 f'grad {_esc(grad_text)}</TD>')
     table = (f'<<TABLE{border} CELLBORDER="1" CELLSPACING="0" CELLPADDING="3" BGCOLOR="{fill}">'
              f'<TR>{"".join(cells)}</TR></TABLE>>')
     return f"\tv{i} [label={table} shape=plain]"
@@ -308,13 +310,14 @@ def _legend(dot, scale, digits):
 # ---------------------------------------------------------------- the vector view
 
 
-def draw_mlp(model, x, y=None, loss: str = "half", digits: int = 4, rankdir: str = "LR"):
+def draw_mlp(model, x, y=None, loss: str = "half", digits: int = 4, rankdir: str = "LR",
+             title: str = ""):
     """The vector-level view of an MLP, like Figure 1 of seed 001: for each layer
     ``l`` a box ``[W_l x + b_l]`` with the matrix ``W_l`` and vector ``b_l``, then the
     pre-activation ``s_l``, the activation ``f_l`` and ``x_l``, each vector with its
     numbers. With a target ``y`` the loss ``E`` (``loss="half"``: 1/2 ||x_L - y||^2,
     ``"full"``: ||x_L - y||^2) is added and every vector also shows ``dE/d`` it
-    (computed by the trace replay; no ``Value.grad`` changes)."""
+    (computed by the trace replay; no ``Value.grad`` changes). ``title``: a caption."""
     import graphviz
     from .trace import gradients
 
@@ -343,6 +346,8 @@ def draw_mlp(model, x, y=None, loss: str = "half", digits: int = 4, rankdir: str
 
     dot = graphviz.Digraph("mlp")
     dot.attr(rankdir=rankdir, fontname=FONT, nodesep="0.3", ranksep="0.3")
+    if title:
+        dot.attr(label=_esc_attr(title), labelloc="t", fontsize="14")
     dot.attr("node", fontname=FONT, fontsize="11")
     dot.attr("edge", arrowsize="0.6", color="#666666")
     vector_style = dict(shape="plain")

@@ -169,7 +169,8 @@ def svg_for_html(svg: str) -> str:
     svg = _DOCTYPE.sub("", svg)
     svg = _COMMENT.sub("", svg)
     svg = _XMLNS.sub("", svg)
-    svg = re.sub(r'<svg width="[^"]*" height="[^"]*"', '<svg class="graph"', svg, count=1)
+    svg = re.sub(r'<svg width="([^"]*)" height="([^"]*)"',
+                 r'<svg class="graph" width="\1" height="\2"', svg, count=1)
     return svg.strip()
 
 
@@ -187,17 +188,19 @@ h1 {{ font-size: 1.3em; margin: 0 0 .4em 0; }}
 #slider {{ flex: 1; min-width: 10em; }}
 .frame pre {{ background: #f6f6f6; border-left: 4px solid #ff8c00; padding: .5em 1em;
   white-space: pre-wrap; font-size: .95em; }}
-.frame svg.graph {{ width: 100%; height: auto; max-height: 75vh; border: 1px solid #ddd; }}
+.graphbox {{ overflow: auto; max-height: 78vh; border: 1px solid #ddd; }}
+body.fit .graphbox svg.graph {{ width: 100%; height: auto; }}
 .help {{ color: #666; font-size: .85em; }}
 </style>
 </head>
 <body>
 <h1>{title}</h1>
 <div class="controls">
-<button id="first" type="button" title="first frame (Home)">&#x23EE; first</button>
+<button id="first" type="button" title="first frame (Home)">&laquo; first</button>
 <button id="prev" type="button" title="previous step (left arrow)">&#x25C0; previous</button>
 <button id="next" type="button" title="next step (right arrow)">next &#x25B6;</button>
-<button id="last" type="button" title="last frame (End)">last &#x23ED;</button>
+<button id="last" type="button" title="last frame (End)">last &raquo;</button>
+<label><input id="fit" type="checkbox"> fit to width</label>
 <span id="counter"></span>
 <input id="slider" type="range" min="0" max="{last}" value="0" aria-label="step">
 </div>
@@ -215,6 +218,10 @@ current step; blue = positive gradient, red = negative; "?" = not known yet,
     current = Math.max(0, Math.min(frames.length - 1, i));
     for (var k = 0; k < frames.length; k++) {{ frames[k].hidden = (k !== current); }}
     slider.value = current;
+    var mark = frames[current].querySelector('[stroke="#ff8c00"]');
+    if (mark && !document.body.classList.contains("fit")) {{
+      mark.scrollIntoView({{block: "nearest", inline: "center"}});
+    }}
     counter.textContent = current === 0 ? "forward pass" :
       "step " + current + " / " + (frames.length - 1);
   }}
@@ -223,6 +230,9 @@ current step; blue = positive gradient, red = negative; "?" = not known yet,
   document.getElementById("next").onclick = function () {{ show(current + 1); }};
   document.getElementById("last").onclick = function () {{ show(frames.length - 1); }};
   slider.oninput = function () {{ show(parseInt(slider.value, 10)); }};
+  document.getElementById("fit").onchange = function () {{
+    document.body.classList.toggle("fit", this.checked); show(current);
+  }};
   document.addEventListener("keydown", function (e) {{
     if (e.key === "ArrowRight") {{ show(current + 1); e.preventDefault(); }}
     else if (e.key === "ArrowLeft") {{ show(current - 1); e.preventDefault(); }}
@@ -249,7 +259,8 @@ def write_html(root: Value, path, collapse=True, digits: int = 4,
         svg = fr.svg()
         hidden = "" if fr.index == 0 else " hidden"
         parts.append(f'<section class="frame" data-step="{fr.index}"{hidden}>\n'
-                     f"<pre>{html.escape(fr.caption)}</pre>\n{svg_for_html(svg)}\n</section>")
+                     f"<pre>{html.escape(fr.caption)}</pre>\n<div class=\"graphbox\">"
+                     f"{svg_for_html(svg)}</div>\n</section>")
     page = _PAGE.format(title=html.escape(title), last=len(frames) - 1, frames="\n".join(parts))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

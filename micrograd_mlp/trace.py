@@ -806,7 +806,8 @@ def format_table(root: Value, fmt: str = "text", collapse=True, digits: int = 4,
 
 def _md_cell(text: str) -> str:
     text = text.replace("|", "\\|")
-    return f"`{text}`" if text and not text[0].isdigit() and not text[0] == "-" else text
+    # names and formulas as code (so [i,j] and * are not read as Markdown); numbers plain
+    return f"`{text}`" if re.search(r"[A-Za-z]", text) and "(n=" not in text else text
 
 
 # ---------------------------------------------------------------- vector summaries
