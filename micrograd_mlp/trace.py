@@ -816,7 +816,7 @@ def _md_cell(text: str) -> str:
 def vectors_of(nodes: Sequence[Value], what: str = "data") -> Dict[str, np.ndarray]:
     """Gather labelled nodes ``s1[0], s1[1], ...`` into arrays ``{"s1": array}``
     (``W1[i,j]`` into matrices), in order of first appearance; ``what`` is ``"data"``
-    or a dict ``{node: value}`` (e.g. gradients)."""
+    or a dict ``{node: value}`` (e.g. gradients). Batched values are left out."""
     found: Dict[str, Dict[tuple, object]] = {}
     for n in nodes:
         m = _INDEXED.match(n.label or "")
@@ -828,8 +828,8 @@ def vectors_of(nodes: Sequence[Value], what: str = "data") -> Dict[str, np.ndarr
         else:
             continue
         value = n.data if what == "data" else what.get(n) if isinstance(what, dict) else None
-        if value is None:
-            continue
+        if value is None or isinstance(value, ndarray):
+            continue  # batched nodes have no single number to list
         found.setdefault(base, {})[idx] = value
     out = {}
     for base, entries in found.items():
@@ -839,7 +839,7 @@ def vectors_of(nodes: Sequence[Value], what: str = "data") -> Dict[str, np.ndarr
         shape = tuple(max(k[d] for k in entries) + 1 for d in range(len(next(iter(entries)))))
         arr = np.full(shape, np.nan)
         for k, v in entries.items():
-            arr[k] = float(np.sum(v)) if isinstance(v, ndarray) else v
+            arr[k] = v
         out[base] = arr
     return out
 

@@ -229,8 +229,8 @@ def test_latex_fragment_is_balanced_and_compiles(tmp_path):
     assert "\\sigma'(s^{(2)}_{0})" in tex
     if shutil.which("pdflatex") is None:
         return
-    doc = ("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage[margin=1cm,"
-           "landscape]{geometry}\n\\begin{document}\n" + tex + "\\end{document}\n")
+    doc = ("\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n"
+           + tex + "\\end{document}\n")
     (tmp_path / "t.tex").write_text(doc)
     run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
