@@ -1,66 +1,74 @@
 """Seed 001, Task 5 (SPEC R20-R22): the hand-worked 2-3-2 sigmoid network, node by node.
 
 Prints the forward values and every gradient (7 decimals, as in the exercise's
-solution), the chain-rule ledger (4 decimals), and writes under ``demos/out/task5/``:
+solution) and the chain-rule ledger (4 decimals), and writes into ``--out``
+(default ``demos/out``):
 
-* ``graph.svg``/``graph.png``       the computational graph, composites collapsed;
-* ``graph_expanded.svg``            every primitive (the sigmoid's inner nodes too);
-* ``network.svg``/``network.png``   the vector-level view of Figure 1;
-* ``steps.html``                    a self-contained page stepping through backward;
-* with ``--frames``: ``frames/frame_NNN.svg|png`` and ``frames/steps.gif``.
+* ``task5_graph.svg|png``         the computational graph, composites collapsed;
+* ``task5_graph_expanded.svg``    every primitive (the sigmoid's inner nodes too);
+* ``task5_network.svg|png``       the vector-level view of Figure 1;
+* ``task5_steps.html``            a self-contained page stepping through backward
+                                  (open it in a browser; arrow keys step);
+* with ``--frames``: ``task5_frames/frame_NNN.svg|png`` and ``task5_frames/steps.gif``.
 
 Usage: python demos/task5.py [--loss half|full] [--expand] [--frames] [--out DIR]
 """
-import argparse
 import sys
 from pathlib import Path
 
-from micrograd_mlp import examples, graph, stepper, trace
+from _common import Printer, make_parser, out_dir
 
-OUT = Path(__file__).resolve().parent / "out" / "task5"
+from micrograd_mlp import examples, graph, stepper, trace
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--loss", choices=("half", "full"), default="half")
+    parser = make_parser("task5", __doc__.splitlines()[0])
+    parser.add_argument("--loss", choices=("half", "full"), default="half",
+                        help="E = 1/2 ||x2 - y||^2 (half, default) or ||x2 - y||^2")
     parser.add_argument("--expand", action="store_true", help="ledger with every primitive")
-    parser.add_argument("--frames", action="store_true", help="also write PNG/SVG frames and a GIF")
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--frames", action="store_true",
+                        help="also write one SVG/PNG per backward step and a GIF")
     args = parser.parse_args(argv)
+    say = Printer(args.quiet)
 
     ex = examples.task5(loss=args.loss)
-    print(ex.title)
-    print(ex.description)
-    print()
-    print(trace.summary(ex.root))
-    print("Chain rule, node by node:")
-    print(trace.format_table(ex.root, collapse=not args.expand))
-    ex.backward()
+    summary = trace.summary(ex.root)
+    say(ex.title)
+    say(ex.description)
+    say()
+    say(summary)
+    say("Chain rule, node by node:")
+    say(trace.format_table(ex.root, collapse=not args.expand))
+    grads = {label: node.grad for label, node in ex.backward().nodes.items()}
 
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    out = out_dir(args.out)
     title = f"Seed 001 Task 5, E = {'1/2 ' if args.loss == 'half' else ''}||x2 - y||^2"
-    written = []
+    files, html = [], None
     try:
         g = graph.draw_dot(ex.root, collapse=True, title=title)
-        written += [graph.render(g, out / "graph.svg"), graph.render(g, out / "graph.png", dpi=110)]
-        written.append(graph.render(ex.root, out / "graph_expanded.svg", title=title + " (every primitive)"))
+        files += [graph.render(g, out / "task5_graph.svg"),
+                  graph.render(g, out / "task5_graph.png", dpi=110)]
+        files.append(graph.render(ex.root, out / "task5_graph_expanded.svg",
+                                  title=title + " (every primitive)"))
         net = graph.draw_mlp(ex.model, examples.TASK5["x0"], examples.TASK5["y"], loss=args.loss,
-                             title=title + ": values and gradients (right columns)")
-        written += [graph.render(net, out / "network.svg"), graph.render(net, out / "network.png", dpi=110)]
+                             title=title + ": values and (right columns) gradients")
+        files += [graph.render(net, out / "task5_network.svg"),
+                  graph.render(net, out / "task5_network.png", dpi=110)]
         frames = stepper.step_frames(ex.root, collapse=True, title=title)
-        written.append(stepper.write_html(ex.root, out / "steps.html", frames=frames,
-                                          title="Seed 001 Task 5: backpropagation step by step"))
+        html = stepper.write_html(ex.root, out / "task5_steps.html", frames=frames,
+                                  title="Seed 001 Task 5: backpropagation step by step")
         if args.frames:
-            paths = stepper.write_frames(ex.root, out / "frames", frames=frames)
-            written.append(stepper.write_gif([p for p in paths if p.suffix == ".png"],
-                                             out / "frames" / "steps.gif"))
+            paths = stepper.write_frames(ex.root, out / "task5_frames", frames=frames)
+            stepper.write_gif([p for p in paths if p.suffix == ".png"],
+                              out / "task5_frames" / "steps.gif")
+            say(f"wrote {len(frames)} frames and steps.gif into {out / 'task5_frames'}")
     except graph.GraphvizMissingError as err:
-        print(f"note: {err}", file=sys.stderr)
-    for path in written:
-        print(f"wrote {path}")
-    return 0
+        say(f"note: {err}")
+    for path in files + ([html] if html else []):
+        say(f"wrote {path}")
+    return {"E": ex.root.data, "gradients": grads, "summary": summary,
+            "files": [str(f) for f in files], "html": str(html) if html else None}
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main(sys.argv[1:])

@@ -198,3 +198,15 @@ def test_draw_without_dot_writes_dot_text(capsys, tmp_path, monkeypatch):
     assert "apt-get install graphviz" in err
     assert (tmp_path / "g.dot").read_text().startswith("digraph")
     assert "df/da" in out  # the trace itself is still printed
+
+
+@pytest.mark.skipif(not HAS_DOT, reason="the Graphviz dot program is not installed")
+def test_make_demo_runs_task5(capsys, tmp_path):
+    code = cli.main(["demo", "main", "--quiet", "--out", str(tmp_path)])
+    assert code == 0
+    for name in ("task5_graph.svg", "task5_graph.png", "task5_network.png", "task5_steps.html"):
+        assert (tmp_path / name).stat().st_size > 2000, name
+    page = (tmp_path / "task5_steps.html").read_text()
+    from micrograd_mlp import examples, trace
+    n_steps = sum(1 for _ in trace.backward_steps(examples.task5().root, collapse=True, fold=False))
+    check_html(page, n_steps + 1)
