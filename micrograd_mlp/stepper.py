@@ -79,7 +79,7 @@ def step_frames(root: Value, collapse=True, digits: int = 4, rankdir: str = "LR"
                     draw_dot(root, grads=dict(known), highlight=[root], digits=digits,
                              rankdir=rankdir, title=title, view=view, scale=scale))]
     for step in backward_steps(root, view=view):
-        lines = [f"Step {step.index}: {step.name}   (d{rname}/d{step.name} = "
+        lines = [f"Step {step.index}: {step.name}   (d{rname}/d{namer(step.node)} = "
                  f"{format_number(step.upstream, digits)} is final)"]
         for t in step.terms:
             if t.total is None:
