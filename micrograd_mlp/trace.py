@@ -756,14 +756,21 @@ def _row_strings(row: Row, root_name: str, namer: Namer, digits: int, latex: boo
             times = " * "
         sym = [] if is_root else [up]
         num = [] if is_root else [_paren(format_number(part.upstream, digits))]
+        sign = ""
         if local != "1":
-            sym.append(f"({local})" if _compound(local) and sym else local)
+            if local.startswith("-") and sym and not _compound(local[1:]):
+                sign, local = "-", local[1:]  # -dE/dc * u rather than dE/dc * -u
+            if local != "1":
+                sym.append(f"({local})" if _compound(local) and sym else local)
             num.append(_paren(format_number(part.edge.local, digits)))
-        symbolic.append(times.join(sym) if sym else "1")
+        symbolic.append(sign + times.join(sym) if sym else "1")
         numeric.append(times.join(num) if num else "1")
     sym_text = symbolic[0] + "".join(f" - {t[1:]}" if t.startswith("-") else f" + {t}"
                                      for t in symbolic[1:])
-    return lhs, sym_text, " + ".join(numeric), format_number(row.grad, digits)
+    num_text = " + ".join(numeric)
+    if sym_text == "1":  # d root/d node = 1: nothing to show but the result
+        sym_text = num_text = ""
+    return lhs, sym_text, num_text, format_number(row.grad, digits)
 
 
 def format_table(root: Value, fmt: str = "text", collapse=True, digits: int = 4,

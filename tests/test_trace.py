@@ -273,3 +273,25 @@ def test_formula_texts_come_from_the_primitive_table():
     (step,) = trace.backward_steps(f)
     assert [t.formula for t in step.terms] == list(PRIMITIVES["div"].formulas())
     assert step.terms[1].expr == "-a/b^2"
+
+
+def test_every_primitive_traces_and_draws():
+    from micrograd_mlp import graph, max_values, where, sum_values
+
+    a, b, c = Value(0.7, "a"), Value(1.3, "b"), Value(-0.4, "c")
+    parts = [a + b, a - b, a * b, a / b, -a, a ** 3, a ** b, a.exp(), b.log(), a.log1p(),
+             a.expm1(), a.tanh(), c.relu(), c.abs(), a.erf(), b.sqrt(),
+             where(c, a, b), max_values([a, b, c]),
+             Value(np.array([0.5, 1.5]), requires_grad=False) * a]
+    f = sum_values(parts[:-1]) + parts[-1].sum()
+    f.label = "f"
+    replay = trace.gradients(f)
+    engine = _engine_grads(f, [a, b, c])
+    assert [replay[v] for v in (a, b, c)] == pytest.approx(engine, rel=1e-12)
+    for fmt in ("text", "markdown", "latex"):
+        for collapse in (False, True):
+            text = trace.format_table(f, fmt, collapse=collapse)
+            assert "nan" not in text
+    src = graph.draw_dot(f).source
+    for symbol in ("where", "max", "erf", "Σ_batch", "^3"):
+        assert symbol in src
