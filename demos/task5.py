@@ -14,7 +14,6 @@ solution) and the chain-rule ledger (4 decimals), and writes into ``--out``
 Usage: python demos/task5.py [--loss half|full] [--expand] [--frames] [--out DIR]
 """
 import sys
-from pathlib import Path
 
 from _common import Printer, make_parser, out_dir
 

@@ -37,7 +37,6 @@ import numpy as np
 
 from .composite import group_path
 from .engine import GradientError, Value, topological_order
-from .primitives import PRIMITIVES
 
 __all__ = [
     "Step", "Term", "Row", "View", "build_view", "backward_steps", "ledger",
