@@ -32,6 +32,8 @@ _LAZY = {
     "plots": ("plots", None),
     "examples": ("examples", None),
     "replay": ("replay", None),
+    "stepper": ("stepper", None),
+    "plots_training": ("plots_training", None),
     "Module": ("nn", "Module"),
     "Neuron": ("nn", "Neuron"),
     "Layer": ("nn", "Layer"),

@@ -164,6 +164,18 @@ def squared_error(pred, target, reduction="mean"):
 # ---------------------------------------------------------------- binary classification
 
 
+
+def _binary_inputs(pred, target, what):
+    """Predictions and targets of a binary cross-entropy, with matching batches and
+    every target in [0, 1]."""
+    preds = _preds(pred, what)
+    targets = _targets(target, len(preds), what)
+    _check_batches(preds + targets, what)
+    for y in targets:
+        _check_unit_interval(y, what, "target y")
+    return preds, targets
+
+
 @composite("binary_cross_entropy", "BCE = -(y ln p + (1 - y) ln(1 - p))",
            "dBCE/dp = (p - y) / (p (1 - p))")
 def binary_cross_entropy(p, target, reduction="mean"):
@@ -174,13 +186,9 @@ def binary_cross_entropy(p, target, reduction="mean"):
     gives a finite loss. Prefer :func:`binary_cross_entropy_with_logits` after a sigmoid:
     it is exact where this one saturates."""
     what = "binary_cross_entropy"
-    preds = _preds(p, what)
-    targets = _targets(target, len(preds), what)
-    _check_batches(preds + targets, what)
+    preds, targets = _binary_inputs(p, target, what)
     for q in preds:
         _check_unit_interval(q, what, "probability p")
-    for y in targets:
-        _check_unit_interval(y, what, "target y")
     terms = []
     for q, y in zip(preds, targets):
         log_p = max_values([q, _LOG_FLOOR]).log()
@@ -197,11 +205,7 @@ def binary_cross_entropy_with_logits(z, target, reduction="mean"):
     z (the stable softplus), gradient ``sigma(z) - y``. Averaged (or summed, by
     ``reduction``) over outputs and samples; targets in [0, 1]."""
     what = "binary_cross_entropy_with_logits"
-    preds = _preds(z, what)
-    targets = _targets(target, len(preds), what)
-    _check_batches(preds + targets, what)
-    for y in targets:
-        _check_unit_interval(y, what, "target y")
+    preds, targets = _binary_inputs(z, target, what)
     terms = [activations.softplus(zz) - y * zz for zz, y in zip(preds, targets)]
     return _reduce_elementwise(terms, reduction, what)
 

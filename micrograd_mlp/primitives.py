@@ -98,14 +98,23 @@ def _any(cond) -> bool:
     return bool(np.any(cond)) if cond.__class__ is ndarray else bool(cond)
 
 
-def _exp(x):
-    if x.__class__ is float:
-        try:
-            return math.exp(x)
-        except OverflowError:
-            return math.inf
-    with np.errstate(over="ignore"):
-        return np.exp(x)
+def _overflowing(math_fn, numpy_fn):
+    """A forward rule on floats (``math``, fast) and arrays (numpy) that gives inf on
+    overflow in both, as numpy and torch do, instead of raising OverflowError."""
+
+    def forward(u):
+        if u.__class__ is float:
+            try:
+                return math_fn(u)
+            except OverflowError:
+                return math.inf
+        with np.errstate(over="ignore"):
+            return numpy_fn(u)
+
+    return forward
+
+
+_exp = _overflowing(math.exp, np.exp)
 
 
 def _indicator(cond):
@@ -245,16 +254,7 @@ def _log1p():
 
 @primitive("expm1", "expm1", "exp(u) - 1", ("exp(u)",), 1)
 def _expm1():
-    def forward(u):
-        if u.__class__ is float:
-            try:
-                return math.expm1(u)
-            except OverflowError:
-                return math.inf
-        with np.errstate(over="ignore"):
-            return np.expm1(u)
-
-    return forward, (lambda out, u: (out + 1.0,))
+    return _overflowing(math.expm1, np.expm1), (lambda out, u: (out + 1.0,))
 
 
 @primitive("tanh", "tanh", "tanh(u)", ("1 - tanh(u)^2",), 1)
