@@ -164,12 +164,16 @@ def _quote(label):
 
 
 def describe(node) -> str:
-    """A short name for a node in messages: its label, else its operation."""
+    """A short name for a node in messages: its label, else its operation, else (an
+    unlabelled leaf) what kind of leaf it is and its value."""
     if node.label:
         return f"node {node.label!r}"
     if node.op:
         return f"the {node.op!r} node"
-    return "an unlabelled leaf"
+    kind = "leaf" if node.requires_grad else "constant"
+    data = node.data
+    value = f"a batch of {data.size}" if data.__class__ is ndarray else f"{data:.6g}"
+    return f"an unlabelled {kind} ({value})"
 
 
 # ---------------------------------------------------------------- the node
