@@ -866,7 +866,13 @@ def compile_step(model, loss_fn: Callable, X=None, y=None, params=None) -> Compi
     """A replayed training step for ``model`` and ``loss_fn(prediction, y)``
     (``prediction`` as ``model`` returns it for a batch: one Value or a list; ``y`` the
     targets as the loss accepts them, e.g. an array). With ``X, y`` given it records at
-    once; otherwise at the first call."""
+    once; otherwise at the first call.
+
+    The loss's constants that come from ``y`` are refreshed for each batch when they are
+    a column of ``y`` or a one-hot column of integer labels; any other constant that is
+    a single number is recorded once per batch size and reused, so a loss must not
+    compute a scalar from the batch's targets (class weights from label frequencies,
+    say): build such a loss without replay."""
     step = CompiledStep(model, loss_fn, params)
     if X is not None:
         step.record(X, y)

@@ -346,7 +346,11 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
     * ``replay``: run lockstep steps by replaying one recorded graph per batch size
       (:mod:`micrograd_mlp.replay`; same numbers to ~1e-12, several times faster).
       Default: on for a loss given by name (the library's losses have a fixed graph
-      shape), off for a callable loss, and off in anomaly mode.
+      shape), off for a callable loss, and off in anomaly mode. Force it on for a
+      callable loss only if every number the loss computes from ``y`` is either a
+      column of ``y``, a one-hot column of integer labels, or the same for every batch:
+      a scalar derived from the batch's targets (say, class weights from the batch's
+      label frequencies) is recorded once and would be reused.
 
     Returns a :class:`History`.
     """
