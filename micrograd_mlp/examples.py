@@ -17,11 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List
 
-import numpy as np
 
-from .activations import sigmoid
-from .composite import composite
-from .engine import Value, sum_values
+from .core.engine import Value, sum_values, topological_order
+from .functions.activations import sigmoid
+from .functions.composite import composite
+from .functions.losses import squared_error
+from .nets.mlp import MLP
 
 __all__ = ["Example", "task5", "seed002", "EXAMPLES", "get", "TASK5"]
 
@@ -69,7 +70,6 @@ class Example:
 
 
 def _labelled(root: Value) -> Dict[str, Value]:
-    from .engine import topological_order
     return {n.label: n for n in topological_order(root, all_nodes=True) if n.label}
 
 
@@ -89,8 +89,6 @@ def task5(loss: str = "half") -> Example:
     outputs ``x2[k]``, targets ``y[k]`` (constants) and the loss ``E``.
     ``loss="half"``: ``E = 1/2 sum_k (x2[k] - y[k])^2``; ``loss="full"``: without 1/2.
     """
-    from .nn import MLP
-    from .losses import squared_error
 
     if loss not in ("half", "full"):
         raise ValueError(f"loss must be 'half' (1/2 ||x2 - y||^2) or 'full' (||x2 - y||^2), not {loss!r}")

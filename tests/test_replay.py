@@ -229,7 +229,7 @@ def test_regular_views_equal_fancy_indexing():
     """Slots on a regular grid (ascending or descending, strided, 2-D) are read through a
     view equal to fancy indexing, and writes through it land in the same entries;
     irregular or repeated slots give no view."""
-    from micrograd_mlp.replay import _Ref, _regular_view
+    from micrograd_mlp.core.recorder import _Ref, _regular_view
 
     buf = np.arange(60.0).reshape(30, 2)
     for idx in ([3, 4, 5], [9, 6, 3, 0], [[1, 2], [4, 5], [7, 8]], [[20, 19], [10, 9]], [7]):
@@ -246,7 +246,7 @@ def test_regular_views_equal_fancy_indexing():
 
 
 def test_repeated_slots_accumulate():
-    from micrograd_mlp.replay import _Ref
+    from micrograd_mlp.core.recorder import _Ref
 
     G = np.zeros((5, 3))
     idx = np.array([[4, 1], [1, 4], [2, 4]])

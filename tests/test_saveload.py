@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from micrograd_mlp import nn
+from micrograd_mlp.nets import checkpoint
 from micrograd_mlp.nn import MLP, CheckpointError, load_checkpoint
 from micrograd_mlp.optim import SGD, Adam
 from micrograd_mlp.train import fit, predict
@@ -134,7 +135,7 @@ def test_failing_json_write_leaves_previous_file_intact(tmp_path, monkeypatch):
         f.write('{"format": "micrograd_mlp.MLP", "vers')  # half a file, then a crash
         raise OSError("disk full")
 
-    monkeypatch.setattr(nn.json, "dump", broken_dump)
+    monkeypatch.setattr(checkpoint.json, "dump", broken_dump)
     with pytest.raises(OSError, match="disk full"):
         MLP(2, [3, 1], seed=1).save(path)
     assert path.read_bytes() == before
@@ -151,7 +152,7 @@ def test_failing_replace_leaves_previous_file_intact(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise PermissionError("no")
 
-    monkeypatch.setattr(nn.os, "replace", broken_replace)
+    monkeypatch.setattr(checkpoint.os, "replace", broken_replace)
     with pytest.raises(PermissionError):
         MLP(2, [3, 1], seed=1).save(path)
     assert path.read_bytes() == before and _files(tmp_path) == ["model.json"]

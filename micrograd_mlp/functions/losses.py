@@ -28,7 +28,8 @@ import numpy as np
 
 from . import activations
 from .composite import composite
-from .engine import DomainError, ShapeError, Value, max_values, sum_values
+from ..core.engine import Value, max_values, sum_values
+from ..errors import DomainError, ShapeError
 
 __all__ = [
     "mse", "squared_error", "binary_cross_entropy", "binary_cross_entropy_with_logits",

@@ -26,8 +26,10 @@ from typing import Dict, Iterable, Optional
 
 import numpy as np
 
-from .engine import MicrogradError, Value
-from .trace import Namer, View, build_view, format_number
+from ..core.engine import Value, sum_values
+from ..errors import GraphvizMissingError
+from .trace import gradients
+from .viewmodel import Namer, View, build_view, format_number
 
 __all__ = ["draw_dot", "draw_mlp", "render", "GraphvizMissingError", "grad_colour",
            "INSTALL_HINT"]
@@ -43,13 +45,6 @@ POSITIVE = (66, 133, 214)   # blue: a positive gradient
 NEGATIVE = (222, 84, 72)    # red: a negative gradient
 HIGHLIGHT = "#ff8c00"       # the current node of a step frame
 MAX_MIX = 0.7               # strongest fill, light enough to read black text on
-
-
-class GraphvizMissingError(MicrogradError, RuntimeError):
-    """The Graphviz ``dot`` program is not installed (the DOT text was still written)."""
-
-
-# ---------------------------------------------------------------- colours
 
 
 def grad_colour(g, scale: float) -> str:
@@ -319,7 +314,6 @@ def draw_mlp(model, x, y=None, loss: str = "half", digits: int = 4, rankdir: str
     ``"full"``: ||x_L - y||^2) is added and every vector also shows ``dE/d`` it
     (computed by the trace replay; no ``Value.grad`` changes). ``title``: a caption."""
     import graphviz
-    from .trace import gradients
 
     xs = [v if isinstance(v, Value) else Value(float(v), f"x0[{j}]") for j, v in enumerate(x)]
     outs = model.forward(xs)
@@ -330,7 +324,6 @@ def draw_mlp(model, x, y=None, loss: str = "half", digits: int = 4, rankdir: str
         ys = np.atleast_1d(np.asarray(y, dtype=float))
         if ys.size != len(outs):
             raise ValueError(f"draw_mlp: {len(outs)} outputs but {ys.size} targets")
-        from .engine import sum_values
         E = sum_values([(o - float(t)) ** 2 for o, t in zip(outs, ys)])
         E = E * 0.5 if loss == "half" else E
         E.label = "E"

@@ -28,10 +28,13 @@ from __future__ import annotations
 import math
 import numbers
 from contextlib import contextmanager
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, List
 
 import numpy as np
 
+from ..errors import (
+    AnomalyError, DataTypeError, DomainError, GradientError, MicrogradError, ShapeError,
+)
 from .primitives import PRIMITIVES
 
 ndarray = np.ndarray
@@ -42,33 +45,6 @@ __all__ = [
     "MicrogradError", "DataTypeError", "DomainError", "ShapeError", "GradientError",
     "AnomalyError",
 ]
-
-
-# ---------------------------------------------------------------- errors
-
-
-class MicrogradError(Exception):
-    """Base class of every error this library raises on purpose."""
-
-
-class DataTypeError(MicrogradError, TypeError):
-    """A Value was given something that is not a number or a 1-D array of numbers."""
-
-
-class DomainError(MicrogradError, ValueError):
-    """An operation's input lies outside its domain (log of 0, division by zero ...)."""
-
-
-class ShapeError(MicrogradError, ValueError):
-    """Batch lengths or array shapes do not fit together."""
-
-
-class GradientError(MicrogradError, RuntimeError):
-    """``backward()`` cannot run from this node (no gradient path, bad seed)."""
-
-
-class AnomalyError(MicrogradError, FloatingPointError):
-    """In anomaly mode: a forward value or a gradient became NaN or infinite."""
 
 
 # ---------------------------------------------------------------- global switches
@@ -110,7 +86,12 @@ def anomaly_mode(enabled: bool = True):
         _ANOMALY = before
 
 
-def _set_group(group):
+def is_anomaly_enabled() -> bool:
+    """True inside ``with anomaly_mode():``."""
+    return _ANOMALY
+
+
+def set_group(group):
     """Make ``group`` the one new nodes belong to; returns the previous one."""
     global _GROUP
     before = _GROUP
@@ -602,8 +583,3 @@ def _interior_order(root: Value) -> List[Value]:
             if p.parents and p.requires_grad and p not in seen:
                 push(p)
     return order
-
-
-def values_of(nodes: Sequence[Value]):
-    """The ``data`` of several nodes as a list."""
-    return [n.data for n in nodes]

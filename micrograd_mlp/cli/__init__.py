@@ -15,7 +15,9 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-DEMOS_DIR = Path(__file__).resolve().parent.parent / "demos"
+from . import trace_cmd
+
+DEMOS_DIR = Path(__file__).resolve().parent.parent.parent / "demos"
 
 
 def demo_names() -> List[str]:
@@ -62,12 +64,7 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the demo")
 
     trace = sub.add_parser("trace", help="print every forward value and gradient, step by step")
-    try:
-        from .trace import add_cli_arguments
-    except ImportError:  # trace.py not there yet
-        add_cli_arguments = None
-    if add_cli_arguments is not None:
-        add_cli_arguments(trace)
+    trace_cmd.add_arguments(trace)
     return parser
 
 
@@ -82,7 +79,6 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 0
         return run_demo(args.name, args.args)
     if args.command == "trace":
-        from .trace import run_cli
-        return run_cli(args)
+        return trace_cmd.run(args)
     parser.print_help()
     return 0

@@ -19,13 +19,20 @@ faster implementation can be swapped in.
 from __future__ import annotations
 
 import math
+import os
 import sys
 import warnings
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .engine import DataTypeError, GradientError, ShapeError, Value, no_grad
+from ..core.engine import Value, is_anomaly_enabled, no_grad
+from ..errors import DataTypeError, GradientError, ShapeError
+from ..functions import losses
+from . import optim as _optim
+from ..core.recorder import single_threaded_blas
+from .compiled_step import compile_step, train_step as replayed_train_step
+from .layers import Module
 
 __all__ = ["fit", "train_step", "History", "predict", "accuracy", "listing", "resolve_loss"]
 
@@ -42,7 +49,6 @@ def resolve_loss(loss) -> Callable:
         return loss
     if not isinstance(loss, str):
         raise TypeError(f"loss must be a name or a callable (pred, target) -> Value, not {loss!r}")
-    from . import losses
 
     name = _LOSS_ALIASES.get(loss.lower(), loss.lower())
     fn = getattr(losses, name, None)
@@ -274,8 +280,6 @@ class History:
             ax.legend()
         fig.tight_layout()
         if path is not None:
-            import os
-
             stem = os.path.splitext(os.fspath(path))[0]
             fig.savefig(stem + ".png", dpi=120)
             fig.savefig(stem + ".svg")
@@ -354,8 +358,6 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
 
     Returns a :class:`History`.
     """
-    from . import engine as _engine
-    from . import optim as _optim
 
     X = _as_inputs(model, X)
     n = X.shape[0]
@@ -393,16 +395,15 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
 
     use_replay = isinstance(loss, str) if replay is None else bool(replay)
     compiled = None
-    if use_replay and not per_sample and not _engine._ANOMALY:
-        from . import replay as _replay
-        compiled = _replay.compile_step(model, loss_fn)
+    if use_replay and not per_sample and not is_anomaly_enabled():
+        compiled = compile_step(model, loss_fn)
 
     rng = np.random.default_rng(seed)
     history = History()
     bar = _progress_bar(epochs, progress)
     blas = None
     if compiled is not None:  # replay's small matrix products: one BLAS thread is fastest
-        blas = _replay.single_threaded_blas()
+        blas = single_threaded_blas()
         blas.__enter__()
     try:
         for epoch in range(1, epochs + 1):
@@ -413,7 +414,7 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
                 idx = order[start:start + bs]
                 if compiled is not None:
                     try:  # parameters kept as a vector between steps: synced below
-                        value, p = _replay.train_step(compiled, X[idx], targets.batch(idx),
+                        value, p = replayed_train_step(compiled, X[idx], targets.batch(idx),
                                                       optimizer, sync=False)
                     except GradientError:  # this loss's graph depends on the data
                         compiled.sync()
@@ -511,7 +512,6 @@ def accuracy(model_or_preds, X_or_y, y=None, threshold: float = 0.5) -> float:
     ``accuracy(model, X, y)`` or ``accuracy(predictions, y)``. One output: class
     ``prediction > threshold`` against 0/1 targets; several outputs: ``argmax``
     against integer labels or one-hot rows."""
-    from .nn import Module
 
     if isinstance(model_or_preds, Module):
         if y is None:

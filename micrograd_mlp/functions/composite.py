@@ -17,7 +17,7 @@ import functools
 from contextlib import contextmanager
 from typing import Dict, Optional, Tuple
 
-from . import engine
+from ..core import engine
 
 __all__ = ["Group", "composite", "grouped", "COMPOSITES", "group_path"]
 
@@ -68,11 +68,11 @@ def group_path(node) -> Tuple[Group, ...]:
 def grouped(name: str, kind: str = "composite", title: str = "", **params):
     """Tag every node created inside the ``with`` block with a new group."""
     g = Group(name, params, engine.current_group(), kind, title)
-    before = engine._set_group(g)
+    before = engine.set_group(g)
     try:
         yield g
     finally:
-        engine._set_group(before)
+        engine.set_group(before)
 
 
 class CompositeInfo:
@@ -102,11 +102,11 @@ def composite(name: str, formula: str = "", derivative: str = ""):
         def wrapper(*args, **kwargs):
             params = {k: v for k, v in kwargs.items() if isinstance(v, (int, float, str, bool))}
             g = Group(name, params, engine.current_group(), "composite")
-            before = engine._set_group(g)
+            before = engine.set_group(g)
             try:
                 return fn(*args, **kwargs)
             finally:
-                engine._set_group(before)
+                engine.set_group(before)
 
         wrapper.composite_name = name
         COMPOSITES[name] = CompositeInfo(name, formula, derivative, wrapper)

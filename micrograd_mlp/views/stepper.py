@@ -24,8 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from .engine import Value
-from .trace import Namer, backward_steps, build_view, format_number
+from ..core.engine import Value
+from ..errors import GraphvizMissingError
+from .graph import INSTALL_HINT, draw_dot, render
+from .trace import backward_steps, gradients
+from .viewmodel import Namer, build_view, format_number
 
 __all__ = ["Frame", "step_frames", "write_frames", "write_gif", "write_html", "svg_for_html"]
 
@@ -44,7 +47,6 @@ class Frame:
         """The frame rendered as SVG text (rendered once, then reused)."""
         if self._svg is None:
             import graphviz
-            from .graph import GraphvizMissingError, INSTALL_HINT
             try:
                 self._svg = self.graph.pipe(format="svg").decode("utf-8")
             except graphviz.ExecutableNotFound:
@@ -58,7 +60,6 @@ def step_frames(root: Value, collapse=True, digits: int = 4, rankdir: str = "LR"
                 title: str = "") -> List[Frame]:
     """Frame 0 (the forward pass) and one frame per backward step of ``root``
     (composites collapsed unless ``collapse=False``); see the module docstring."""
-    from .graph import draw_dot
 
     view = build_view(root, collapse, fold=False)
     namer = Namer(view.order, view=view)
@@ -68,7 +69,6 @@ def step_frames(root: Value, collapse=True, digits: int = 4, rankdir: str = "LR"
     for node in view.edges:
         for e in view.edges[node]:
             remaining[e.inp] = remaining.get(e.inp, 0) + 1
-    from .trace import gradients
     final = gradients(root, collapse=collapse)
     scale = max([abs(float(g)) if not hasattr(g, "shape") else float(abs(g).mean())
                  for n, g in final.items() if n is not root] or [0.0])
@@ -112,7 +112,6 @@ def write_frames(root: Value, directory, formats: Sequence[str] = ("svg", "png")
                  frames: Optional[List[Frame]] = None) -> List[Path]:
     """Write ``frame_000.<fmt>``, ``frame_001.<fmt>``, ... (one per frame and format)
     and ``captions.txt`` into ``directory``; returns the image paths in order."""
-    from .graph import render
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

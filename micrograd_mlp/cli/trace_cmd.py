@@ -17,19 +17,20 @@ import argparse
 import ast
 import math
 import sys
+from pathlib import Path
 from typing import Dict, Tuple
 
-from .engine import MicrogradError, Value
+from .. import examples
+from ..core.engine import Value
+from ..errors import GraphvizMissingError, MicrogradError, TraceInputError
+from ..functions import activations
+from ..views import stepper, trace
+from ..views.graph import render
 
 __all__ = ["TraceInputError", "parse_expression", "parse_assignments", "FUNCTIONS",
            "add_arguments", "run"]
 
 
-class TraceInputError(MicrogradError, ValueError):
-    """An expression or assignment given to ``trace`` that cannot be used."""
-
-
-# name -> function of one Value (the activations registry adds more at call time)
 FUNCTIONS = {
     "exp": Value.exp, "log": Value.log, "ln": Value.log, "log1p": Value.log1p,
     "expm1": Value.expm1, "tanh": Value.tanh, "relu": Value.relu, "abs": Value.abs,
@@ -38,7 +39,6 @@ FUNCTIONS = {
 
 
 def _functions() -> Dict[str, object]:
-    from . import activations
     funcs = {name: act for name, act in activations.ACTIVATIONS.items()}
     funcs.update(FUNCTIONS)
     return funcs
@@ -172,7 +172,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _build(args):
-    from . import examples
 
     if args.target in examples.EXAMPLES:
         if args.assignments:
@@ -194,7 +193,6 @@ def _build(args):
 
 def run(args) -> int:
     """Run the command; returns the exit code (0 ok, 1 a drawing failed, 2 bad input)."""
-    from . import trace
 
     if args.digits < 1 or args.digits > 15:
         print("micrograd-mlp trace: --digits must be between 1 and 15", file=sys.stderr)
@@ -223,7 +221,6 @@ def run(args) -> int:
 
 
 def _draw(root, args, collapse, title) -> int:
-    from .graph import GraphvizMissingError, render
 
     status = 0
     try:
@@ -232,17 +229,13 @@ def _draw(root, args, collapse, title) -> int:
             print(f"wrote {path}", file=sys.stderr)
         frames = None
         if args.frames or args.html:
-            from . import stepper
             frames = stepper.step_frames(root, collapse, title=title)
         if args.frames:
-            from pathlib import Path
-            from . import stepper
             paths = stepper.write_frames(root, args.frames, frames=frames)
             gif = stepper.write_gif([p for p in paths if p.suffix == ".png"],
                                     Path(args.frames) / "steps.gif")
             print(f"wrote {len(frames)} frames and {gif} into {args.frames}", file=sys.stderr)
         if args.html:
-            from . import stepper
             path = stepper.write_html(root, args.html, frames=frames, title=title)
             print(f"wrote {path}", file=sys.stderr)
     except GraphvizMissingError as err:

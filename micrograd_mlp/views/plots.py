@@ -13,6 +13,8 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from ..functions import activations
+
 __all__ = ["plot_activations", "save_figure", "new_figure"]
 
 
@@ -66,12 +68,11 @@ def plot_activations(names: Optional[Sequence[str]] = None, x=None, *, ncols: in
     dots on top (they must sit on the dashed line). ``names`` default to every
     registered activation (aliases left out); ``x`` to 401 points in [-5, 5].
     Returns the matplotlib ``Figure``."""
-    from . import activations as A
 
-    names = list(names) if names is not None else A.names()
+    names = list(names) if names is not None else activations.names()
     if not names:
         raise ValueError("plot_activations: no activations to plot")
-    acts = [A.get(n) for n in names]
+    acts = [activations.get(n) for n in names]
     x = np.linspace(-5.0, 5.0, 401) if x is None else np.asarray(x, dtype=float)
     # dots at points that avoid x = 0, where kinked functions have no derivative
     xd = np.linspace(x.min(), x.max(), n_dots)
@@ -89,7 +90,7 @@ def plot_activations(names: Optional[Sequence[str]] = None, x=None, *, ncols: in
             ax.plot(x, f(x), color="C0", lw=1.8, label="f(x)")
             ax.plot(*_broken_at_jumps(x, df), color="C3", lw=1.4, ls="--",
                     label="f'(x) closed form")
-        _, grad = A.evaluate(act, xd)
+        _, grad = activations.evaluate(act, xd)
         ax.plot(xd, grad, "o", color="C3", ms=3.5, mfc="none", label="f'(x) autodiff")
         ax.axhline(0, color="0.7", lw=0.6, zorder=0)
         ax.axvline(0, color="0.7", lw=0.6, zorder=0)

@@ -16,7 +16,8 @@ from typing import Dict, Iterable, List
 
 import numpy as np
 
-from .engine import DataTypeError, ShapeError, Value
+from ..core.engine import Value
+from ..errors import CheckpointError, DataTypeError, ShapeError
 
 __all__ = ["Optimizer", "SGD", "Adam", "OPTIMIZERS", "from_state_dict"]
 
@@ -127,7 +128,6 @@ class Optimizer:
     def load_state_dict(self, state: Dict) -> None:
         """Restore settings and buffers saved by :meth:`state_dict` of an optimiser of
         the same type over the same number of parameters."""
-        from .nn import CheckpointError
 
         if not isinstance(state, dict) or state.get("type") != type(self).__name__:
             got = state.get("type") if isinstance(state, dict) else type(state).__name__
@@ -153,7 +153,6 @@ class Optimizer:
         pass
 
     def _vector(self, data, name):
-        from .nn import CheckpointError
 
         arr = np.asarray(data, dtype=np.float64)
         if arr.shape != (len(self.params),) or not np.all(np.isfinite(arr)):
@@ -304,7 +303,6 @@ def get(name: str, params, lr=None, **kwargs) -> Optimizer:
 def from_state_dict(params, state: Dict) -> Optimizer:
     """Rebuild the optimiser described by ``state`` (from :meth:`Optimizer.state_dict`)
     over ``params``, with its settings and buffers."""
-    from .nn import CheckpointError
 
     cls = {c.__name__: c for c in OPTIMIZERS.values()}.get(
         state.get("type") if isinstance(state, dict) else None)

@@ -28,7 +28,8 @@ from typing import Callable, Dict
 import numpy as np
 
 from .composite import composite
-from .engine import DomainError, MicrogradError, Value, current_group
+from ..core.engine import Value, current_group
+from ..errors import DomainError, UnknownActivationError
 
 __all__ = [
     "Activation", "ACTIVATIONS", "UnknownActivationError", "get", "register", "names",
@@ -78,13 +79,6 @@ class Activation:
 
 
 ACTIVATIONS: Dict[str, Activation] = {}
-
-
-class UnknownActivationError(MicrogradError, KeyError, ValueError):
-    """An activation name that is not in :data:`ACTIVATIONS` (the message lists them)."""
-
-    def __str__(self):  # KeyError would quote the whole message
-        return str(self.args[0]) if self.args else ""
 
 
 def register(name, f, df, formula, derivative, alias_of="", **params):

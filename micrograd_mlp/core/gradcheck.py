@@ -18,13 +18,10 @@ from typing import Callable, List, Sequence
 
 import numpy as np
 
-from .engine import MicrogradError, Value, describe, no_grad
+from ..errors import GradcheckError
+from .engine import Value, describe, no_grad
 
 __all__ = ["gradcheck", "GradcheckError", "numeric_grad", "analytic_grad"]
-
-
-class GradcheckError(MicrogradError, AssertionError):
-    """The analytic and the numeric gradients of some inputs differ."""
 
 
 def _scalar_output(f, inputs, where):

@@ -1,0 +1,2 @@
+"""Functions built from primitives as composite nodes: activations and losses, with
+one registry of composites. Imports ``errors`` and ``core``."""

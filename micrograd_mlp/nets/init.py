@@ -1,0 +1,57 @@
+"""Weight initialisers: each returns a ``(d_out, d_in)`` array whose row ``i`` holds the
+weights of neuron ``i`` (biases start at zero)."""
+from __future__ import annotations
+
+import math
+from typing import Callable, Dict
+
+import numpy as np
+
+from ..errors import ShapeError
+
+def xavier_normal(d_in: int, d_out: int, rng: np.random.Generator) -> np.ndarray:
+    """Glorot normal: ``w ~ N(0, sigma^2)`` with ``sigma = sqrt(2 / (d_in + d_out))``."""
+    return rng.normal(0.0, math.sqrt(2.0 / (d_in + d_out)), size=(d_out, d_in))
+
+
+def xavier_uniform(d_in: int, d_out: int, rng: np.random.Generator) -> np.ndarray:
+    """Glorot uniform: ``w ~ U(-a, a)`` with ``a = sqrt(6 / (d_in + d_out))`` (the same
+    variance ``2 / (d_in + d_out)`` as :func:`xavier_normal`)."""
+    a = math.sqrt(6.0 / (d_in + d_out))
+    return rng.uniform(-a, a, size=(d_out, d_in))
+
+
+def he_normal(d_in: int, d_out: int, rng: np.random.Generator) -> np.ndarray:
+    """He (Kaiming) normal for ReLU units: ``w ~ N(0, 2 / d_in)``."""
+    return rng.normal(0.0, math.sqrt(2.0 / d_in), size=(d_out, d_in))
+
+
+def uniform(d_in: int, d_out: int, rng: np.random.Generator) -> np.ndarray:
+    """``w ~ U(-1, 1)`` (micrograd's choice)."""
+    return rng.uniform(-1.0, 1.0, size=(d_out, d_in))
+
+
+INITIALIZERS: Dict[str, Callable] = {
+    "xavier_normal": xavier_normal,
+    "xavier_uniform": xavier_uniform,
+    "he_normal": he_normal,
+    "uniform": uniform,
+}
+
+
+def initialize(init, d_in: int, d_out: int, rng: np.random.Generator) -> np.ndarray:
+    """The ``(d_out, d_in)`` weight matrix of scheme ``init`` (a name in
+    :data:`INITIALIZERS` or a callable ``(d_in, d_out, rng) -> array``). Biases are
+    always initialised to zero."""
+    fn = init if callable(init) else INITIALIZERS.get(init)
+    if fn is None:
+        raise ValueError(f"unknown initialiser {init!r}; known: {', '.join(INITIALIZERS)}")
+    w = np.asarray(fn(d_in, d_out, rng), dtype=np.float64)
+    if w.shape != (d_out, d_in):
+        raise ShapeError(f"initialiser {init!r} returned shape {w.shape}, expected {(d_out, d_in)}")
+    return w
+
+
+# ---------------------------------------------------------------- helpers
+
+

@@ -1,0 +1,485 @@
+"""The view model shared by every picture of a graph: names and the visible graph.
+
+:class:`Namer` gives each node the name a student writes (``W1[0,1]``, ``s2[0]``,
+``sigma(s1[0])``) and its expression; :func:`build_view` decides which nodes are shown
+(with composites collapsed into one node, helper products folded into their consumer)
+and which :class:`Edge`, with its product of local derivatives as :class:`Factor`s,
+joins them. The trace, the ledger, the drawings and the stepper all read this one model,
+so they name and group nodes alike. :func:`format_number` is the one number format.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..core.engine import Value, topological_order
+from ..functions.composite import group_path
+
+__all__ = ["View", "Edge", "Factor", "build_view", "format_number", "Namer"]
+
+ndarray = np.ndarray
+
+# ---------------------------------------------------------------- numbers
+
+
+def format_number(x, digits: int = 4, batch_items: int = 3) -> str:
+    """``x`` with ``digits`` decimals; a batch shows its first ``batch_items`` entries
+    and its size (``[0.1, 0.2, 0.3, ...] (n=100)``)."""
+    if x is None:
+        return "?"
+    if isinstance(x, ndarray):
+        if x.ndim == 0:
+            return format_number(float(x), digits)
+        head = ", ".join(format_number(float(v), digits) for v in x[:batch_items])
+        more = ", ..." if x.size > batch_items else ""
+        return f"[{head}{more}] (n={x.size})"
+    x = float(x)
+    if x == 0.0:
+        x = 0.0  # no "-0.0000"
+    text = f"{x:.{digits}f}"
+    if text.lstrip("-").strip("0.") == "" and x != 0.0:
+        text = f"{x:.{digits}g}"  # 1e-09 rather than 0.0000
+    if text.startswith("-") and text.lstrip("-").strip("0.") == "":
+        text = text[1:]
+    return text
+
+
+def paren(text: str) -> str:
+    """Parenthesise a negative number inside a product: ``0.4 * (-0.1)``."""
+    return f"({text})" if text.startswith("-") else text
+
+
+# ---------------------------------------------------------------- names
+
+
+INDEXED_NAME = re.compile(r"^([A-Za-z_]+?)(\d*)\[([0-9, ]+)\]$")
+PLAIN_NAME = re.compile(r"^([A-Za-z]+?)(\d*)$")
+
+# Text and LaTeX templates of each primitive, in its inputs' names {u}, {v}, {c}.
+EXPR_TEXT = {
+    "add": "{u} + {v}", "sub": "{u} - {v}", "mul": "{u} * {v}", "div": "{u} / {v}",
+    "neg": "-{u}", "powc": "{u}^{v}", "pow": "{u}^{v}", "exp": "exp({u})",
+    "log": "ln({u})", "log1p": "ln(1 + {u})", "expm1": "exp({u}) - 1",
+    "tanh": "tanh({u})", "relu": "relu({u})", "abs": "|{u}|", "erf": "erf({u})",
+    "where": "where({c} > 0, {u}, {v})", "bsum": "sum_n {u}",
+}
+EXPR_LATEX = {
+    "add": "{u} + {v}", "sub": "{u} - {v}", "mul": "{u} \\cdot {v}",
+    "div": "\\frac{{{u}}}{{{v}}}", "neg": "-{u}", "powc": "{u}^{{{v}}}",
+    "pow": "{u}^{{{v}}}", "exp": "e^{{{u}}}", "log": "\\ln {u}",
+    "log1p": "\\ln(1 + {u})", "expm1": "e^{{{u}}} - 1", "tanh": "\\tanh {u}",
+    "relu": "\\operatorname{{relu}}({u})", "abs": "\\lvert {u} \\rvert",
+    "erf": "\\operatorname{{erf}}({u})",
+    "where": "\\operatorname{{where}}({c} > 0, {u}, {v})", "bsum": "\\sum_n {u}",
+}
+# Local derivatives d out/d input_i, one template per input ("1" means: leave out).
+LOCAL_TEXT = {
+    "add": ("1", "1"), "sub": ("1", "-1"), "mul": ("{v}", "{u}"),
+    "div": ("1/{v}", "-{u}/{v}^2"), "neg": ("-1",), "powc": ("{v} * {u}^{w}", "0"),
+    "pow": ("{v} * {u}^({v} - 1)", "{u}^{v} * ln({u})"), "exp": ("exp({u})",),
+    "log": ("1/{u}",), "log1p": ("1/(1 + {u})",), "expm1": ("exp({u})",),
+    "tanh": ("1 - tanh({u})^2",), "relu": ("[{u} > 0]",), "abs": ("sign({u})",),
+    "erf": ("2/sqrt(pi) * exp(-{u}^2)",), "where": ("0", "[{c} > 0]", "[{c} <= 0]"),
+    "bsum": ("1",),
+}
+LOCAL_LATEX = {
+    "add": ("1", "1"), "sub": ("1", "-1"), "mul": ("{v}", "{u}"),
+    "div": ("\\frac{{1}}{{{v}}}", "-\\frac{{{u}}}{{{v}^2}}"), "neg": ("-1",),
+    "powc": ("{v} \\cdot {u}^{{{w}}}", "0"),
+    "pow": ("{v} \\cdot {u}^{{{v} - 1}}", "{u}^{{{v}}} \\ln {u}"), "exp": ("e^{{{u}}}",),
+    "log": ("\\frac{{1}}{{{u}}}",), "log1p": ("\\frac{{1}}{{1 + {u}}}",),
+    "expm1": ("e^{{{u}}}",), "tanh": ("1 - \\tanh^2 {u}",), "relu": ("[{u} > 0]",),
+    "abs": ("\\operatorname{{sign}}({u})",),
+    "erf": ("\\tfrac{{2}}{{\\sqrt{{\\pi}}}} e^{{-{u}^2}}",),
+    "where": ("0", "[{c} > 0]", "[{c} \\le 0]"), "bsum": ("1",),
+}
+# How a collapsed one-input composite writes its derivative: sigma'(s2[0]).
+SHORT_NAMES = {"sigmoid": ("sigma", "\\sigma"), "tanh": ("tanh", "\\tanh"),
+          "relu": ("ReLU", "\\mathrm{ReLU}"), "identity": ("id", "\\mathrm{id}")}
+_GREEK = {"sigma", "alpha", "beta", "gamma", "delta", "lambda", "mu", "theta", "eta"}
+
+
+def _latex_label(label: str) -> str:
+    """``W1[1,0]`` -> ``W^{(1)}_{1,0}``, ``x0[1]`` -> ``x^{(0)}_{1}``, ``yhat`` ->
+    ``\\hat{y}``; anything else in ``\\mathrm{}`` with special characters escaped."""
+    m = INDEXED_NAME.match(label)
+    if m:
+        base, layer, idx = m.groups()
+        sup = f"^{{({layer})}}" if layer else ""
+        return f"{_latex_base(base)}{sup}_{{{idx.replace(' ', '')}}}"
+    m = PLAIN_NAME.match(label)
+    if m:
+        base, layer = m.groups()
+        return f"{_latex_base(base)}^{{({layer})}}" if layer else _latex_base(base)
+    return "\\mathrm{" + latex_escape(label) + "}"
+
+
+def _latex_base(base: str) -> str:
+    if base.endswith("hat") and len(base) > 3:
+        return f"\\hat{{{_latex_base(base[:-3])}}}"
+    if base in _GREEK:
+        return "\\" + base
+    if len(base) == 1:
+        return base
+    return "\\mathrm{" + latex_escape(base) + "}"
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX's special characters in plain text."""
+    out = []
+    for ch in text:
+        if ch in "&%$#_{}":
+            out.append("\\" + ch)
+        elif ch == "\\":
+            out.append("\\textbackslash{}")
+        elif ch == "^":
+            out.append("\\^{}")
+        elif ch == "~":
+            out.append("\\~{}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_PREC = {"add": 1, "sub": 1, "sum": 1, "mul": 2, "div": 2, "neg": 3, "powc": 4, "pow": 4}
+# the precedence each input of an op needs to go without parentheses
+_NEEDS = {"add": (1, 1), "sum": (1, 1), "sub": (1, 2), "mul": (2, 3), "div": (2, 3),
+          "neg": (4,), "powc": (5, 5), "pow": (5, 5)}
+
+
+class Namer:
+    """Names nodes in traces, as text (``fmt="text"``) or LaTeX (``fmt="latex"``):
+    a labelled node by its label, a constant by its value, the output of a collapsed
+    group by the group (``sigmoid(x)``), an unlabelled intermediate by its expression
+    (``y - yhat``) while that stays short, else ``t1, t2, ...`` numbered in forward
+    order. ``view`` (a :class:`View`) tells which nodes are collapsed outputs."""
+
+    def __init__(self, order: Sequence[Value], fmt: str = "text", max_len: int = 28,
+                 digits: int = 4, view: Optional["View"] = None):
+        self.fmt = fmt
+        self.max_len = max_len
+        self.digits = digits
+        self.view = view
+        self.groups = view.groups if view is not None else {}
+        self.root: Optional[Value] = None  # the traced root (its upstream 1 is left out)
+        self._cache: Dict[int, Tuple[str, int]] = {}
+        self._numbers: Dict[int, int] = {}
+        self._depth = 0
+        k = 0
+        for n in order:
+            if n.parents and not n.label:
+                k += 1
+                self._numbers[id(n)] = k
+
+    def __call__(self, node: Value, atom: bool = True) -> str:
+        """The node's name; ``atom=True`` parenthesises a compound expression."""
+        text, prec = self.named(node)
+        return f"({text})" if atom and prec < 5 else text
+
+    def named(self, node: Value) -> Tuple[str, int]:
+        """``(name, precedence)``: 5 for atoms, lower for sums, products ..."""
+        key = id(node)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._name(node)
+            self._cache[key] = found
+        return found
+
+    def _child(self, node: Value, need: int) -> str:
+        text, prec = self.named(node)
+        return f"({text})" if prec < need else text
+
+    def _name(self, node: Value) -> Tuple[str, int]:
+        latex = self.fmt == "latex"
+        if node.label:
+            return (_latex_label(node.label) if latex else node.label), 5
+        if not node.parents:
+            if isinstance(node.data, ndarray):
+                return ("\\mathrm{const}" if latex else "const"), 5
+            text = plain_number(node.data)
+            return text, (3 if text.startswith("-") else 5)
+        number = self._numbers.get(id(node), 0)
+        fallback = (f"t_{{{number}}}" if latex else f"t{number}"), 5
+        if self._depth > 6:
+            return fallback  # a long chain of unnamed nodes: no deep recursion
+        self._depth += 1
+        try:
+            text = self._expression(node, latex)
+        finally:
+            self._depth -= 1
+        if text is None or len(_strip_latex(text) if latex else text) > self.max_len:
+            return fallback
+        return text, _PREC.get(node.op, 5) if node not in self.groups else 5
+
+    def _expression(self, node: Value, latex: bool) -> Optional[str]:
+        group = self.groups.get(node)
+        if group is not None:
+            short = SHORT_NAMES.get(group.name)
+            fname = short[1 if latex else 0] if short else group.name
+            edges = self.view.edges.get(node, [])
+            ins = [e.inp for e in edges if e.inp.requires_grad] or [e.inp for e in edges]
+            return f"{fname}(" + ", ".join(self(p, atom=False) for p in _unique(ins)) + ")"
+        templates = EXPR_LATEX if latex else EXPR_TEXT
+        needs = _NEEDS.get(node.op)
+        if node.op == "sum":
+            return " + ".join(self._child(p, 1) for p in node.parents)
+        if node.op not in templates:
+            return None
+        if needs is None:  # a function call: its argument needs no parentheses
+            names = [self(p, atom=False) for p in node.parents]
+        else:
+            names = [self._child(p, needs[min(i, len(needs) - 1)])
+                     for i, p in enumerate(node.parents)]
+        keys = ("c", "u", "v") if len(names) == 3 else ("u", "v")
+        return templates[node.op].format(**dict(zip(keys, names)))
+
+
+def _unique(nodes):
+    seen, out = set(), []
+    for n in nodes:
+        if id(n) not in seen:
+            seen.add(id(n))
+            out.append(n)
+    return out
+
+
+def _strip_latex(text: str) -> str:
+    return re.sub(r"\\[a-zA-Z]+|[{}^_]", "", text)
+
+
+def plain_number(x: float) -> str:
+    return f"{float(x):g}"
+
+
+def _tidy(text: str) -> str:
+    """Drop doubled parentheses ``f((a + b))`` -> ``f(a + b)``."""
+    changed = True
+    while changed:
+        changed = False
+        match = {}
+        stack = []
+        for i, ch in enumerate(text):
+            if ch == "(":
+                stack.append(i)
+            elif ch == ")" and stack:
+                match[stack.pop()] = i
+        for i, j in match.items():
+            if text[i + 1:i + 2] == "(" and match.get(i + 1) == j - 1:
+                text = text[:i + 1] + text[i + 2:j - 1] + text[j:]
+                changed = True
+                break
+    return text
+
+
+def fill_template(template: str, parents: Sequence[Value], namer, extra: Optional[dict] = None) -> str:
+    """Put the parents' names into a template: ``{u}, {v}`` (``{c}, {u}, {v}`` for a
+    three-input op)."""
+    names = [namer(p) for p in parents]
+    keys = ("c", "u", "v") if len(parents) == 3 else ("u", "v")
+    fields = dict(zip(keys, names))
+    fields.update(extra or {})
+    return _tidy(template.format(**fields))
+
+
+# ---------------------------------------------------------------- the view graph
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One local derivative on the way from a node to an input: either a primitive's
+    ``d node/d node.parents[index]`` (``group`` None), or a collapsed group's overall
+    ``d node/d inp`` (``path`` holds its primitive factors when the group has one
+    path from ``inp`` to ``node``)."""
+
+    node: Value
+    index: int = 0
+    group: object = None
+    inp: Optional[Value] = None
+    path: Optional[Tuple["Factor", ...]] = None
+
+
+@dataclass
+class Edge:
+    """Input ``inp`` of a view node, the local derivative ``local`` (float or array)
+    and the factors it is the product of."""
+
+    inp: Value
+    local: object
+    factors: Tuple[Factor, ...]
+
+
+class View:
+    """A graph as a trace sees it: the visible nodes (all nodes, or with composite
+    groups collapsed and helper nodes folded), each with its input edges.
+
+    ``order`` lists every node (constants too) inputs first; ``visible`` the nodes
+    shown; ``edges[node]`` the input edges of a visible non-leaf node; ``groups[node]``
+    the collapsed group a visible node is the output of (if any); ``members[group]``
+    the nodes hidden inside a collapsed group."""
+
+    def __init__(self, root: Value, order, visible, edges, groups, members, folded):
+        self.root = root
+        self.order = order
+        self.visible = visible
+        self.edges = edges
+        self.groups = groups
+        self.members = members
+        self.folded = folded
+
+    def is_step(self, node: Value) -> bool:
+        """True when the node is visited as a backward step of this view."""
+        return node in self.edges and node not in self.folded
+
+
+MAX_FOLD = 8  # longest product of local derivatives a folded edge may carry
+
+
+def _selected(group, collapse) -> bool:
+    if collapse is True:
+        return group.kind == "composite"
+    if not collapse:
+        return False
+    return group.name in collapse or group.title in collapse
+
+
+def build_view(root: Value, collapse=False, fold: Optional[bool] = None) -> View:
+    """The :class:`View` of the graph below ``root``.
+
+    ``collapse``: False (every primitive), True (every composite group, e.g. sigmoid
+    and the loss, becomes one node) or a set of group names/titles (``{"sigmoid",
+    "neuron"}``). ``fold`` (default: on when collapsing) merges an unlabelled helper
+    node that has one consumer into that consumer, multiplying the local derivatives.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"expected a Value as the root, not {type(root).__name__}")
+    if collapse and not isinstance(collapse, bool):
+        collapse = {collapse} if isinstance(collapse, str) else set(collapse)
+    if fold is None:
+        fold = bool(collapse)
+    order = topological_order(root, all_nodes=True)
+    consumers: Dict[Value, List[Value]] = {}
+    for n in order:
+        for p in n.parents:
+            consumers.setdefault(p, []).append(n)
+
+    cgroup: Dict[Value, object] = {}
+    if collapse:
+        for n in order:
+            for g in group_path(n):
+                if _selected(g, collapse):
+                    cgroup[n] = g
+                    break
+
+    def is_output(n) -> bool:
+        g = cgroup.get(n)
+        if g is None:
+            return False
+        if n is root or (not n.parents and n.requires_grad):
+            return True
+        return any(cgroup.get(c) is not g for c in consumers.get(n, ()))
+
+    members: Dict[object, List[Value]] = {}
+    visible: List[Value] = []
+    groups: Dict[Value, object] = {}
+    for n in order:
+        g = cgroup.get(n)
+        if g is None:
+            visible.append(n)
+        elif is_output(n):
+            visible.append(n)
+            if n.parents:
+                groups[n] = g
+        else:
+            members.setdefault(g, []).append(n)
+    visible_set = set(visible)
+
+    edges: Dict[Value, List[Edge]] = {}
+    for n in visible:
+        if not n.parents:
+            continue
+        if n in groups:
+            edges[n] = _group_edges(n, groups[n], cgroup, visible_set)
+        else:
+            parts = n.primitive.partials(n.data, *[p.data for p in n.parents])
+            edges[n] = [Edge(p, d, (Factor(n, i),)) for i, (p, d) in enumerate(zip(n.parents, parts))]
+
+    folded = set()
+    if fold:
+        uses: Dict[Value, int] = {}
+        for es in edges.values():
+            for e in es:
+                uses[e.inp] = uses.get(e.inp, 0) + 1
+
+        def foldable(p):
+            return (p in edges and not p.label and p is not root and uses.get(p) == 1)
+
+        # walk from the root down: a consumer splices in its foldable inputs' edges, and
+        # (through the stack) their foldable inputs' edges in turn. Products are kept
+        # short (MAX_FOLD factors): a long chain of helpers stays a chain of rows.
+        for n in reversed(visible):
+            if n not in edges or n in folded:
+                continue
+            out: List[Edge] = []
+            stack = list(reversed(edges[n]))
+            while stack:
+                e = stack.pop()
+                if foldable(e.inp) and len(e.factors) + max(
+                        (len(i.factors) for i in edges[e.inp]), default=0) <= MAX_FOLD:
+                    folded.add(e.inp)
+                    for inner in reversed(edges[e.inp]):
+                        stack.append(Edge(inner.inp, e.local * inner.local,
+                                          e.factors + inner.factors))
+                else:
+                    out.append(e)
+            edges[n] = out
+    return View(root, order, visible, edges, groups, members, folded)
+
+
+def _group_edges(out: Value, group, cgroup, visible_set) -> List[Edge]:
+    """The overall local derivatives of a collapsed group's output ``out`` with
+    respect to the group's inputs: a backward pass from ``out`` through the group's
+    hidden nodes, stopping at nodes outside the group (and at its other outputs)."""
+    def inside(n):
+        return n is out or (cgroup.get(n) is group and n not in visible_set)
+
+    sub: List[Value] = []
+    seen = set()
+    stack = [(out, False)]
+    while stack:
+        n, done = stack.pop()
+        if done:
+            sub.append(n)
+            continue
+        if n in seen:
+            continue
+        seen.add(n)
+        stack.append((n, True))
+        if inside(n):
+            for p in n.parents:
+                if p not in seen:
+                    stack.append((p, False))
+    grads = {out: 1.0}
+    paths: Dict[Value, Optional[Tuple[Factor, ...]]] = {out: ()}
+    inputs: List[Value] = []
+    for n in reversed(sub):
+        if not inside(n):
+            inputs.append(n)
+            continue
+        if not n.parents or n not in grads:
+            continue
+        g = grads[n]
+        parts = n.primitive.partials(n.data, *[p.data for p in n.parents])
+        for i, (p, d) in enumerate(zip(n.parents, parts)):
+            grads[p] = grads.get(p, 0.0) + g * d
+            here = paths.get(n)
+            step = None if here is None else here + (Factor(n, i),)
+            paths[p] = step if p not in paths else None
+    where = {n: i for i, n in enumerate(sub)}
+    inputs.sort(key=where.__getitem__)
+    return [Edge(p, grads.get(p, 0.0), (Factor(out, 0, group, p, paths.get(p)),))
+            for p in inputs]
+
+
