@@ -10,7 +10,7 @@ from __future__ import annotations
 __all__ = [
     "MicrogradError", "DataTypeError", "DomainError", "ShapeError", "GradientError",
     "AnomalyError", "GradcheckError", "CheckpointError", "UnknownActivationError",
-    "GraphvizMissingError", "TraceInputError",
+    "GraphvizMissingError", "TraceInputError", "ArgumentError", "UnknownLossError",
 ]
 
 
@@ -60,3 +60,15 @@ class GraphvizMissingError(MicrogradError, RuntimeError):
 
 class TraceInputError(MicrogradError, ValueError):
     """An expression or assignment given to ``trace`` that cannot be used."""
+
+
+class ArgumentError(MicrogradError, ValueError):
+    """An argument has a value the function does not accept (a size below 1, a
+    negative learning rate, NaN where a number is needed, an unknown option)."""
+
+
+class UnknownLossError(ArgumentError, KeyError):
+    """A loss name that is not one of the library's losses (the message lists them)."""
+
+    def __str__(self):  # KeyError would quote the whole message
+        return str(self.args[0]) if self.args else ""

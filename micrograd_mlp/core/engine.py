@@ -107,13 +107,24 @@ def current_group():
 # ---------------------------------------------------------------- data checking
 
 
+def _int_as_float(number, label):
+    """``float(number)``; a number beyond the float range (``10**400``) is a
+    :class:`DomainError`, not Python's bare ``OverflowError``."""
+    try:
+        return float(number)
+    except OverflowError:
+        size = f"{int(number).bit_length()}-bit" if isinstance(number, numbers.Integral) else "huge"
+        raise DomainError(f"Value({_quote(label)}): a {size} number is too large for a float "
+                          f"(the largest is about 1.8e308)") from None
+
+
 def _as_data(data, label=""):
     """Validate ``data`` and return it as a Python float or a 1-D float64 array."""
     cls = data.__class__
     if cls is float:
         return data
     if cls is int:
-        return float(data)
+        return _int_as_float(data, label)
     if isinstance(data, Value):
         raise DataTypeError(f"Value({_quote(label)}): got a Value as data; use the Value itself")
     if isinstance(data, ndarray):
@@ -130,7 +141,7 @@ def _as_data(data, label=""):
             raise ShapeError(f"Value({_quote(label)}): an empty batch has no samples")
         return np.asarray(data, dtype=np.float64)
     if isinstance(data, numbers.Real):  # bool, numpy scalars, Fraction ...
-        return float(data)
+        return _int_as_float(data, label)
     if isinstance(data, (list, tuple)):
         raise DataTypeError(
             f"Value({_quote(label)}): got a {cls.__name__}; a Value holds one number, or a "
