@@ -57,7 +57,13 @@ def run_block(code, namespace, where):
         if m and not text.lstrip().startswith("#"):
             var = f"__doc_check_{len(checks)}"
             indent = text[: len(text) - len(text.lstrip())]
-            out.append(f"{indent}{var} = ({m.group('expr').strip()})")
+            expr = m.group("expr").strip()
+            stmt = ast.parse(expr).body[0]
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+                # "name = value  # -> X" checks the value given to the name
+                out.append(f"{indent}{expr}")
+                expr = ast.unparse(stmt.targets[0])
+            out.append(f"{indent}{var} = ({expr})")
             checks.append((var, m.group("want").strip(), i + 1))
         else:
             out.append(text)
