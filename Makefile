@@ -1,22 +1,37 @@
 # Two commands for a new user: `make demo` and `make test`.
-# Both create .venv when it is missing and (re)install only when setup.cfg or
-# pyproject.toml changed since the last install (a stamp file records it).
+# Both create .venv when it is missing and install what they need: `demo` the demo
+# extra (no torch, no test tools), `test` the test extra (a superset). Each extra has
+# its own stamp file, (re)installed only when setup.cfg or pyproject.toml changed
+# since; an up-to-date test install also satisfies `demo`, so switching between the
+# two targets installs nothing.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
-EXTRAS ?= all
+STAMP_DEMO := $(VENV)/.installed-demo
+STAMP_TEST := $(VENV)/.installed-test
+# the targets beyond demo and test (bench ...) use the full test install
+STAMP  := $(STAMP_TEST)
 
 .PHONY: demo test bench dot venv clean
 
-venv: $(STAMP)
+venv: $(STAMP_DEMO)
 
-$(STAMP): setup.cfg pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
-	@touch $(STAMP)
+# $(call install,EXTRA): one shell command creating the venv if needed and installing
+# the package with that extra
+install = (test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)) \
+	&& $(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel \
+	&& $(BIN)/python -m pip install --quiet -e '.[$(1)]'
+
+$(STAMP_TEST): setup.cfg pyproject.toml
+	$(call install,test)
+	@touch $@
+
+# the test extra holds the demo extra: a current test install needs nothing more
+$(STAMP_DEMO): setup.cfg pyproject.toml
+	@if [ -f $(STAMP_TEST) ] && [ $(STAMP_TEST) -nt setup.cfg ] && [ $(STAMP_TEST) -nt pyproject.toml ]; \
+	then echo "demo extra: already in the test install"; else $(call install,demo); fi
+	@touch $@
 
 # The Graphviz `dot` program renders drawings; the library works without it
 # (DOT text only), so a missing `dot` is installed when we can, else explained.
@@ -31,10 +46,10 @@ dot:
 		echo "Install it with: sudo apt-get install graphviz   (or: brew install graphviz)"; \
 	fi
 
-demo: $(STAMP) dot
+demo: $(STAMP_DEMO) dot
 	$(BIN)/python -m micrograd_mlp demo main
 
-test: $(STAMP) dot
+test: $(STAMP_TEST) dot
 	$(BIN)/python -m pytest -q
 
 # The peer (micrograd) comes with the default extras; install it only when missing
