@@ -29,7 +29,7 @@ import numpy as np
 
 from .composite import composite
 from ..core.engine import Value, current_group
-from ..errors import DomainError, UnknownActivationError
+from ..errors import DataTypeError, DomainError, UnknownActivationError
 
 __all__ = [
     "Activation", "ACTIVATIONS", "UnknownActivationError", "get", "register", "names",
@@ -118,7 +118,7 @@ def get(activation):
             return ACTIVATIONS[key]
         raise UnknownActivationError(
             f"unknown activation {activation!r}; known: {', '.join(sorted(ACTIVATIONS))}")
-    raise TypeError(f"activation must be a name, a callable or None, not {type(activation).__name__}")
+    raise DataTypeError(f"activation must be a name, a callable or None, not {type(activation).__name__}")
 
 
 def _as_value(x):
