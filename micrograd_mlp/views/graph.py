@@ -306,13 +306,16 @@ def _legend(dot, scale, digits):
 
 
 def draw_mlp(model, x, y=None, loss: str = "half", digits: int = 4, rankdir: str = "LR",
-             title: str = ""):
+             title: str = "", highlight: Iterable[str] = (), hidden: Iterable[str] = ()):
     """The vector-level view of an MLP, like Figure 1 of seed 001: for each layer
     ``l`` a box ``[W_l x + b_l]`` with the matrix ``W_l`` and vector ``b_l``, then the
     pre-activation ``s_l``, the activation ``f_l`` and ``x_l``, each vector with its
     numbers. With a target ``y`` the loss ``E`` (``loss="half"``: 1/2 ||x_L - y||^2,
     ``"full"``: ||x_L - y||^2) is added and every vector also shows ``dE/d`` it
-    (computed by the trace replay; no ``Value.grad`` changes). ``title``: a caption."""
+    (computed by the trace replay; no ``Value.grad`` changes). ``title``: a caption.
+    ``highlight``: keys of boxes drawn with an orange border (``"x1"``, ``"W2"``,
+    ``"mul2"``, ``"add2"``, ``"act2"``, ``"E"`` ...); ``hidden``: vectors shown as ``?``
+    (``"s1"`` its values, ``"dE/ds1"`` its gradients), for step-by-step pictures."""
     import graphviz
 
     xs = [v if isinstance(v, Value) else Value(float(v), f"x0[{j}]") for j, v in enumerate(x)]
@@ -344,9 +347,14 @@ def draw_mlp(model, x, y=None, loss: str = "half", digits: int = 4, rankdir: str
     dot.attr("node", fontname=FONT, fontsize="11")
     dot.attr("edge", arrowsize="0.6", color="#666666")
     vector_style = dict(shape="plain")
+    marks, hid = set(highlight), set(hidden)
+
+    def label(name, key, values, g, fill):
+        return _vector_label(name, values, g, digits, fill, scale, key in marks, key in hid,
+                             f"dE/d{key}" in hid)
 
     def vnode(name, key, values, g, fill="#f6d5ec"):
-        dot.node(key, _vector_label(name, values, g, digits, fill, scale), **vector_style)
+        dot.node(key, label(name, key, values, g, fill), **vector_style)
 
     vnode("x0", "x0", vec(cache["x0"]), gvec(cache["x0"]))
     prev = "x0"
@@ -359,12 +367,12 @@ def draw_mlp(model, x, y=None, loss: str = "half", digits: int = 4, rankdir: str
             gW = None
             if grads:
                 gW = np.array([[grads.get(w, 0.0) for w in n.w] for n in layer.neurons])
-            box.node(f"W{l}", _vector_label(f"W{l}", W, gW, digits, "#cfe0fb", scale), shape="plain")
+            box.node(f"W{l}", label(f"W{l}", f"W{l}", W, gW, "#cfe0fb"), shape="plain")
             box.node(f"mul{l}", "×", shape="square", style="filled", fillcolor="#cfe8c4")
             if layer.bias:
                 b = layer.bias_vector()
                 gb = np.array([grads.get(n.b, 0.0) for n in layer.neurons]) if grads else None
-                box.node(f"b{l}", _vector_label(f"b{l}", b, gb, digits, "#cfe0fb", scale), shape="plain")
+                box.node(f"b{l}", label(f"b{l}", f"b{l}", b, gb, "#cfe0fb"), shape="plain")
                 box.node(f"add{l}", "+", shape="square", style="filled", fillcolor="#cfe8c4")
         dot.edge(prev, f"mul{l}", weight="10")
         dot.edge(f"W{l}", f"mul{l}")
@@ -391,17 +399,25 @@ def draw_mlp(model, x, y=None, loss: str = "half", digits: int = 4, rankdir: str
             prev = f"s{l}"
     if E is not None:
         what = "E = ½‖x − y‖²" if loss == "half" else "E = ‖x − y‖²"
-        dot.node("y", _vector_label("y", np.atleast_1d(np.asarray(y, dtype=float)), None, digits,
-                                    "#eeeeee"), shape="plain")
-        dot.node("E", _vector_label(what, np.array([E.data]), None, digits, "#fde2c8"), shape="plain")
+        dot.node("y", label("y", "y", np.atleast_1d(np.asarray(y, dtype=float)), None, "#eeeeee"),
+                 shape="plain")
+        dot.node("E", label(what, "E", np.array([E.data]), None, "#fde2c8"), shape="plain")
         dot.edge(prev, "E", weight="10")
         dot.edge("y", "E")
+    for key in sorted(marks & _op_keys(model)):  # operation boxes: an orange outline
+        dot.node(key, color=HIGHLIGHT, penwidth="3")
     return dot
 
 
-def _vector_label(name, values, grads, digits, fill, scale=0.1):
+def _op_keys(model):
+    return {f"{kind}{layer.index}" for layer in model.layers for kind in ("mul", "add", "act")}
+
+
+def _vector_label(name, values, grads, digits, fill, scale=0.1, mark=False, hide_values=False,
+                  hide_grads=False):
     """An HTML label: the vector's name over a column of numbers (a matrix as rows),
-    and the gradients in a second column when known."""
+    and the gradients in a second column when known; ``mark`` draws an orange border,
+    ``hide_values``/``hide_grads`` show ``?`` instead of the numbers."""
     values = np.atleast_1d(np.asarray(values, dtype=float))
     if values.ndim == 1:
         values = values.reshape(-1, 1)
@@ -411,15 +427,17 @@ def _vector_label(name, values, grads, digits, fill, scale=0.1):
     head = f'<TR><TD COLSPAN="{span}"><B>{_esc(name)}</B></TD></TR>'
     rows = []
     for r in range(values.shape[0]):
-        cells = "".join(f'<TD ALIGN="RIGHT">{_esc(format_number(v, digits))}</TD>' for v in values[r])
+        cells = "".join(f'<TD ALIGN="RIGHT">{"?" if hide_values else _esc(format_number(v, digits))}</TD>'
+                        for v in values[r])
         if grads is not None:
-            cells += "".join(f'<TD ALIGN="RIGHT" BGCOLOR="{grad_colour(g, scale)}"><FONT POINT-SIZE="9">'
-                             f'{_esc(format_number(g, digits))}</FONT></TD>' for g in grads[r])
+            cells += "".join(f'<TD ALIGN="RIGHT" BGCOLOR="{"#ffffff" if hide_grads else grad_colour(g, scale)}"><FONT POINT-SIZE="9">'
+                             f'{"?" if hide_grads else _esc(format_number(g, digits))}</FONT></TD>' for g in grads[r])
         rows.append(f"<TR>{cells}</TR>")
     if grads is not None:
         rows.append(f'<TR><TD COLSPAN="{cols}"><FONT POINT-SIZE="8">value</FONT></TD>'
                     f'<TD COLSPAN="{cols}"><FONT POINT-SIZE="8">dE/d{_esc(name)}</FONT></TD></TR>')
-    return (f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" BGCOLOR="{fill}">'
+    border = f'BORDER="3" COLOR="{HIGHLIGHT}"' if mark else 'BORDER="1"'
+    return (f'<<TABLE {border} CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" BGCOLOR="{fill}">'
             f'{head}{"".join(rows)}</TABLE>>')
 
 
