@@ -7,7 +7,7 @@ from typing import Callable, Dict
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 
 def xavier_normal(d_in: int, d_out: int, rng: np.random.Generator) -> np.ndarray:
     """Glorot normal: ``w ~ N(0, sigma^2)`` with ``sigma = sqrt(2 / (d_in + d_out))``."""
@@ -43,9 +43,9 @@ def initialize(init, d_in: int, d_out: int, rng: np.random.Generator) -> np.ndar
     """The ``(d_out, d_in)`` weight matrix of scheme ``init`` (a name in
     :data:`INITIALIZERS` or a callable ``(d_in, d_out, rng) -> array``). Biases are
     always initialised to zero."""
-    fn = init if callable(init) else INITIALIZERS.get(init)
+    fn = init if callable(init) else (INITIALIZERS.get(init) if isinstance(init, str) else None)
     if fn is None:
-        raise ValueError(f"unknown initialiser {init!r}; known: {', '.join(INITIALIZERS)}")
+        raise ArgumentError(f"unknown initialiser {init!r}; known: {', '.join(INITIALIZERS)}")
     w = np.asarray(fn(d_in, d_out, rng), dtype=np.float64)
     if w.shape != (d_out, d_in):
         raise ShapeError(f"initialiser {init!r} returned shape {w.shape}, expected {(d_out, d_in)}")

@@ -30,7 +30,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..core.engine import Value, sum_values
-from ..errors import CheckpointError, DataTypeError, ShapeError
+from ..core.checks import check_flag, check_int, check_seed
+from ..errors import ArgumentError, CheckpointError, DataTypeError, ShapeError
 from ..functions import activations as _activations
 from ..functions.composite import grouped
 from .init import initialize
@@ -49,11 +50,12 @@ def _activation_name(spec) -> str:
 
 
 def check_size(n, what):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise DataTypeError(f"{what} must be a positive integer, not {n!r}")
+    """``n`` as an int >= 1 (a layer width, a number of inputs), else a
+    :class:`DataTypeError` (not an integer) or :class:`ArgumentError` (below 1)."""
+    n = check_int(n, what)
     if n < 1:
-        raise ValueError(f"{what} must be a positive integer, got {n}")
-    return int(n)
+        raise ArgumentError(f"{what} must be a positive integer, got {n}")
+    return n
 
 
 def _as_input(x, label):
@@ -164,14 +166,20 @@ class Neuron(Module):
                  init="xavier_normal", seed=None, layer: int = 1, index: int = 0,
                  weights=None, rng: Optional[np.random.Generator] = None):
         self.nin = check_size(nin, "Neuron nin")
+        bias = check_flag(bias, "Neuron bias")
+        seed = check_seed(seed, "Neuron seed")
         self.activation = activation
         self.act = _activations.get(activation)
         self.activation_name = _activation_name(activation)
-        self.layer, self.index = int(layer), int(index)
+        self.layer = check_int(layer, "Neuron layer", minimum=0)
+        self.index = check_int(index, "Neuron index", minimum=0)
         if weights is None:
             rng = rng if rng is not None else np.random.default_rng(seed)
             weights = initialize(init, self.nin, 1, rng)[0]
-        weights = np.asarray(weights, dtype=np.float64).reshape(-1)
+        try:
+            weights = np.asarray(weights, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as e:
+            raise DataTypeError(f"Neuron weights must be {self.nin} numbers: {e}") from None
         if weights.size != self.nin:
             raise ShapeError(f"Neuron with {self.nin} inputs got {weights.size} weights")
         self.w = [Value(float(wj), f"W{self.layer}[{self.index},{j}]")
@@ -225,7 +233,9 @@ class Layer(Module):
                  rng: Optional[np.random.Generator] = None):
         self.nin = check_size(nin, "Layer nin")
         self.nout = check_size(nout, "Layer nout")
-        self.index = int(index)
+        bias = check_flag(bias, "Layer bias")
+        seed = check_seed(seed, "Layer seed")
+        self.index = check_int(index, "Layer index", minimum=0)
         rng = rng if rng is not None else np.random.default_rng(seed)
         W = initialize(init, self.nin, self.nout, rng)
         self.neurons = [Neuron(self.nin, activation, bias, layer=self.index, index=i,

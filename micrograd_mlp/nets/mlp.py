@@ -7,7 +7,8 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from ..core.engine import Value
-from ..errors import CheckpointError, ShapeError
+from ..core.checks import check_flag, check_seed
+from ..errors import ArgumentError, CheckpointError, DataTypeError, ShapeError
 from . import optim
 from .checkpoint import read_checkpoint, save_checkpoint
 from ..functions import activations as _activations
@@ -42,17 +43,20 @@ class MLP(Module):
         self.nin = check_size(nin, "MLP nin")
         if isinstance(sizes, (int, np.integer)) and not isinstance(sizes, bool):
             sizes = [sizes]
-        sizes = list(sizes)
+        if not isinstance(sizes, (list, tuple, range, np.ndarray)):
+            raise DataTypeError(f"MLP sizes must be a list of layer widths, e.g. [8, 1], "
+                                f"not {type(sizes).__name__} ({sizes!r:.40})")
+        sizes = list(np.asarray(sizes).ravel()) if isinstance(sizes, np.ndarray) else list(sizes)
         if not sizes:
-            raise ValueError("MLP sizes is empty: give the width of each layer, the output layer "
-                             "last, e.g. MLP(2, [8, 1])")
+            raise ArgumentError("MLP sizes is empty: give the width of each layer, the output "
+                                "layer last, e.g. MLP(2, [8, 1])")
         self.sizes = [check_size(n, f"MLP layer {i + 1} size") for i, n in enumerate(sizes)]
         if isinstance(activation, (list, tuple)):
             if out_activation is not SAME_ACTIVATION:
-                raise ValueError("give either a list of activations (one per layer) or "
-                                 "activation + out_activation, not both")
+                raise ArgumentError("give either a list of activations (one per layer) or "
+                                    "activation + out_activation, not both")
             if len(activation) != len(self.sizes):
-                raise ValueError(f"{len(activation)} activations for {len(self.sizes)} layers")
+                raise ArgumentError(f"{len(activation)} activations for {len(self.sizes)} layers")
             acts = list(activation)
         else:
             out = activation if out_activation is SAME_ACTIVATION else out_activation
@@ -60,8 +64,8 @@ class MLP(Module):
         for a in acts:
             _activations.get(a)  # fail now, not at the first call
         self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
-        self.seed = seed
-        self.bias = bool(bias)
+        self.seed = check_seed(seed, "MLP seed")
+        self.bias = check_flag(bias, "MLP bias")
         rng = np.random.default_rng(seed)
         widths = [self.nin] + self.sizes
         self.layers = [Layer(widths[l], widths[l + 1], acts[l], bias, init=init, index=l + 1,

@@ -17,18 +17,14 @@ from typing import Dict, Iterable, List
 import numpy as np
 
 from ..core.engine import Value
-from ..errors import CheckpointError, DataTypeError, ShapeError
+from ..core.checks import check_flag, check_real
+from ..errors import ArgumentError, CheckpointError, DataTypeError, ShapeError
 
 __all__ = ["Optimizer", "SGD", "Adam", "OPTIMIZERS", "from_state_dict"]
 
 
 def _check_nonneg(x, what):
-    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
-        raise DataTypeError(f"{what} must be a number, not {x!r}")
-    x = float(x)
-    if not (x >= 0.0) or not math.isfinite(x):
-        raise ValueError(f"invalid {what}: {x} (must be a finite number >= 0)")
-    return x
+    return check_real(x, what, minimum=0.0)
 
 
 class Optimizer:
@@ -38,9 +34,12 @@ class Optimizer:
     _hyper: tuple = ("lr",)
 
     def __init__(self, params: Iterable[Value], lr: float):
+        if isinstance(params, Value) or not hasattr(params, "__iter__"):
+            raise DataTypeError(f"{type(self).__name__} needs an iterable of parameter Values "
+                                f"(model.parameters()), not {type(params).__name__}")
         params = list(params)
         if not params:
-            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+            raise ArgumentError(f"{type(self).__name__} got an empty parameter list")
         seen = set()
         for i, p in enumerate(params):
             if not isinstance(p, Value):
@@ -50,10 +49,10 @@ class Optimizer:
                 raise ShapeError(f"parameter {i} ({p.label or 'unlabelled'}) holds a batch; "
                                  f"parameters must be scalar Values")
             if not p.requires_grad:
-                raise ValueError(f"parameter {i} ({p.label or 'unlabelled'}) has "
+                raise ArgumentError(f"parameter {i} ({p.label or 'unlabelled'}) has "
                                  f"requires_grad=False: it can never be trained")
             if id(p) in seen:
-                raise ValueError(f"parameter {i} ({p.label or 'unlabelled'}) appears twice")
+                raise ArgumentError(f"parameter {i} ({p.label or 'unlabelled'}) appears twice")
             seen.add(id(p))
         self.params: List[Value] = params
         self.lr = lr
@@ -182,12 +181,12 @@ class SGD(Optimizer):
                  nesterov: bool = False, weight_decay: float = 0.0, maximize: bool = False):
         super().__init__(params, lr)
         self.momentum = _check_nonneg(momentum, "momentum")
-        self.dampening = float(dampening)
+        self.dampening = check_real(dampening, "dampening")
         self.weight_decay = _check_nonneg(weight_decay, "weight_decay")
-        self.nesterov = bool(nesterov)
-        self.maximize = bool(maximize)
+        self.nesterov = check_flag(nesterov, "nesterov")
+        self.maximize = check_flag(maximize, "maximize")
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
-            raise ValueError("Nesterov momentum needs momentum > 0 and dampening = 0")
+            raise ArgumentError("Nesterov momentum needs momentum > 0 and dampening = 0")
         self.momentum_buffer = None
 
     def update(self, theta: np.ndarray, grad: np.ndarray) -> np.ndarray:
@@ -236,14 +235,15 @@ class Adam(Optimizer):
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False):
         super().__init__(params, lr)
-        betas = tuple(float(b) for b in betas)
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"betas must be two numbers in [0, 1), got {betas}")
-        self.betas = betas
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise DataTypeError(f"betas must be a pair (beta1, beta2) of numbers in [0, 1), "
+                                f"e.g. (0.9, 0.999), not {betas!r:.40}")
+        self.betas = tuple(check_real(b, f"betas[{i}]", 0.0, 1.0, below=True)
+                           for i, b in enumerate(betas))
         self.eps = _check_nonneg(eps, "eps")
         self.weight_decay = _check_nonneg(weight_decay, "weight_decay")
-        self.amsgrad = bool(amsgrad)
-        self.maximize = bool(maximize)
+        self.amsgrad = check_flag(amsgrad, "amsgrad")
+        self.maximize = check_flag(maximize, "maximize")
         n = len(self.params)
         self.t = 0
         self.exp_avg = np.zeros(n)
@@ -292,9 +292,9 @@ OPTIMIZERS = {"sgd": SGD, "adam": Adam}
 
 def get(name: str, params, lr=None, **kwargs) -> Optimizer:
     """An optimiser by name (``"sgd"`` or ``"adam"``, any case)."""
-    cls = OPTIMIZERS.get(str(name).lower())
+    cls = OPTIMIZERS.get(name.lower()) if isinstance(name, str) else None
     if cls is None:
-        raise ValueError(f"unknown optimiser {name!r}; known: {', '.join(OPTIMIZERS)}")
+        raise ArgumentError(f"unknown optimiser {name!r}; known: {', '.join(OPTIMIZERS)}")
     if lr is not None:
         kwargs["lr"] = lr
     return cls(params, **kwargs)

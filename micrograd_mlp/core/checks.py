@@ -1,0 +1,93 @@
+"""Argument checks shared by every public function: each returns the argument in a
+plain form (an ``int``, a ``float``, a name) or raises an error of the library's family.
+
+A wrong *type* (None, a string where a number is needed, ``True`` as a size) is a
+:class:`~micrograd_mlp.errors.DataTypeError`; a wrong *value* (a size of 0, a negative
+learning rate, NaN, an integer beyond the float range, an unknown option) is an
+:class:`~micrograd_mlp.errors.ArgumentError`. Both also derive from the built-in
+``TypeError`` / ``ValueError``.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Iterable, Optional
+
+import numpy as np
+
+from ..errors import ArgumentError, DataTypeError
+
+__all__ = ["check_int", "check_real", "check_choice", "check_seed", "check_flag"]
+
+
+def _is_bool(x) -> bool:
+    return isinstance(x, (bool, np.bool_))
+
+
+def check_int(x, what: str, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
+    """``x`` as an ``int`` with ``minimum <= x <= maximum`` (bounds optional). Booleans
+    and floats are refused, even ``2.0``: a size is counted, not measured."""
+    if _is_bool(x) or not isinstance(x, numbers.Integral):
+        raise DataTypeError(f"{what} must be an integer, not {type(x).__name__} ({x!r:.40})")
+    x = int(x)
+    if minimum is not None and x < minimum:
+        raise ArgumentError(f"{what} must be >= {minimum}, got {x}")
+    if maximum is not None and x > maximum:
+        raise ArgumentError(f"{what} must be <= {maximum}, got {_short(x)}")
+    return x
+
+
+def check_real(x, what: str, minimum: Optional[float] = None, maximum: Optional[float] = None,
+               *, above: bool = False, below: bool = False, finite: bool = True) -> float:
+    """``x`` as a ``float`` in ``[minimum, maximum]`` (open at the ends where ``above``
+    / ``below`` is set); NaN is always refused, infinities unless ``finite=False``."""
+    if _is_bool(x) or not isinstance(x, numbers.Real):
+        raise DataTypeError(f"{what} must be a number, not {type(x).__name__} ({x!r:.40})")
+    try:
+        value = float(x)
+    except OverflowError:
+        raise ArgumentError(f"{what} is too large for a float: {_short(x)}") from None
+    if math.isnan(value) or (finite and math.isinf(value)):
+        raise ArgumentError(f"{what} must be a finite number, got {value}")
+    if minimum is not None and (value < minimum or (above and value == minimum)):
+        raise ArgumentError(f"{what} must be {'>' if above else '>='} {minimum}, got {value}")
+    if maximum is not None and (value > maximum or (below and value == maximum)):
+        raise ArgumentError(f"{what} must be {'<' if below else '<='} {maximum}, got {value}")
+    return value
+
+
+def check_choice(x, what: str, choices: Iterable[str]) -> str:
+    """``x`` when it is one of ``choices`` (exact strings)."""
+    choices = tuple(choices)
+    if not isinstance(x, str):
+        raise DataTypeError(f"{what} must be one of {', '.join(map(repr, choices))}, "
+                            f"not {type(x).__name__} ({x!r:.40})")
+    if x not in choices:
+        raise ArgumentError(f"{what} must be one of {', '.join(map(repr, choices))}, not {x!r:.40}")
+    return x
+
+
+def check_seed(seed, what: str = "seed"):
+    """A seed for ``np.random.default_rng``: None, an integer >= 0, a
+    ``np.random.SeedSequence``, ``BitGenerator`` or ``Generator`` (returned as is)."""
+    if seed is None or isinstance(seed, (np.random.SeedSequence, np.random.BitGenerator,
+                                          np.random.Generator)):
+        return seed
+    return check_int(seed, what, minimum=0)
+
+
+def check_flag(x, what: str) -> bool:
+    """``x`` as a ``bool``: True/False (numpy's too) or the integers 0 and 1; any other
+    value (a string such as ``"no"``, which ``bool()`` would read as True) is refused."""
+    if _is_bool(x):
+        return bool(x)
+    if isinstance(x, numbers.Integral) and int(x) in (0, 1):
+        return bool(x)
+    raise DataTypeError(f"{what} must be True or False, not {type(x).__name__} ({x!r:.40})")
+
+
+def _short(x) -> str:
+    """A number for a message, without printing all 400 digits of a huge integer."""
+    if isinstance(x, numbers.Integral) and abs(int(x)) > 10 ** 15:
+        return f"an integer of {int(x).bit_length()} bits"
+    return repr(x)
