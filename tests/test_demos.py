@@ -3,6 +3,7 @@ exercise asks for (and against independent references where there is one)."""
 import importlib.util
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -116,6 +117,84 @@ def test_nycu_reaches_95_percent(tmp_path):
     assert set(r["sweeps"]) == {"learning rate", "hidden units", "activation or none",
                                 "optimizer", "hidden activation"}
     assert_figures(r, tmp_path, n_min=4)
+
+
+NYCU_SETTINGS = {
+    "learning rate": ["lr 0.1", "lr 1.0", "lr 10.0"],
+    "hidden units": ["hidden 2", "hidden 4", "hidden 8", "hidden 16"],
+    "activation or none": ["activation sigmoid", "activation none, lr 0.1"],
+    "optimizer": ["optimizer sgd", "optimizer adam, lr 0.01"],
+    "hidden activation": ["activation sigmoid", "activation tanh"],
+}
+
+
+def test_nycu_quick_reports_epochs_to_epsilon_and_accuracy_for_every_configuration(
+        tmp_path, capsys):
+    from micrograd_mlp import data
+    r = load("nycu").main(["--quick", "--out", str(tmp_path)])
+    printed = capsys.readouterr().out
+    budget = r["sweep_epochs"]
+    sets = {"linear": data.generate_linear(100, seed=0), "XOR_easy": data.generate_XOR_easy()}
+    for sweep, settings in NYCU_SETTINGS.items():
+        rows = r["sweeps"][sweep]
+        assert sorted((row["data"], row["setting"]) for row in rows) == \
+            sorted((d, s) for d in sets for s in settings)
+        for row in rows:
+            loss = row["loss"]
+            assert len(loss) == row["epochs"] <= budget
+            if row["epochs_to_epsilon"] is None:  # not reached: ran the whole budget
+                assert row["epochs"] == budget and min(loss) >= 0.005
+            else:  # stopped at the first epoch below 0.005
+                assert row["epochs_to_epsilon"] == len(loss)
+                assert loss[-1] < 0.005 and min(loss[:-1], default=1.0) >= 0.005
+            # accuracy recomputed from the returned predictions and the data's own labels
+            _, y = sets[row["data"]]
+            pred = np.array(row["predictions"])
+            assert row["accuracy"] == pytest.approx(np.mean((pred > 0.5) == y))
+        legends = [r["legends"][(sweep, name)] for name in sets]
+        for name, labels in zip(sets, legends):
+            assert len(labels) == len(settings)
+            for row, label in zip([x for x in rows if x["data"] == name], labels):
+                reached = row["epochs_to_epsilon"]
+                assert (f"{reached} epochs" if reached else "not reached") in label
+                assert f"acc {100 * row['accuracy']:.0f}%" in label
+    # the printout: one table per sweep, every setting with both data sets' numbers
+    for sweep, settings in NYCU_SETTINGS.items():
+        section = printed.split(f"-- {sweep}\n", 1)[1].split("\n\n", 1)[0].splitlines()
+        for setting in settings:
+            line = next(l for l in section if l.strip().startswith(setting + "  "))
+            cells = re.split(r"\s{2,}", line.strip())
+            assert len(cells) == 7, line
+            for k, name in enumerate(sets):
+                row = next(x for x in r["sweeps"][sweep]
+                           if x["data"] == name and x["setting"] == setting)
+                reached = row["epochs_to_epsilon"]
+                assert cells[1 + 3 * k] == (str(reached) if reached else "not reached")
+                assert float(cells[2 + 3 * k]) == pytest.approx(row["final_loss"], abs=6e-5)
+                assert cells[3 + 3 * k] == f"{100 * row['accuracy']:.1f}%"
+    xor_rows = [x for x in r["sweeps"]["activation or none"] if x["data"] == "XOR_easy"]
+    linear_net = next(x for x in xor_rows if "none" in x["setting"])
+    # a network without activation is linear: it cannot separate XOR_easy
+    assert linear_net["epochs_to_epsilon"] is None and linear_net["accuracy"] < 0.9
+    assert "not reached" in printed
+    # a summary, not one line per sample, unless --full
+    assert "sample 99 " not in printed and "least confident" in printed
+
+
+def test_nycu_full_lists_every_sample(tmp_path, capsys):
+    load("nycu").main(["--quick", "--full", "--max-epochs", "50", "--sweep-epochs", "5",
+                       "--out", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert "sample 99 " in printed and "sample 20 " in printed
+
+
+def test_nycu_smoothing_cancels_a_two_epoch_oscillation():
+    mod = load("nycu")
+    flip = np.array([0.1, 0.4] * 50)
+    smooth = mod.running_mean_log(flip, 10)
+    assert smooth.shape == flip.shape
+    assert np.allclose(smooth[10:-10], 0.2)  # geometric mean of 0.1 and 0.4
+    assert mod.oscillates(flip) and not mod.oscillates(np.linspace(1, 0.01, 100))
 
 
 def test_softmax_digits(tmp_path):
