@@ -11,6 +11,7 @@ __all__ = [
     "MicrogradError", "DataTypeError", "DomainError", "ShapeError", "GradientError",
     "AnomalyError", "GradcheckError", "CheckpointError", "UnknownActivationError",
     "GraphvizMissingError", "TraceInputError", "ArgumentError", "UnknownLossError",
+    "DataError", "DataMissingError",
 ]
 
 
@@ -72,3 +73,13 @@ class UnknownLossError(ArgumentError, KeyError):
 
     def __str__(self):  # KeyError would quote the whole message
         return str(self.args[0]) if self.args else ""
+
+
+class DataError(MicrogradError, ValueError):
+    """A data file that cannot be read as its format says: truncated (size not a
+    whole number of records), a label out of range, a damaged archive."""
+
+
+class DataMissingError(DataError, FileNotFoundError):
+    """The data files are not where they were looked for (the message says where to
+    get them and where to put them; nothing is downloaded)."""
