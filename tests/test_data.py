@@ -144,3 +144,149 @@ def test_one_hot():
 def test_bad_arguments(call, err, match):
     with pytest.raises(err, match=match):
         call()
+
+
+# ---------------------------------------------------------------- CIFAR-10 reader
+
+import io
+import tarfile
+
+from micrograd_mlp.errors import DataError, DataMissingError, MicrogradError
+
+CIFAR_NAMES = [f"data_batch_{k}.bin" for k in range(1, 6)] + ["test_batch.bin"]
+
+
+def cifar_batches(per_file=3, seed=0):
+    """Random images (uint8, shape (n, 3, 32, 32): channel, row, column) and labels for
+    each of the six files, and each file's bytes written by hand from the format:
+    per record one label byte, then the 1024 red, 1024 green, 1024 blue bytes."""
+    rng = np.random.default_rng(seed)
+    batches = {}
+    for name in CIFAR_NAMES:
+        images = rng.integers(0, 256, size=(per_file, 3, 32, 32), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=per_file)
+        raw = bytearray()
+        for img, lab in zip(images, labels):
+            raw.append(int(lab))
+            for channel in range(3):
+                for row in range(32):
+                    raw.extend(bytes(img[channel, row].tolist()))
+        batches[name] = (images, labels, bytes(raw))
+    return batches
+
+
+def write_cifar(folder, batches, skip=()):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (_, _, raw) in batches.items():
+        if name not in skip:
+            (folder / name).write_bytes(raw)
+
+
+def write_cifar_archive(path, batches):
+    with tarfile.open(path, "w:gz") as tar:
+        for name, (_, _, raw) in batches.items():
+            info = tarfile.TarInfo(f"cifar-10-batches-bin/{name}")
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+
+
+def check_cifar(result, batches, n_train=None, n_test=None):
+    X_train, y_train, X_test, y_test = result
+    train_imgs = np.concatenate([batches[n][0] for n in CIFAR_NAMES[:5]])[:n_train]
+    train_labels = np.concatenate([batches[n][1] for n in CIFAR_NAMES[:5]])[:n_train]
+    test_imgs, test_labels = batches["test_batch.bin"][0][:n_test], batches["test_batch.bin"][1][:n_test]
+    for X, y, imgs, labels in ((X_train, y_train, train_imgs, train_labels),
+                               (X_test, y_test, test_imgs, test_labels)):
+        assert X.shape == (len(imgs), 3072) and X.dtype == np.float64
+        assert y.shape == (len(imgs),) and y.dtype == np.int64
+        assert np.array_equal(y, labels)
+        assert X.min() >= 0.0 and X.max() <= 1.0
+        assert np.array_equal(X.reshape(-1, 3, 32, 32), imgs / 255.0)
+
+
+def test_cifar10_reads_the_six_files_from_a_folder(tmp_path):
+    batches = cifar_batches()
+    write_cifar(tmp_path, batches)
+    result = data.load_cifar10(tmp_path)
+    check_cifar(result, batches)
+    X_train = result[0]
+    # the layout spelled out: byte 1 + 1024 c + 32 r + col of a record is X[.., c, r, col]
+    raw = batches["data_batch_1.bin"][2]
+    assert X_train[0].reshape(3, 32, 32)[2, 5, 7] == raw[1 + 2048 + 5 * 32 + 7] / 255
+    assert X_train[1].reshape(3, 32, 32)[0, 31, 31] == raw[3073 + 1 + 1023] / 255
+
+
+def test_cifar10_reads_the_unpacked_folder_and_a_subset(tmp_path):
+    batches = cifar_batches(per_file=4, seed=1)
+    write_cifar(tmp_path / "cifar-10-batches-bin", batches)
+    # 6 training images: all of batch 1 and two of batch 2
+    check_cifar(data.load_cifar10(tmp_path, n_train=6, n_test=2), batches, 6, 2)
+    X32 = data.load_cifar10(tmp_path, n_train=1, n_test=1, dtype=np.float32)[0]
+    assert X32.dtype == np.float32
+    with pytest.raises(DataError, match="n_train=21 is more than the 20"):
+        data.load_cifar10(tmp_path, n_train=21)
+    with pytest.raises(DataError, match="n_test=5"):
+        data.load_cifar10(tmp_path, n_test=5)
+    with pytest.raises(ValueError, match="float"):
+        data.load_cifar10(tmp_path, dtype=np.uint8)
+
+
+def test_cifar10_reads_the_archive_without_unpacking(tmp_path):
+    batches = cifar_batches(seed=2)
+    archive = tmp_path / "cifar-10-binary.tar.gz"
+    write_cifar_archive(archive, batches)
+    check_cifar(data.load_cifar10(tmp_path), batches)
+    check_cifar(data.load_cifar10(archive), batches)  # the archive's own path
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar-10-binary.tar.gz"]
+
+
+def test_cifar10_missing_files_say_where_to_get_them_and_where_to_put_them(tmp_path):
+    with pytest.raises(DataMissingError) as info:
+        data.load_cifar10(tmp_path)
+    msg = str(info.value)
+    assert isinstance(info.value, MicrogradError) and isinstance(info.value, FileNotFoundError)
+    assert "https://www.cs.toronto.edu/~kriz/cifar.html" in msg
+    assert "CIFAR-10 binary version" in msg and "cifar-10-binary.tar.gz" in msg
+    assert str(tmp_path) in msg and "Nothing is downloaded" in msg
+    # one file short: the message names it
+    write_cifar(tmp_path / "cifar-10-batches-bin", cifar_batches(per_file=1), skip=["test_batch.bin"])
+    with pytest.raises(DataMissingError, match=r"missing: test_batch\.bin\)"):
+        data.load_cifar10(tmp_path)
+    with pytest.raises(DataMissingError, match="missing: cifar-10-binary.tar.gz"):
+        data.load_cifar10(tmp_path / "no such folder")
+
+
+@pytest.mark.parametrize("cut", [1, 100, 3072, 3073 + 5])
+def test_cifar10_refuses_a_truncated_file(tmp_path, cut):
+    batches = cifar_batches(per_file=2)
+    write_cifar(tmp_path, batches)
+    path = tmp_path / "data_batch_3.bin"
+    raw = path.read_bytes()
+    path.write_bytes(raw[:len(raw) - cut])
+    if (len(raw) - cut) % 3073 == 0:
+        pytest.fail("the cut must leave a partial record")
+    with pytest.raises(DataError, match=r"data_batch_3\.bin: \d+ bytes is not a whole number"):
+        data.load_cifar10(tmp_path)
+    with pytest.raises(DataError, match="data_batch_3"):  # even when n_train stops before it
+        data.load_cifar10(tmp_path, n_train=6)
+
+
+def test_cifar10_refuses_an_empty_file_a_bad_label_and_a_cut_archive(tmp_path):
+    batches = cifar_batches(per_file=2)
+    write_cifar(tmp_path / "a", batches)
+    (tmp_path / "a" / "test_batch.bin").write_bytes(b"")
+    with pytest.raises(DataError, match="test_batch.bin: 0 bytes"):
+        data.load_cifar10(tmp_path / "a")
+    write_cifar(tmp_path / "b", batches)
+    raw = bytearray((tmp_path / "b" / "data_batch_2.bin").read_bytes())
+    raw[3073] = 10  # the second record's label
+    (tmp_path / "b" / "data_batch_2.bin").write_bytes(bytes(raw))
+    with pytest.raises(DataError, match="data_batch_2.bin: record 1 has label 10"):
+        data.load_cifar10(tmp_path / "b")
+    archive = tmp_path / "c" / "cifar-10-binary.tar.gz"
+    archive.parent.mkdir()
+    write_cifar_archive(archive, batches)
+    whole = archive.read_bytes()
+    archive.write_bytes(whole[:len(whole) // 2])
+    with pytest.raises(DataError, match="cannot read the archive"):
+        data.load_cifar10(archive.parent)

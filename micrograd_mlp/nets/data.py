@@ -15,6 +15,7 @@ generator              X shape     y                source
 :func:`sinusoid`       (n, 1)      float            seed 002 (train and test sets)
 :func:`moons`          (n, 2)      int {0, 1}       two interleaved half circles
 :func:`digits`         (n, 64)     int {0..9}       seed 004 stand-in: 8x8 digits
+:func:`load_cifar10`   (n, 3072)   int {0..9}       seed 004: CIFAR-10 from local files
 =====================  ==========  ===============  ===========================
 
 :func:`train_val_split` splits any ``(X, y)`` into a training and a validation part.
@@ -22,13 +23,18 @@ generator              X shape     y                source
 from __future__ import annotations
 
 import numbers
-from typing import Optional, Tuple
+import tarfile
+import zlib
+from pathlib import Path
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..errors import DataError, DataMissingError
+
 __all__ = [
     "xor", "generate_linear", "generate_XOR_easy", "sinusoid", "moons", "digits",
-    "train_val_split", "one_hot",
+    "train_val_split", "one_hot", "load_cifar10", "CIFAR10_CLASSES", "CIFAR10_URL",
 ]
 
 Arrays = Tuple[np.ndarray, np.ndarray]
@@ -249,6 +255,133 @@ def digits(n: Optional[int] = None, seed: Optional[int] = 0,
             raise ValueError(f"n={n} is more than the {len(y)} images available")
         order = order[:n]
     return X[order], y[order]
+
+
+# ---------------------------------------------------------------- CIFAR-10 (local files)
+
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar.html"
+CIFAR10_ARCHIVE = "cifar-10-binary.tar.gz"
+CIFAR10_FOLDER = "cifar-10-batches-bin"
+CIFAR10_TRAIN_FILES = tuple(f"data_batch_{k}.bin" for k in range(1, 6))
+CIFAR10_TEST_FILE = "test_batch.bin"
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                   "ship", "truck")
+_CIFAR_PIXELS = 3 * 32 * 32
+_CIFAR_RECORD = 1 + _CIFAR_PIXELS
+
+
+def _cifar_missing(root: Path, missing: Sequence[str]) -> DataMissingError:
+    return DataMissingError(
+        f"CIFAR-10 files not found in {root} (missing: {', '.join(missing)}). Nothing is "
+        f"downloaded at run time: get the file \"CIFAR-10 binary version\" "
+        f"({CIFAR10_ARCHIVE}, about 160 MB) from {CIFAR10_URL} and put it in {root} as it is "
+        f"(it is read without unpacking), or unpack it there so that {root / CIFAR10_FOLDER} "
+        f"holds {', '.join(CIFAR10_TRAIN_FILES)} and {CIFAR10_TEST_FILE}.")
+
+
+def _cifar_records(raw: bytes, source: str, limit: Optional[int]):
+    """Labels and pixels of one batch file's bytes: records of 1 label byte and 3072
+    pixel bytes. Refuses a size that is not a whole number of records and labels > 9."""
+    if len(raw) == 0 or len(raw) % _CIFAR_RECORD:
+        whole, rest = divmod(len(raw), _CIFAR_RECORD)
+        raise DataError(
+            f"{source}: {len(raw)} bytes is not a whole number of CIFAR-10 records of "
+            f"{_CIFAR_RECORD} bytes (1 label + 3072 pixels): {whole} records and {rest} bytes "
+            f"over; the file is truncated or not a CIFAR-10 binary batch")
+    rec = np.frombuffer(raw, dtype=np.uint8).reshape(-1, _CIFAR_RECORD)
+    bad = np.flatnonzero(rec[:, 0] > 9)
+    if bad.size:
+        raise DataError(f"{source}: record {int(bad[0])} has label {int(rec[bad[0], 0])}; "
+                        f"CIFAR-10 labels are 0..9 (is this the CIFAR-100 file?)")
+    rec = rec[:limit]
+    return rec[:, 0].astype(np.int64), rec[:, 1:]
+
+
+def _cifar_read_files(root: Path) -> Dict[str, bytes]:
+    """The six batch files' bytes from an archive or a folder under ``root``."""
+    names = CIFAR10_TRAIN_FILES + (CIFAR10_TEST_FILE,)
+    archive = root if root.is_file() else root / CIFAR10_ARCHIVE
+    for folder in ((root / CIFAR10_FOLDER, root) if root.is_dir() else ()):
+        if all((folder / n).is_file() for n in names):
+            return {n: (folder / n).read_bytes() for n in names}
+    if not archive.is_file():
+        folder = root / CIFAR10_FOLDER if (root / CIFAR10_FOLDER).is_dir() else root
+        raise _cifar_missing(root, [n for n in names if not (folder / n).is_file()]
+                             if folder.is_dir() else [CIFAR10_ARCHIVE])
+    found = {}
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for member in tar:
+                name = Path(member.name).name
+                if member.isfile() and name in names:
+                    found[name] = tar.extractfile(member).read()
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise DataError(f"{archive}: cannot read the archive ({exc}); it may be cut short: "
+                        f"download {CIFAR10_ARCHIVE} again from {CIFAR10_URL}") from exc
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise DataError(f"{archive} does not hold {', '.join(missing)}: is it "
+                        f"{CIFAR10_ARCHIVE} (the binary version) from {CIFAR10_URL}?")
+    return found
+
+
+def load_cifar10(root, n_train: Optional[int] = None, n_test: Optional[int] = None,
+                 dtype=np.float64):
+    """CIFAR-10 (seed 004's data set) from its binary version, read from local files.
+
+    ``root`` is a folder holding ``cifar-10-binary.tar.gz`` (read with :mod:`tarfile`,
+    nothing is unpacked to disk), or the unpacked folder ``cifar-10-batches-bin``, or
+    the six files themselves; or the path of the archive. The files are
+    ``data_batch_1.bin`` ... ``data_batch_5.bin`` (training) and ``test_batch.bin``:
+    each is a run of records of 3073 bytes, one label byte (0..9, see
+    :data:`CIFAR10_CLASSES`) then 3072 pixel bytes: 1024 red, 1024 green, 1024 blue
+    values, each a 32x32 image row by row. Nothing is downloaded: when the files are
+    missing a :class:`~micrograd_mlp.errors.DataMissingError` says where to get them
+    (https://www.cs.toronto.edu/~kriz/cifar.html, "CIFAR-10 binary version") and where
+    to put them. A file whose size is not a whole number of records (cut short), or a
+    label above 9, raises :class:`~micrograd_mlp.errors.DataError`.
+
+    Parameters
+    ----------
+    root : str or Path
+    n_train, n_test : int or None
+        Keep the first ``n`` images of the training set (batches 1 to 5 in order) and of
+        the test set (all 50000 and 10000 when None).
+    dtype : numpy float type, default float64
+        Of the pixels. All 60000 images take 1.5 GB as float64; ``np.float32`` or
+        ``n_train`` keep it smaller.
+
+    Returns
+    -------
+    X_train : ndarray of shape (n_train, 3072), ``dtype``, pixels / 255 in [0, 1]
+        Row ``k`` in the file's order: ``X_train[k].reshape(3, 32, 32)`` is the image
+        as (channel R/G/B, row, column); ``.transpose(1, 2, 0)`` for plotting.
+    y_train : ndarray of shape (n_train,), int64 in 0..9
+    X_test : ndarray of shape (n_test, 3072)
+    y_test : ndarray of shape (n_test,), int64 in 0..9
+    """
+    limits = [None if n is None else _check_count(name, n)
+              for name, n in (("n_train", n_train), ("n_test", n_test))]
+    if np.dtype(dtype).kind != "f":
+        raise ValueError(f"dtype must be a float type (pixels are scaled to [0, 1]), got {dtype!r}")
+    raw = _cifar_read_files(Path(root).expanduser())
+    parts, need = [], limits[0]
+    for name in CIFAR10_TRAIN_FILES:
+        if need is not None and need <= 0:
+            break
+        labels, pixels = _cifar_records(raw[name], name, need)
+        parts.append((labels, pixels))
+        need = None if need is None else need - len(labels)
+    if need is not None and need > 0:
+        raise DataError(f"n_train={n_train} is more than the {n_train - need} training images "
+                        f"in {root}")
+    y_test, p_test = _cifar_records(raw[CIFAR10_TEST_FILE], CIFAR10_TEST_FILE, limits[1])
+    if limits[1] is not None and len(y_test) < limits[1]:
+        raise DataError(f"n_test={n_test} is more than the {len(y_test)} test images in {root}")
+    y_train = np.concatenate([lab for lab, _ in parts])
+    full = np.asarray(255, dtype=dtype)
+    X_train = np.concatenate([pix for _, pix in parts]).astype(dtype) / full
+    return X_train, y_train, p_test.astype(dtype) / full, y_test
 
 
 # ---------------------------------------------------------------- helpers
