@@ -5,10 +5,11 @@ Every loss is a function of Values written with engine primitives and decorated 
 and the chain rule gives its gradient.
 
 Shapes. ``pred`` is one Value (one output) or a list of Values (one per output or class).
-Targets may be numbers, numpy arrays or Values: for ``k`` outputs, a list of ``k`` items,
-a 1-D array of ``k`` numbers (one sample) or a 2-D array of shape ``(N, k)`` (a batch of
-``N``, one column per output). On lockstep batches (Values holding 1-D arrays) the
-loss is reduced by ``reduction``, as in PyTorch: ``"mean"`` (default), ``"sum"`` or
+Targets are read by one rule for every loss (:mod:`~micrograd_mlp.functions.targets`,
+``docs/targets.md``): rows are samples, columns are outputs, so ``(k,)`` for one sample
+and ``(N, k)`` for a batch of ``N``; class indices have one dimension fewer than the
+logits; a list means what ``np.asarray`` of it means. On lockstep batches (Values
+holding 1-D arrays) the loss is reduced by ``reduction``, as in PyTorch: ``"mean"`` (default), ``"sum"`` or
 ``"none"``. Elementwise losses (mse, the binary cross-entropies, hinge) take the mean or
 sum over every output and sample, and ``"none"`` gives their terms (one Value, or a list
 of one per output); per-sample losses (squared_error, softmax cross-entropy) are reduced
@@ -22,14 +23,15 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 
 from . import activations
 from .composite import composite
+from .targets import CLASSES, PER_OUTPUT, class_targets, per_output_targets
 from ..core.engine import Value, max_values, sum_values
-from ..errors import DomainError, ShapeError
+from ..errors import ArgumentError, DataTypeError, DomainError, ShapeError, UnknownLossError
 
 __all__ = [
     "mse", "squared_error", "binary_cross_entropy", "binary_cross_entropy_with_logits",
@@ -58,38 +60,22 @@ def _preds(pred, what) -> List[Value]:
         return [_value(p) for p in pred]
     if isinstance(pred, (numbers.Real, np.ndarray)):
         return [_value(pred)]
-    raise TypeError(f"{what}: predictions must be a Value or a list of Values, "
+    raise DataTypeError(f"{what}: predictions must be a Value or a list of Values, "
                     f"not {type(pred).__name__}")
 
 
-def _targets(target, k, what) -> List[Value]:
-    """Split ``target`` into ``k`` Values, one per output (see the module docstring)."""
-    if isinstance(target, Value):
-        items = [target]
-    elif isinstance(target, (list, tuple)):
-        items = list(target)
-        if k == 1 and len(items) > 1 and all(isinstance(t, numbers.Real) for t in items):
-            items = [np.asarray(items, dtype=float)]  # one output: a list of numbers is a batch
-    elif isinstance(target, np.ndarray):
-        if target.ndim == 0:
-            items = [float(target)]
-        elif target.ndim == 1:
-            items = [target] if k == 1 else list(target)
-        elif target.ndim == 2:
-            if target.shape[1] != k:
-                raise ShapeError(f"{what}: a 2-D target must have shape (N, {k}) for {k} "
-                                 f"output(s); got {target.shape}")
-            items = [target[:, j] for j in range(k)]
-        else:
-            raise ShapeError(f"{what}: targets must be 0-, 1- or 2-D; got shape {target.shape}")
-    elif isinstance(target, numbers.Real):
-        items = [target]
-    else:
-        raise TypeError(f"{what}: targets must be numbers, arrays or Values, "
-                        f"not {type(target).__name__}")
-    if len(items) != k:
-        raise ShapeError(f"{what}: {k} prediction(s) but {len(items)} target(s); "
-                         "give one target per output")
+def _batch_size(nodes) -> Optional[int]:
+    """The batch size of the first batched Value among ``nodes`` (None: one sample)."""
+    for v in nodes:
+        if v.is_batched:
+            return v.data.size
+    return None
+
+
+def _targets(target, preds: List[Value], what) -> List[Value]:
+    """One target Value per prediction, read by the per-output rule of
+    :mod:`~micrograd_mlp.functions.targets`."""
+    items = per_output_targets(target, len(preds), _batch_size(preds), what)
     return [_value(t) for t in items]
 
 
@@ -106,7 +92,7 @@ def _reduce(loss: Value, reduction: str, what) -> Value:
         return loss.sum()
     if reduction == "none":
         return loss
-    raise ValueError(f"{what}: reduction must be one of {REDUCTIONS}, not {reduction!r}")
+    raise ArgumentError(f"{what}: reduction must be one of {REDUCTIONS}, not {reduction!r:.40}")
 
 
 def _check_unit_interval(v: Value, what, name):
@@ -132,7 +118,7 @@ def _reduce_elementwise(terms: List[Value], reduction: str, what):
         return sum_values(terms).sum()
     if reduction == "none":
         return terms[0] if len(terms) == 1 else terms
-    raise ValueError(f"{what}: reduction must be one of {REDUCTIONS}, not {reduction!r}")
+    raise ArgumentError(f"{what}: reduction must be one of {REDUCTIONS}, not {reduction!r:.40}")
 
 
 # ---------------------------------------------------------------- regression losses
@@ -144,7 +130,7 @@ def mse(pred, target, reduction="mean"):
     and the ``k`` outputs (``n k`` terms), as ``torch.nn.functional.mse_loss``; gradient
     ``2 (yhat_i - y_i) / (n k)``. ``reduction="sum"`` drops the ``1/(n k)``."""
     preds = _preds(pred, "mse")
-    targets = _targets(target, len(preds), "mse")
+    targets = _targets(target, preds, "mse")
     _check_batches(preds + targets, "mse")
     terms = [(y - yhat) ** 2 for yhat, y in zip(preds, targets)]
     return _reduce_elementwise(terms, reduction, "mse")
@@ -156,7 +142,7 @@ def squared_error(pred, target, reduction="mean"):
     hand-worked example, whose gradient is simply ``yhat_j - y_j``), then the batch
     ``reduction``."""
     preds = _preds(pred, "squared_error")
-    targets = _targets(target, len(preds), "squared_error")
+    targets = _targets(target, preds, "squared_error")
     _check_batches(preds + targets, "squared_error")
     loss = 0.5 * sum_values([(yhat - y) ** 2 for yhat, y in zip(preds, targets)])
     return _reduce(loss, reduction, "squared_error")
@@ -170,7 +156,7 @@ def _binary_inputs(pred, target, what):
     """Predictions and targets of a binary cross-entropy, with matching batches and
     every target in [0, 1]."""
     preds = _preds(pred, what)
-    targets = _targets(target, len(preds), what)
+    targets = _targets(target, preds, what)
     _check_batches(preds + targets, what)
     for y in targets:
         _check_unit_interval(y, what, "target y")
@@ -218,7 +204,7 @@ def hinge(score, label, margin=1.0, reduction="mean"):
     outputs and samples. Gradient ``-y`` while the margin is violated, else 0."""
     what = "hinge"
     preds = _preds(score, what)
-    labels = _targets(label, len(preds), what)
+    labels = _targets(label, preds, what)
     _check_batches(preds + labels, what)
     for y in labels:
         d = np.asarray(y.data)
@@ -235,7 +221,7 @@ def hinge(score, label, margin=1.0, reduction="mean"):
 
 def _logits(logits, what) -> List[Value]:
     if isinstance(logits, Value) or not isinstance(logits, (list, tuple)):
-        raise TypeError(f"{what}: logits must be a list of Values, one per class "
+        raise DataTypeError(f"{what}: logits must be a list of Values, one per class "
                         f"(got {type(logits).__name__})")
     if not logits:
         raise ShapeError(f"{what}: no logits given")
@@ -276,47 +262,6 @@ def softmax(logits):
     return [ei / total for ei in e]
 
 
-def _class_targets(label, k, batch, what):
-    """``label`` as either one int (returned as is) or ``k`` constant columns of target
-    probabilities (one-hot rows)."""
-    if isinstance(label, (numbers.Integral, np.integer)) and not isinstance(label, bool):
-        if not 0 <= label < k:
-            raise DomainError(f"{what}: label {label} is out of range for {k} classes "
-                              f"(expected 0 .. {k - 1})")
-        if batch is not None:
-            label = np.full(batch, int(label))
-        else:
-            return int(label)
-    if isinstance(label, np.ndarray) and label.ndim == 1 and label.dtype.kind in "iu":
-        bad = label[(label < 0) | (label >= k)]
-        if bad.size:
-            raise DomainError(f"{what}: label {bad[0]} is out of range for {k} classes "
-                              f"(expected 0 .. {k - 1})")
-        if batch is None:
-            raise ShapeError(f"{what}: a batch of {label.size} integer labels needs batched "
-                             "logits (Values holding arrays); for one one-hot label pass a "
-                             "list or a float array")
-        if label.size != batch:
-            raise ShapeError(f"{what}: {label.size} labels for a batch of {batch}")
-        return [(label == i).astype(float) for i in range(k)]
-    if isinstance(label, (list, tuple)) or isinstance(label, np.ndarray):
-        rows = np.asarray([np.asarray(t, dtype=float) for t in label], dtype=float) \
-            if isinstance(label, (list, tuple)) else np.asarray(label, dtype=float)
-        if rows.ndim == 2 and isinstance(label, np.ndarray):
-            rows = rows.T  # (N, k) -> one column per class
-        if rows.shape[0] != k:
-            raise ShapeError(f"{what}: {k} logits but a one-hot label of length {rows.shape[0]}"
-                             " (for class indices of a batch pass an integer numpy array)")
-        if not np.all((rows >= 0) & (rows <= 1)):
-            raise DomainError(f"{what}: one-hot / probability labels must lie in [0, 1]")
-        if not np.allclose(rows.sum(axis=0), 1.0, rtol=0, atol=1e-9):
-            raise DomainError(f"{what}: a one-hot / probability label must sum to 1 over "
-                              f"the classes; got {rows.sum(axis=0)!r}")
-        return [rows[i] if rows.ndim == 2 else float(rows[i]) for i in range(k)]
-    raise TypeError(f"{what}: label must be an int, an integer array (a batch) or a one-hot "
-                    f"list, not {type(label).__name__}")
-
-
 @composite("softmax_cross_entropy", "CE = lse(z) - z_y = -ln softmax(z)_y",
            "dCE/dz_i = softmax(z)_i - [i = y]")
 def softmax_cross_entropy(logits, label, reduction="mean"):
@@ -328,8 +273,7 @@ def softmax_cross_entropy(logits, label, reduction="mean"):
     over a batch by ``reduction`` (mean by default, as ``torch.nn.functional.cross_entropy``)."""
     what = "softmax_cross_entropy"
     z = _logits(logits, what)
-    batched = [v.data.size for v in z if v.is_batched]
-    t = _class_targets(label, len(z), batched[0] if batched else None, what)
+    t = class_targets(label, len(z), _batch_size(z), what)
     lse = logsumexp(z)
     if isinstance(t, int):
         loss = lse - z[t]
@@ -339,6 +283,10 @@ def softmax_cross_entropy(logits, label, reduction="mean"):
 
 
 cross_entropy = softmax_cross_entropy
+
+for _loss in (mse, squared_error, binary_cross_entropy, binary_cross_entropy_with_logits, hinge):
+    _loss.target_rule = PER_OUTPUT  # how the loss reads its targets (see functions/targets.py)
+softmax_cross_entropy.target_rule = CLASSES
 
 
 # ---------------------------------------------------------------- regularisation
@@ -360,7 +308,7 @@ def weights_of(params) -> List[Value]:
     weights = list(params)
     for w in weights:
         if not isinstance(w, Value):
-            raise TypeError(f"l2: expected Values (the weights), got {type(w).__name__}")
+            raise DataTypeError(f"l2: expected Values (the weights), got {type(w).__name__}")
     return weights
 
 
@@ -398,9 +346,11 @@ LOSSES = {
 
 
 def get(loss):
-    """A loss function from its name (see :data:`LOSSES`) or a callable (returned as is)."""
+    """A loss function from its name (see :data:`LOSSES`: only the losses, not the other
+    functions of this module) or a callable (returned as is); anything else raises
+    :class:`UnknownLossError` listing the names."""
     if callable(loss):
         return loss
     if isinstance(loss, str) and loss.lower() in LOSSES:
         return LOSSES[loss.lower()]
-    raise KeyError(f"unknown loss {loss!r}; known: {', '.join(sorted(LOSSES))}")
+    raise UnknownLossError(f"unknown loss {loss!r:.40}; known: {', '.join(sorted(LOSSES))}")

@@ -28,7 +28,10 @@ import numpy as np
 
 from ..core.engine import Value, is_anomaly_enabled, no_grad
 from ..errors import DataTypeError, GradientError, ShapeError
+from ..core.checks import check_int, check_real
+from ..errors import ArgumentError, DomainError, UnknownLossError
 from ..functions import losses
+from ..functions import targets as target_rules
 from . import optim as _optim
 from ..core.recorder import single_threaded_blas
 from .compiled_step import compile_step, train_step as replayed_train_step
@@ -42,20 +45,20 @@ _LOSS_ALIASES = {"bce": "binary_cross_entropy", "cross_entropy": "softmax_cross_
 
 def resolve_loss(loss) -> Callable:
     """A loss callable ``(prediction, target) -> Value``: ``loss`` itself when callable,
-    else the function of that name in :mod:`micrograd_mlp.losses` (``"mse"``,
+    else the loss of that name in :data:`micrograd_mlp.losses.LOSSES` (``"mse"``,
     ``"squared_error"``, ``"binary_cross_entropy"``/``"bce"``,
-    ``"softmax_cross_entropy"``/``"cross_entropy"``, ...)."""
+    ``"softmax_cross_entropy"``/``"cross_entropy"``/``"ce"``, ...). Only losses are
+    accepted by name (not ``"get"`` or ``"softmax"``): else :class:`UnknownLossError`."""
     if callable(loss):
         return loss
     if not isinstance(loss, str):
-        raise TypeError(f"loss must be a name or a callable (pred, target) -> Value, not {loss!r}")
-
+        raise DataTypeError(f"loss must be a name or a callable (pred, target) -> Value, "
+                            f"not {type(loss).__name__} ({loss!r:.40})")
     name = _LOSS_ALIASES.get(loss.lower(), loss.lower())
-    fn = getattr(losses, name, None)
-    if not callable(fn) or name.startswith("_"):
-        known = [n for n in getattr(losses, "__all__", []) if callable(getattr(losses, n, None))]
-        raise ValueError(f"unknown loss {loss!r}; known: {', '.join(known)}")
-    return fn
+    if name not in losses.LOSSES:
+        raise UnknownLossError(f"unknown loss {loss!r:.40}; known: "
+                               f"{', '.join(sorted(set(losses.LOSSES) | set(_LOSS_ALIASES)))}")
+    return losses.LOSSES[name]
 
 
 # ---------------------------------------------------------------- inputs and targets
@@ -76,7 +79,7 @@ def _as_inputs(model, X) -> np.ndarray:
     if X.shape[0] == 0:
         raise ShapeError("no samples: X is empty")
     if not np.all(np.isfinite(X)):
-        raise ValueError("inputs contain NaN or inf")
+        raise DomainError("inputs contain NaN or inf")
     return X
 
 
@@ -88,12 +91,7 @@ class _Targets:
     shape (n,) for a model with ``nout > 1`` outputs, e.g. softmax)."""
 
     def __init__(self, model, y, n: int):
-        try:
-            y = np.asarray(y)
-        except (TypeError, ValueError) as e:
-            raise DataTypeError(f"targets must be a numeric array: {e}") from e
-        if y.dtype.kind not in "biuf":
-            raise DataTypeError(f"targets must be numeric, got dtype {y.dtype}")
+        y = target_rules.numeric_array(y, "targets")
         nout = model.nout
         if y.ndim == 0 or y.shape[0] != n:
             raise ShapeError(f"{n} samples but targets of shape {y.shape}")
@@ -110,11 +108,15 @@ class _Targets:
                                  f"({n}, {nout}) or class labels of shape ({n},), got {y.shape}")
             self.kind = "columns"
         elif y.ndim == 1:
-            if not np.all(np.equal(np.mod(y, 1), 0)):
+            if y.dtype.kind == "b":
+                raise DataTypeError(f"boolean targets of shape ({n},) for a model with {nout} "
+                                    f"outputs: pass integer class labels (y.astype(int)) or "
+                                    f"rows of shape ({n}, {nout})")
+            if not np.all(np.isfinite(y)) or not np.all(np.equal(np.mod(y, 1), 0)):
                 raise ShapeError(f"targets of shape ({n},) for a model with {nout} outputs must "
                                  f"be integer class labels; give ({n}, {nout}) for real targets")
             if y.min() < 0 or y.max() >= nout:
-                raise ValueError(f"class labels must lie in 0..{nout - 1}, got {y.min()}..{y.max()}")
+                raise DomainError(f"class labels must lie in 0..{nout - 1}, got {y.min()}..{y.max()}")
             y = y.astype(np.int64)
             self.kind = "labels"
         else:
@@ -122,15 +124,27 @@ class _Targets:
         if self.kind != "labels":
             y = y.astype(np.float64)
             if not np.all(np.isfinite(y)):
-                raise ValueError("targets contain NaN or inf")
+                raise DomainError("targets contain NaN or inf")
         self.y = y
+        self.nout = nout
+
+    def check_loss(self, loss_fn) -> None:
+        """Check every target against ``loss_fn``'s target rule before training (see
+        :mod:`~micrograd_mlp.functions.targets`), so a bad target fails at once."""
+        rule = target_rules.rule_of(loss_fn)
+        if self.kind == "labels" and rule == target_rules.PER_OUTPUT:
+            name = getattr(loss_fn, "composite_name", "this loss")
+            n = self.y.shape[0]
+            raise ShapeError(f"{name} compares each of the {self.nout} outputs with its own "
+                             f"target, but y holds class labels of shape ({n},): pass one-hot "
+                             f"rows np.eye({self.nout})[y] of shape ({n}, {self.nout}), or use "
+                             f"loss='softmax_cross_entropy'")
+        target_rules.check_targets(loss_fn, self.y, self.nout, self.y.shape[0])
 
     def batch(self, idx):
-        """Targets of the samples ``idx`` for a lockstep batch (arrays)."""
-        y = self.y[idx]
-        if self.kind == "columns":
-            return [np.ascontiguousarray(y[:, k]) for k in range(y.shape[1])]
-        return y
+        """Targets of the samples ``idx`` for a lockstep batch: an array, ``(B, nout)``
+        for several outputs (rows are samples, as every loss reads them)."""
+        return np.ascontiguousarray(self.y[idx])
 
     def sample(self, i):
         """Target of sample ``i`` alone (float, int or list of floats)."""
@@ -193,11 +207,11 @@ def train_step(model, Xb: np.ndarray, yb, loss: Callable, optimizer, per_sample:
         value = 0.0
         preds = np.empty((B, model.nout))
         seed = 1.0 / B
-        columns = isinstance(yb, list)
+        columns = yb.ndim == 2
         for i in range(B):
             out = model.forward([float(v) for v in Xb[i]])
             if columns:
-                target = [float(col[i]) for col in yb]
+                target = [float(v) for v in yb[i]]
             elif yb.dtype.kind == "i":
                 target = int(yb[i])
             else:
@@ -363,22 +377,17 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
     n = X.shape[0]
     targets = _Targets(model, y, n)
     loss_fn = resolve_loss(loss)
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-        raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
-    if batch_size is None:
-        bs = n
-    elif isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be None (full batch) or an integer >= 1, got {batch_size!r}")
-    else:
-        bs = min(int(batch_size), n)
-    if epsilon is not None and not (isinstance(epsilon, (int, float)) and epsilon >= 0):
-        raise ValueError(f"epsilon must be a number >= 0 or None, got {epsilon!r}")
-    if print_every is not None and (not isinstance(print_every, (int, np.integer)) or print_every < 1):
-        raise ValueError(f"print_every must be an integer >= 1 or None, got {print_every!r}")
+    targets.check_loss(loss_fn)
+    epochs = check_int(epochs, "epochs", minimum=0)
+    bs = n if batch_size is None else min(check_int(batch_size, "batch_size", minimum=1), n)
+    if epsilon is not None:
+        epsilon = check_real(epsilon, "epsilon", minimum=0.0, finite=False)
+    if print_every is not None:
+        print_every = check_int(print_every, "print_every", minimum=1)
     if optimizer is None or isinstance(optimizer, str):
         optimizer = _optim.get(optimizer or "sgd", model.parameters(), lr=0.01 if lr is None else lr)
     elif lr is not None:
-        raise ValueError("lr was given together with an optimiser object; set the optimiser's lr")
+        raise ArgumentError("lr was given together with an optimiser object; set the optimiser's lr")
     if isinstance(metrics, str) or callable(metrics):
         metrics = (metrics,)
     metrics = tuple(metrics or ())
@@ -387,7 +396,7 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
         try:
             Xv, yv = validation
         except (TypeError, ValueError):
-            raise ValueError("validation must be a pair (X_val, y_val)") from None
+            raise ArgumentError("validation must be a pair (X_val, y_val)") from None
         Xv = _as_inputs(model, Xv)
         val = (Xv, _Targets(model, yv, Xv.shape[0]))
     per_sample = per_sample or bs == 1
