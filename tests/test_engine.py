@@ -22,7 +22,7 @@ def _sample_inputs(prim, rng):
     """Random float inputs inside the primitive's domain and away from kinks."""
     arity = prim.arity or 3
     for attempt in range(200):
-        if prim.name == "powc":
+        if prim.name == "pow_const":
             xs = [rng.uniform(0.2, 2.5), float(rng.choice([-2.0, -0.5, 0.5, 1.5, 2.0, 3.0]))]
         elif prim.name == "pow":
             xs = [rng.uniform(0.2, 2.5), rng.uniform(-2.0, 2.0)]
@@ -42,9 +42,9 @@ def test_every_primitive_passes_gradcheck_at_50_points(name):
     rng = np.random.default_rng(abs(hash(name)) % 2**32)
     for _ in range(50):
         xs = _sample_inputs(prim, rng)
-        if name == "powc":  # the exponent is a constant by definition
+        if name == "pow_const":  # the exponent is a constant by definition
             c = xs[1]
-            assert gradcheck(lambda u: apply("powc", u, Value(c, requires_grad=False)), [Value(xs[0])],
+            assert gradcheck(lambda u: apply("pow_const", u, Value(c, requires_grad=False)), [Value(xs[0])],
                              atol=1e-6, rtol=1e-5)
             continue
         assert gradcheck(lambda *vs: apply(name, *vs), [Value(x) for x in xs], atol=1e-6, rtol=1e-5)

@@ -25,23 +25,26 @@ Errors are exceptions that name the node (its label, or its operation) and the c
 """
 from __future__ import annotations
 
-import math
 import numbers
 from contextlib import contextmanager
-from typing import Iterable, List
+from typing import Iterable
 
 import numpy as np
 
 from ..errors import (
-    AnomalyError, DataTypeError, DomainError, GradientError, MicrogradError, ShapeError,
+    AnomalyError, ArgumentError, DataTypeError, DomainError, GradientError, MicrogradError,
+    ShapeError,
 )
-from .primitives import PRIMITIVES
+from .graph_walk import interior_order, topological_order
+from .node_checks import batch_mismatch, check_batch_shapes, check_finite, describe
+from .primitives import PRIMITIVES, on_registration
 
 ndarray = np.ndarray
 
 __all__ = [
     "Value", "no_grad", "anomaly_mode", "is_grad_enabled", "sum_values", "max_values",
-    "where", "topological_order",
+    "where", "topological_order", "apply", "primitive_function", "backward_seed",
+    "to_input_shape", "describe",
     "MicrogradError", "DataTypeError", "DomainError", "ShapeError", "GradientError",
     "AnomalyError",
 ]
@@ -155,19 +158,6 @@ def _quote(label):
     return repr(label) if label else ""
 
 
-def describe(node) -> str:
-    """A short name for a node in messages: its label, else its operation, else (an
-    unlabelled leaf) what kind of leaf it is and its value."""
-    if node.label:
-        return f"node {node.label!r}"
-    if node.op:
-        return f"the {node.op!r} node"
-    kind = "leaf" if node.requires_grad else "constant"
-    data = node.data
-    value = f"a batch of {data.size}" if data.__class__ is ndarray else f"{data:.6g}"
-    return f"an unlabelled {kind} ({value})"
-
-
 # ---------------------------------------------------------------- the node
 
 
@@ -235,7 +225,7 @@ class Value:
         try:
             data = self.data + other.data
         except ValueError:  # numpy could not broadcast two batches
-            _batch_mismatch("add", (self, other))
+            batch_mismatch("add", (self, other))
         return _make("add", data, (self, other))
 
     def __radd__(self, other):
@@ -246,7 +236,7 @@ class Value:
         try:
             data = self.data - other.data
         except ValueError:  # numpy could not broadcast two batches
-            _batch_mismatch("sub", (self, other))
+            batch_mismatch("sub", (self, other))
         return _make("sub", data, (self, other))
 
     def __rsub__(self, other):
@@ -257,7 +247,7 @@ class Value:
         try:
             data = self.data * other.data
         except ValueError:  # numpy could not broadcast two batches
-            _batch_mismatch("mul", (self, other))
+            batch_mismatch("mul", (self, other))
         return _make("mul", data, (self, other))
 
     def __rmul__(self, other):
@@ -276,7 +266,7 @@ class Value:
     def __pow__(self, other):
         if other.__class__ is Value:
             return apply("pow", self, other)
-        return apply("powc", self, _const(other))
+        return apply("pow_const", self, _const(other))
 
     def __rpow__(self, other):
         return apply("pow", _const(other), self)
@@ -285,38 +275,8 @@ class Value:
         return apply("abs", self)
 
     # ------------------------------------------------------------ functions
-
-    def exp(self):
-        """``e^u``."""
-        return apply("exp", self)
-
-    def log(self):
-        """Natural log ``ln(u)``; raises :class:`DomainError` for ``u <= 0``."""
-        return apply("log", self)
-
-    def log1p(self):
-        """``ln(1 + u)``, accurate for small ``u``."""
-        return apply("log1p", self)
-
-    def expm1(self):
-        """``e^u - 1``, accurate for small ``u``."""
-        return apply("expm1", self)
-
-    def tanh(self):
-        """``tanh(u)``."""
-        return apply("tanh", self)
-
-    def relu(self):
-        """``max(0, u)`` (derivative 0 at 0, as in PyTorch)."""
-        return apply("relu", self)
-
-    def abs(self):
-        """``|u|`` (derivative 0 at 0, as in PyTorch)."""
-        return apply("abs", self)
-
-    def erf(self):
-        """The error function ``erf(u) = 2/sqrt(pi) * int_0^u e^(-t^2) dt``."""
-        return apply("erf", self)
+    # exp, log, log1p, expm1, tanh, relu, abs, erf and every registered one-input
+    # primitive are methods made from the primitives table (see install_primitive).
 
     def sqrt(self):
         """``u^0.5``."""
@@ -326,13 +286,13 @@ class Value:
         """Sum over the batch: ``sum_n u[n]`` (a scalar node stays as it is)."""
         if self.data.__class__ is not ndarray:
             return self
-        return apply("bsum", self)
+        return apply("batch_sum", self)
 
     def mean(self):
         """Mean over the batch: ``(1/N) sum_n u[n]`` (a scalar node stays as it is)."""
         if self.data.__class__ is not ndarray:
             return self
-        return apply("bsum", self) * (1.0 / self.data.size)
+        return apply("batch_sum", self) * (1.0 / self.data.size)
 
     # ------------------------------------------------------------ backward
 
@@ -347,11 +307,11 @@ class Value:
             why = ("it depends only on constants" if self.parents
                    else "it is a constant, or was computed under no_grad()")
             raise GradientError(f"backward() on {describe(self)}: no gradient path, {why}")
-        seed = _seed(self, grad)
+        seed = backward_seed(self, grad)
         if not self.parents:  # a leaf: nothing to propagate
             self.grad = self.grad + seed
             return
-        order = _interior_order(self)  # also resets the interior grads to 0
+        order = interior_order(self)  # also resets the interior grads to 0
         self.grad = seed
         partials_of = _PARTIALS
         anomaly = _ANOMALY
@@ -383,20 +343,31 @@ class Value:
             node.grad = 0.0 if node.data.__class__ is float else np.zeros_like(node.data)
 
 
+def to_input_shape(contribution, input_data):
+    """The contribution ``d root/d node * d node/d input`` as the input receives it:
+    a scalar input (a weight) that fed a batched node gets the sum over the batch,
+    ``sum_n contribution[n]``; otherwise the contribution itself. Backward, the trace
+    and replay all apply this one rule."""
+    if contribution.__class__ is ndarray and input_data.__class__ is not ndarray:
+        return float(contribution.sum())
+    return contribution
+
+
 def _accumulate(p, c, node, anomaly):
     """Add the contribution ``c = d root/d node * d node/d p`` to ``p.grad``."""
-    if c.__class__ is ndarray and p.data.__class__ is not ndarray:
-        c = float(c.sum())  # a scalar feeding a batch: sum over samples
+    c = to_input_shape(c, p.data)
     if anomaly:
-        _check_finite(c, node, f"gradient flowing into {describe(p)}")
+        check_finite(c, node, f"gradient flowing into {describe(p)}")
     p.grad = p.grad + c
 
 
 # ---------------------------------------------------------------- building nodes
 
-_PARTIALS = {name: prim.partials for name, prim in PRIMITIVES.items()}
-_FORWARD = {name: prim.forward for name, prim in PRIMITIVES.items()}
-_CHECKS = {name: prim.check for name, prim in PRIMITIVES.items() if prim.check}
+# The table's rules by op name, kept in step with it by install_primitive: one dict
+# lookup per node in the hot loops instead of an attribute chain.
+_PARTIALS = {}
+_FORWARD = {}
+_CHECKS = {}
 _new = object.__new__
 
 
@@ -421,7 +392,7 @@ def _make(op: str, data, parents: tuple) -> Value:
     v.label = ""
     v.group = _GROUP
     if data.__class__ is ndarray:
-        _check_batch(op, data, parents)
+        check_batch_shapes(op, data, parents)
     if _GRAD_ENABLED:
         v.op = op
         v.parents = parents
@@ -436,7 +407,7 @@ def _make(op: str, data, parents: tuple) -> Value:
         v.parents = ()
         v.requires_grad = False
     if _ANOMALY:
-        _check_finite(data, v, f"forward value of {op}", parents)
+        check_finite(data, v, f"forward value of {op}", parents)
     return v
 
 
@@ -449,7 +420,7 @@ def apply(op: str, *parents: Value) -> Value:
         if not problem:
             data = _FORWARD[op](*args)
     except ValueError:  # numpy could not broadcast two batches
-        _batch_mismatch(op, parents)
+        batch_mismatch(op, parents)
     if problem:
         names = ", ".join(describe(p) for p in parents)
         raise DomainError(f"{op}({names}): {problem}")
@@ -489,41 +460,51 @@ def where(cond, a, b) -> Value:
     return apply("where", _lift(cond), _lift(a), _lift(b))
 
 
+def primitive_function(name: str):
+    """The primitive ``name`` as a function of Values or numbers: ``f(x) = apply(name,
+    x)``, e.g. ``primitive_function("tanh")(0.5)``."""
+    prim = PRIMITIVES[name]
+
+    def function(*inputs):
+        return apply(name, *[_lift(x) for x in inputs])
+
+    function.__name__ = prim.method or name
+    function.__doc__ = prim.doc or f"``{prim.expr}`` (the primitive {name!r})."
+    return function
+
+
+def install_primitive(prim, added: bool = True) -> None:
+    """Keep the engine in step with the primitives table: the fast lookup tables, and
+    the ``Value`` method ``prim.method`` (added, or removed with ``added=False``)."""
+    name = prim.name
+    if not added:
+        for table in (_PARTIALS, _FORWARD, _CHECKS):
+            table.pop(name, None)
+        if prim.method and getattr(getattr(Value, prim.method, None), "primitive_name", "") == name:
+            delattr(Value, prim.method)
+        return
+    if prim.method and hasattr(Value, prim.method):
+        raise ArgumentError(f"primitive {name!r}: Value already has an attribute "
+                            f"{prim.method!r}; give the primitive another method name")
+    _PARTIALS[name] = prim.partials
+    _FORWARD[name] = prim.forward
+    if prim.check:
+        _CHECKS[name] = prim.check
+    if prim.method:
+        method = primitive_function(name)
+        method.primitive_name = name  # marks a method made here (removable)
+        setattr(Value, prim.method, method)
+
+
+on_registration(install_primitive)
+
+
 # ---------------------------------------------------------------- checks
 
 
-def _check_batch(op, data, parents):
-    shape = data.shape
-    for p in parents:
-        d = p.data
-        if d.__class__ is ndarray and d.shape != shape:
-            _batch_mismatch(op, parents)
-
-
-def _batch_mismatch(op, parents):
-    sizes = ", ".join(
-        f"{describe(q)}: {q.data.size if q.data.__class__ is ndarray else 'scalar'}"
-        for q in parents)
-    raise ShapeError(f"{op}: batch lengths differ ({sizes})")
-
-
-def _check_finite(data, node, what, parents=()):
-    ok = bool(np.all(np.isfinite(data))) if data.__class__ is ndarray else math.isfinite(data)
-    if ok:
-        return
-    inputs = ", ".join(f"{describe(p)}={_short(p.data)}" for p in parents)
-    where_ = f" from inputs {inputs}" if inputs else ""
-    raise AnomalyError(f"anomaly: {what} is {_short(data)} at {describe(node)}{where_}")
-
-
-def _short(x):
-    if x.__class__ is ndarray:
-        bad = x[~np.isfinite(x)]
-        return f"array with {bad.size} non-finite entries (first {bad[0] if bad.size else x[0]})"
-    return repr(x)
-
-
-def _seed(root: Value, grad):
+def backward_seed(root: Value, grad=None):
+    """The gradient ``d root/d root`` backward starts from: 1 (ones for a batch), or
+    ``grad`` checked to have the root's shape."""
     if grad is None:
         return 1.0 if root.data.__class__ is float else np.ones_like(root.data)
     seed = _as_data(grad, "backward seed")
@@ -533,64 +514,3 @@ def _seed(root: Value, grad):
             f"backward(grad=...) on {describe(root)}: the seed has shape {np.shape(seed)}, "
             f"the node has shape {shape}")
     return seed
-
-
-_EXIT = object()  # stack marker: the node below it has had all its parents listed
-
-
-def topological_order(root: Value, all_nodes: bool = False) -> List[Value]:
-    """Every node ``root`` depends on, each after all of its parents (inputs first,
-    ``root`` last). Iterative, so a chain a million deep is fine. With
-    ``all_nodes=False`` (the default) only nodes that require a gradient are listed."""
-    order: List[Value] = []
-    append = order.append
-    seen = set()
-    add = seen.add
-    stack = [root]
-    push = stack.append
-    pop = stack.pop
-    # Depth-first; a node is pushed again under an _EXIT marker, so no tuple is built
-    # per node and the node is listed once its parents are.
-    while stack:
-        node = pop()
-        if node is _EXIT:
-            append(pop())
-            continue
-        if node in seen:
-            continue
-        add(node)
-        push(node)
-        push(_EXIT)
-        for p in node.parents:
-            if p not in seen and (all_nodes or p.requires_grad):
-                push(p)
-    return order
-
-
-def _interior_order(root: Value) -> List[Value]:
-    """The nodes made by an operation that ``root`` depends on through a gradient path,
-    in topological order (``root`` last), with their ``grad`` reset to 0 on the way:
-    what ``backward()`` walks (leaves need no visit of their own)."""
-    order: List[Value] = []
-    append = order.append
-    seen = set()
-    add = seen.add
-    stack = [root]
-    push = stack.append
-    pop = stack.pop
-    while stack:
-        node = pop()
-        if node is _EXIT:
-            node = pop()
-            node.grad = 0.0
-            append(node)
-            continue
-        if node in seen:
-            continue
-        add(node)
-        push(node)
-        push(_EXIT)
-        for p in node.parents:
-            if p.parents and p.requires_grad and p not in seen:
-                push(p)
-    return order

@@ -1,22 +1,19 @@
-"""The table of primitive operations: each one's forward rule and its local derivatives.
+"""The table of primitive operations: the one place where an operation is described.
 
-Every node of a computational graph is made by one primitive. A primitive is written
-once, here, as data:
+Every node of a computational graph is made by one primitive. A primitive is one
+:class:`Primitive` row of :data:`PRIMITIVES`, and everything else reads that row:
 
-* ``name``     -- the key stored in ``Value.op``;
-* ``symbol``   -- what a drawing shows in the operation node;
-* ``expr``     -- the operation as text, in the input names ``u, v, w`` (``c`` for a
-  constant exponent, ``u_i`` for the n inputs of an n-ary op);
-* ``forward``  -- ``forward(*xs) -> out`` on the inputs' data;
-* ``partials`` -- ``partials(out, *xs) -> (d out/d x_1, ..., d out/d x_n)``, the local
-  derivatives, evaluated on the same data (``out`` is passed so a rule such as
-  ``d tanh(u)/du = 1 - tanh(u)^2`` reuses the forward result);
-* ``dexprs``   -- those derivatives as text, one per input, for traces (R22);
-* ``check``    -- optional ``check(*xs) -> message or None``: the inputs outside the
-  operation's domain (``log`` of a non-positive number ...).
+* the engine builds nodes with ``forward`` and runs the chain rule with ``partials``
+  (and a ``Value`` method is made for each row that names one);
+* the trace, the ledger and the stepper write the expression and each local
+  derivative from the text and LaTeX templates, parenthesised by the precedences;
+* a drawing shows ``symbol`` in the operation node;
+* the replay of a recorded graph runs ``forward`` and ``partials`` on stacked arrays
+  (or the row's ``batched`` rule, when it has one);
+* the trace command's expression language knows every row with a ``method``.
 
-The engine (building and ``backward()``), the graph drawing, the step-by-step trace and
-the replay of a recorded graph all read this one table, so they cannot disagree.
+:func:`register_primitive` adds a row (``sin``, say) and makes it available in all of
+these at once; :func:`unregister_primitive` takes it away again.
 
 ``forward`` and ``partials`` accept Python floats (the scalar path, kept on ``math``
 for speed) and numpy arrays of any shape (lockstep batches, and replay which stacks
@@ -25,10 +22,16 @@ many nodes of one op into one array).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
+
+from .registry import (
+    ATOM, BUILT_IN, DEFAULT_VARIABLES, PRIMITIVES, Primitive, add_row, get, on_registration,
+    register_primitive, seal_built_ins, unregister_primitive,
+)
+
+__all__ = ["Primitive", "PRIMITIVES", "register_primitive", "unregister_primitive",
+           "on_registration", "get", "ATOM", "BUILT_IN"]
 
 ndarray = np.ndarray
 
@@ -41,52 +44,18 @@ except Exception:  # pragma: no cover - depends on the environment
     _erf_array = np.vectorize(math.erf, otypes=[float])
 
 
-@dataclass(frozen=True)
-class Primitive:
-    """One operation of the engine: its forward rule and its local derivatives."""
-
-    name: str
-    symbol: str
-    expr: str
-    forward: Callable
-    partials: Callable
-    dexprs: Tuple[str, ...]
-    check: Optional[Callable] = None
-    arity: Optional[int] = None  # None = any number of inputs
-
-    def formula(self, i: int = 0) -> str:
-        """The local derivative with respect to input ``i`` as text, e.g.
-        ``d tanh(u)/du = 1 - tanh(u)^2``."""
-        if self.arity is None:
-            return f"d {self.expr}/du_i = {self.dexprs[0]}"
-        var = _VARS[self.arity][i]
-        return f"d {self.expr}/d{var} = {self.dexprs[i]}"
-
-    def formulas(self) -> Tuple[str, ...]:
-        """All local-derivative formulas of this primitive, one per input."""
-        if self.arity is None:
-            return (self.formula(0),)
-        return tuple(self.formula(i) for i in range(self.arity))
-
-    def variables(self) -> Tuple[str, ...]:
-        """The names the texts use for the inputs (``u``, ``v`` ...)."""
-        return ("u_i",) if self.arity is None else _VARS[self.arity]
-
-
-_VARS = {1: ("u",), 2: ("u", "v"), 3: ("c", "u", "v")}
-
-PRIMITIVES: Dict[str, Primitive] = {}
-
-
-def primitive(name, symbol, expr, dexprs, arity, check=None):
-    """Register ``forward``/``partials`` given as a pair of functions (decorator on
-    a function returning ``(forward, partials)``)."""
+def primitive(name: str, **row):
+    """Decorator for the built-in rows below: the decorated function returns the pair
+    ``(forward, partials)``, the keyword arguments are the rest of the row."""
 
     def register(make):
         forward, partials = make()
-        PRIMITIVES[name] = Primitive(name, symbol, expr, forward, partials,
-                                     tuple(dexprs), check, arity)
-        return PRIMITIVES[name]
+        variables = row.get("variables") or DEFAULT_VARIABLES[row["arity"]]
+        row.setdefault("local_latex", row["local_text"])
+        row.setdefault("method", "")
+        if "text" not in row:  # a function call: name(u)
+            row["text"] = f"{name}({{{variables[0]}}})"
+        return add_row(Primitive(name, forward=forward, partials=partials, **row))
 
     return register
 
@@ -127,17 +96,20 @@ def _indicator(cond):
 # ---------------------------------------------------------------- arithmetic
 
 
-@primitive("add", "+", "u + v", ("1", "1"), 2)
+@primitive("add", symbol="+", arity=2, text="{u} + {v}", latex="{u} + {v}",
+           local_text=("1", "1"), precedence=1, operand_precedence=(1, 1))
 def _add():
     return (lambda u, v: u + v), (lambda out, u, v: (1.0, 1.0))
 
 
-@primitive("sub", "-", "u - v", ("1", "-1"), 2)
+@primitive("sub", symbol="-", arity=2, text="{u} - {v}", latex="{u} - {v}",
+           local_text=("1", "-1"), precedence=1, operand_precedence=(1, 2))
 def _sub():
     return (lambda u, v: u - v), (lambda out, u, v: (1.0, -1.0))
 
 
-@primitive("mul", "*", "u * v", ("v", "u"), 2)
+@primitive("mul", symbol="*", arity=2, text="{u} * {v}", latex="{u} \\cdot {v}",
+           local_text=("{v}", "{u}"), precedence=2, operand_precedence=(2, 3))
 def _mul():
     return (lambda u, v: u * v), (lambda out, u, v: (v, u))
 
@@ -148,17 +120,21 @@ def _check_div(u, v):
     return None
 
 
-@primitive("div", "/", "u / v", ("1 / v", "-u / v^2"), 2, check=_check_div)
+@primitive("div", symbol="/", arity=2, text="{u} / {v}", latex="\\frac{{{u}}}{{{v}}}",
+           local_text=("1/{v}", "-{u}/{v}^2"),
+           local_latex=("\\frac{{1}}{{{v}}}", "-\\frac{{{u}}}{{{v}^2}}"),
+           precedence=2, operand_precedence=(2, 3), check=_check_div)
 def _div():
     return (lambda u, v: u / v), (lambda out, u, v: (1.0 / v, -out / v))
 
 
-@primitive("neg", "neg", "-u", ("-1",), 1)
+@primitive("neg", symbol="neg", arity=1, text="-{u}", latex="-{u}", local_text=("-1",),
+           precedence=3, operand_precedence=(4,))
 def _neg():
     return (lambda u: -u), (lambda out, u: (-1.0,))
 
 
-def _check_powc(u, c):
+def _check_pow_const(u, c):
     c_is_int = float(c).is_integer() if c.__class__ is not ndarray else bool(np.all(np.mod(c, 1) == 0))
     if not c_is_int and _any(u < 0):
         return f"a negative base to the non-integer power {c} has no real value"
@@ -167,20 +143,37 @@ def _check_powc(u, c):
     return None
 
 
+def _pow_const_local(c: float):
+    """The local derivatives of ``u^c`` with the number ``c`` put in, as text and
+    LaTeX templates: ``2 * {u}`` for a square, else ``c * {u}^(c - 1)``."""
+    if c == 2.0:
+        return ("2 * {u}", "0"), ("2 {u}", "0")
+    if c == 1.0:
+        return ("1", "0"), ("1", "0")
+    lower = f"{c - 1.0:g}"
+    return ((f"{c:g} * {{u}}^{lower}", "0"),
+            (f"{c:g} \\cdot {{u}}^{{{{{lower}}}}}", "0"))
+
+
 def _pow_float(u, c):
     if u.__class__ is float and c.__class__ is float:
         try:
             return u ** c
-        except OverflowError:
-            return math.inf
+        except OverflowError:  # numpy gives the signed infinity: (-1e200)^3 = -inf
+            with np.errstate(over="ignore"):
+                return float(np.power(u, c))
         except ZeroDivisionError:  # 0 to a negative power, as in d sqrt(u)/du at u = 0
             return math.inf
     with np.errstate(over="ignore"):
         return np.power(u, c)
 
 
-@primitive("powc", "^c", "u^c", ("c * u^(c-1)", "0 (c is a constant)"), 2, check=_check_powc)
-def _powc():
+@primitive("pow_const", symbol="^c", arity=2, variables=("u", "c"), text="{u}^{c}",
+           latex="{u}^{{{c}}}", local_text=("{c} * {u}^({c} - 1)", "0"),
+           local_latex=("{c} \\cdot {u}^{{{c} - 1}}", "0"), precedence=4,
+           operand_precedence=(5, 5), constant_input=1, constant_symbol="^{c}",
+           constant_local=_pow_const_local, check=_check_pow_const)
+def _pow_const():
     # u ** c with a constant exponent c (the second input, a constant node)
     def partials(out, u, c):
         if c.__class__ is float:
@@ -201,16 +194,19 @@ def _check_pow(u, v):
     return None
 
 
-@primitive("pow", "^", "u^v", ("v * u^(v-1)", "u^v * ln(u)"), 2, check=_check_pow)
+@primitive("pow", symbol="^", arity=2, text="{u}^{v}", latex="{u}^{{{v}}}",
+           local_text=("{v} * {u}^({v} - 1)", "{u}^{v} * ln({u})"),
+           local_latex=("{v} \\cdot {u}^{{{v} - 1}}", "{u}^{{{v}}} \\ln {u}"),
+           precedence=4, operand_precedence=(5, 5), check=_check_pow)
 def _pow():
     def partials(out, u, v):
         du = v * _pow_float(u, v - 1.0) if not (v.__class__ is float and v == 0.0) else 0.0
         if u.__class__ is ndarray or v.__class__ is ndarray:
             u_arr = np.broadcast_to(u, np.broadcast(u, v).shape)
-            safe = np.where(u_arr > 0, u_arr, 1.0)
-            dv = np.where(u_arr > 0, out * np.log(safe), 0.0)  # limit u^v ln u -> 0 as u -> 0+
+            safe = np.where(u_arr == 0, 1.0, u_arr)  # the check refused u < 0
+            dv = np.where(u_arr == 0, 0.0, out * np.log(safe))  # limit u^v ln u -> 0 as u -> 0+
         else:
-            dv = out * math.log(u) if u > 0 else 0.0
+            dv = 0.0 if u == 0.0 else out * math.log(u)  # NaN stays NaN
         return (du, dv)
 
     return _pow_float, partials
@@ -219,7 +215,8 @@ def _pow():
 # ---------------------------------------------------------------- elementary functions
 
 
-@primitive("exp", "exp", "exp(u)", ("exp(u)",), 1)
+@primitive("exp", symbol="exp", arity=1, latex="e^{{{u}}}", local_text=("exp({u})",),
+           local_latex=("e^{{{u}}}",), method="exp", doc="``e^u``.")
 def _exp_prim():
     return _exp, (lambda out, u: (out,))
 
@@ -230,7 +227,9 @@ def _check_log(u):
     return None
 
 
-@primitive("log", "log", "ln(u)", ("1 / u",), 1, check=_check_log)
+@primitive("log", symbol="log", arity=1, text="ln({u})", latex="\\ln({u})",
+           local_text=("1/{u}",), local_latex=("\\frac{{1}}{{{u}}}",), check=_check_log,
+           method="log", doc="Natural log ``ln(u)``; raises DomainError for ``u <= 0``.")
 def _log():
     def forward(u):
         return math.log(u) if u.__class__ is float else np.log(u)
@@ -244,7 +243,9 @@ def _check_log1p(u):
     return None
 
 
-@primitive("log1p", "log1p", "ln(1 + u)", ("1 / (1 + u)",), 1, check=_check_log1p)
+@primitive("log1p", symbol="log1p", arity=1, text="ln(1 + {u})", latex="\\ln(1 + {u})",
+           local_text=("1/(1 + {u})",), local_latex=("\\frac{{1}}{{1 + {u}}}",),
+           check=_check_log1p, method="log1p", doc="``ln(1 + u)``, accurate for small ``u``.")
 def _log1p():
     def forward(u):
         return math.log1p(u) if u.__class__ is float else np.log1p(u)
@@ -252,12 +253,16 @@ def _log1p():
     return forward, (lambda out, u: (1.0 / (1.0 + u),))
 
 
-@primitive("expm1", "expm1", "exp(u) - 1", ("exp(u)",), 1)
+@primitive("expm1", symbol="expm1", arity=1, text="exp({u}) - 1", latex="e^{{{u}}} - 1",
+           local_text=("exp({u})",), local_latex=("e^{{{u}}}",), precedence=1,
+           method="expm1", doc="``e^u - 1``, accurate for small ``u``.")
 def _expm1():
     return _overflowing(math.expm1, np.expm1), (lambda out, u: (out + 1.0,))
 
 
-@primitive("tanh", "tanh", "tanh(u)", ("1 - tanh(u)^2",), 1)
+@primitive("tanh", symbol="tanh", arity=1, latex="\\tanh({u})",
+           local_text=("1 - tanh({u})^2",), local_latex=("1 - \\tanh^2({u})",),
+           method="tanh", doc="``tanh(u)``.")
 def _tanh():
     def forward(u):
         return math.tanh(u) if u.__class__ is float else np.tanh(u)
@@ -265,17 +270,22 @@ def _tanh():
     return forward, (lambda out, u: (1.0 - out * out,))
 
 
-@primitive("relu", "relu", "max(0, u)", ("1 if u > 0 else 0",), 1)
+@primitive("relu", symbol="relu", arity=1, latex="\\operatorname{{relu}}({u})",
+           local_text=("[{u} > 0]",), method="relu",
+           doc="``max(0, u)`` (derivative 0 at 0, as in PyTorch).")
 def _relu():
     def forward(u):
         if u.__class__ is float:
-            return u if u > 0.0 else 0.0
+            return 0.0 if u <= 0.0 else u  # `u > 0.0` would turn NaN into 0
         return np.maximum(u, 0.0)
 
-    return forward, (lambda out, u: (_indicator(u > 0),))
+    # 1 - [u <= 0] rather than [u > 0]: at u = NaN it is 1, as PyTorch's threshold rule
+    return forward, (lambda out, u: (1.0 - _indicator(u <= 0),))
 
 
-@primitive("abs", "|u|", "|u|", ("sign(u)",), 1)
+@primitive("abs", symbol="|u|", arity=1, text="|{u}|", latex="\\lvert {u} \\rvert",
+           local_text=("sign({u})",), local_latex=("\\operatorname{{sign}}({u})",),
+           method="abs", doc="``|u|`` (derivative 0 at 0, as in PyTorch).")
 def _abs():
     def forward(u):
         return abs(u) if u.__class__ is float else np.abs(u)
@@ -283,12 +293,15 @@ def _abs():
     def partials(out, u):
         if u.__class__ is float:
             return ((u > 0) - (u < 0) + 0.0,)
-        return (np.sign(u),)
+        return ((u > 0) * 1.0 - (u < 0),)  # not np.sign: 0 (not NaN) at NaN, as PyTorch
 
     return forward, partials
 
 
-@primitive("erf", "erf", "erf(u)", ("2/sqrt(pi) * exp(-u^2)",), 1)
+@primitive("erf", symbol="erf", arity=1, latex="\\operatorname{{erf}}({u})",
+           local_text=("2/sqrt(pi) * exp(-{u}^2)",),
+           local_latex=("\\tfrac{{2}}{{\\sqrt{{\\pi}}}} e^{{-{u}^2}}",), method="erf",
+           doc="The error function ``erf(u) = 2/sqrt(pi) * int_0^u e^(-t^2) dt``.")
 def _erf():
     def forward(u):
         return math.erf(u) if u.__class__ is float else _erf_array(u)
@@ -302,21 +315,29 @@ def _erf():
 # ---------------------------------------------------------------- selection and sums
 
 
-@primitive("where", "where", "(u if c > 0 else v)", ("0", "1 if c > 0 else 0", "0 if c > 0 else 1"), 3)
+@primitive("where", symbol="where", arity=3, text="where({c} > 0, {u}, {v})",
+           latex="\\operatorname{{where}}({c} > 0, {u}, {v})",
+           local_text=("0", "[{c} > 0]", "[{c} <= 0]"),
+           local_latex=("0", "[{c} > 0]", "[{c} \\le 0]"))
 def _where():
     def forward(c, u, v):
         if c.__class__ is float and u.__class__ is float and v.__class__ is float:
-            return u if c > 0.0 else v
-        return np.where(c > 0, u, v) + 0.0
+            return u if c > 0.0 else (v if c <= 0.0 else math.nan)
+        return np.where(c > 0, u, np.where(c <= 0, v, np.nan))
 
     def partials(out, c, u, v):
-        take = _indicator(c > 0)
+        # 1 where u was taken, 0 where v was, NaN where c is NaN (neither was)
+        if c.__class__ is float:
+            take = 1.0 if c > 0.0 else (0.0 if c <= 0.0 else math.nan)
+        else:
+            take = np.where(c > 0, 1.0, np.where(c <= 0, 0.0, np.nan))
         return (0.0, take, 1.0 - take)
 
     return forward, partials
 
 
-@primitive("sum", "Σ", "Σ u_i", ("1",), None)
+@primitive("sum", symbol="Σ", arity=None, text="{args}", latex="{args}", joiner=" + ",
+           local_text=("1",), precedence=1, operand_precedence=(1,))
 def _sum():
     def forward(*xs):
         total = xs[0]
@@ -327,10 +348,14 @@ def _sum():
     return forward, (lambda out, *xs: (1.0,) * len(xs))
 
 
-@primitive("max", "max", "max_i u_i", ("1 for the first largest u_i, else 0",), None)
+@primitive("max", symbol="max", arity=None, text="max({args})", latex="\\max({args})",
+           local_text=("[{u_i} = max]",), local_latex=("[{u_i} = \\max]",))
 def _max():
     def forward(*xs):
         if all(x.__class__ is float for x in xs):
+            for x in xs:
+                if x != x:  # NaN: Python's max() would skip it unless it came first
+                    return math.nan
             return max(xs)
         return np.maximum.reduce(np.broadcast_arrays(*xs)) + 0.0
 
@@ -338,8 +363,9 @@ def _max():
         taken = 0.0
         parts = []
         for x in xs:
-            # the first input equal to the max takes the whole derivative
-            hit = _indicator(x == out) * (1.0 - taken)
+            # the first input equal to the max (or the first NaN, when the max is
+            # NaN, as PyTorch's max) takes the whole derivative
+            hit = _indicator((x == out) | (x != x)) * (1.0 - taken)
             taken = taken + hit
             parts.append(hit)
         return tuple(parts)
@@ -347,8 +373,9 @@ def _max():
     return forward, partials
 
 
-@primitive("bsum", "Σ_batch", "Σ_n u[n]", ("1",), 1)
-def _bsum():
+@primitive("batch_sum", symbol="Σ_batch", arity=1, text="sum_n {u}", latex="\\sum_n {u}",
+           local_text=("1",), precedence=1)
+def _batch_sum():
     def forward(u):
         return float(np.sum(u)) if u.__class__ is ndarray else u
 
@@ -358,9 +385,4 @@ def _bsum():
     return forward, partials
 
 
-def get(name: str) -> Primitive:
-    """The primitive called ``name``; a clear error lists the known ones."""
-    try:
-        return PRIMITIVES[name]
-    except KeyError:
-        raise KeyError(f"unknown primitive {name!r}; known: {', '.join(sorted(PRIMITIVES))}") from None
+seal_built_ins()

@@ -1,15 +1,16 @@
 """Activation functions as composite nodes, with numpy closed forms for plotting.
 
 Each activation is written with engine primitives (so the graph shows what it is made
-of and the chain rule gives its derivative) and decorated with
-:func:`~micrograd_mlp.composite.composite` (so drawings show it as one labelled group).
-Each is also registered in :data:`ACTIVATIONS` with vectorised numpy forms ``f(x)`` and
-``df(x)`` used for plots and to check the autodiff derivative.
+of and the chain rule gives its derivative) and decorated once with :func:`register`,
+which makes it a composite (drawings show it as one labelled group) and enters it in
+the one registry of composites with its formula, its short name for ledgers
+(``sigma``), its drawing symbol and vectorised numpy forms ``f(x)`` and ``df(x)`` (for
+plots and to check the autodiff derivative). :data:`ACTIVATIONS` lists them.
 
 Two rules keep every composite finite and exact, at ``x = +-1000`` as at ``x = 0``:
 
 * no exponent is ever positive: the input is split as ``x = p + n`` with
-  ``p = relu(x) >= 0`` and ``n = x - p = min(x, 0) <= 0``, and each formula is rewritten
+  ``p = relu(x) >= 0`` and ``n = where(x > 0, 0, x) = min(x, 0) <= 0``, and each formula is rewritten
   so that only ``e^-p``, ``e^n`` and the like appear (never clipping, which would change
   the gradient);
 * never ``|x|`` or ``sign(x)`` for a smooth function: their derivative at 0 is 0, which
@@ -22,13 +23,12 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
-from typing import Callable, Dict
+from collections.abc import Mapping
 
 import numpy as np
 
-from .composite import composite
-from ..core.engine import Value, current_group
+from .composite import COMPOSITES, Composite, tagged
+from ..core.engine import Value, current_group, where
 from ..errors import DataTypeError, DomainError, UnknownActivationError
 
 __all__ = [
@@ -53,43 +53,50 @@ except Exception:  # pragma: no cover - depends on the environment
     _np_erf = np.vectorize(math.erf, otypes=[float])
 
 
-@dataclass(frozen=True)
-class Activation:
-    """A registered activation: ``name``, the composite ``fn(v, **params)``, numpy
-    closed forms ``f(x)``/``df(x)`` (with the registered ``params`` bound; a keyword
-    overrides one, ``f(x, alpha=0.2)``), the ``formula`` and ``derivative`` as text, its
-    default ``params``, and ``alias_of`` (the entry it repeats, for ``"swish"``).
-    Calling it applies the composite."""
+#: An activation is a registered composite with numpy closed forms.
+Activation = Composite
 
-    name: str
-    fn: Callable
-    f: Callable
-    df: Callable
-    formula: str
-    derivative: str
-    params: Dict = field(default_factory=dict)
-    alias_of: str = ""
 
-    def __call__(self, v, **params):
-        return self.fn(v, **{**self.params, **params})
+class _ActivationTable(Mapping):
+    """The activations among :data:`~micrograd_mlp.functions.composite.COMPOSITES`
+    (the one registry), by name, in registration order; read-only."""
+
+    def __getitem__(self, name):
+        entry = COMPOSITES[name]
+        if entry.kind != "activation":
+            raise KeyError(name)
+        return entry
+
+    def __iter__(self):
+        return (name for name, entry in list(COMPOSITES.items()) if entry.kind == "activation")
+
+    def __len__(self):
+        return sum(1 for _ in self)
 
     def __repr__(self):
-        extra = "".join(f", {k}={v!r}" for k, v in self.params.items())
-        return f"Activation({self.name!r}{extra})"
+        return f"ACTIVATIONS({', '.join(self)})"
 
 
-ACTIVATIONS: Dict[str, Activation] = {}
+ACTIVATIONS = _ActivationTable()
 
 
-def register(name, f, df, formula, derivative, alias_of="", **params):
-    """Decorator adding a composite activation to :data:`ACTIVATIONS` under ``name``,
-    with the numpy closed forms ``f``/``df`` and the default ``params``."""
+def register(name, f, df, formula, derivative, alias_of="", short="", short_latex="",
+             symbol="", **params):
+    """Decorator registering an activation in the composite registry under ``name``:
+    its numpy closed forms ``f``/``df``, ``formula`` and ``derivative`` as text, how a
+    ledger and a drawing write it (``short``, ``short_latex``, ``symbol``) and its
+    default ``params``. A plain function is made a composite (its nodes form a group
+    called ``name``); an already registered composite (an alias such as ``"swish"``, or
+    a variant with other ``params``) is registered again as it is."""
 
     def add(fn):
+        if not hasattr(fn, "composite_name"):
+            fn = tagged(name, fn)
         bound_f = functools.partial(f, **params) if params else f
         bound_df = functools.partial(df, **params) if params else df
-        ACTIVATIONS[name] = Activation(name, fn, bound_f, bound_df, formula, derivative,
-                                       dict(params), alias_of)
+        COMPOSITES[name] = Composite(name, fn, formula, derivative, short, short_latex,
+                                     symbol, bound_f, bound_df, dict(params), alias_of,
+                                     kind="activation")
         return fn
 
     return add
@@ -126,9 +133,20 @@ def _as_value(x):
 
 
 def _split(v):
-    """``x = p + n`` with ``p = relu(x) = max(x, 0)`` and ``n = x - p = min(x, 0)``."""
-    p = v.relu()
-    return p, v - p
+    """``x = p + n`` with ``p = relu(x) = max(x, 0)`` and ``n = where(x > 0, 0, x) =
+    min(x, 0)``. Their derivatives ``[x > 0]`` and ``[x <= 0]`` add up to 1 at every x,
+    0 included. ``n`` is not ``x - p``: at ``x = +inf`` that is ``inf - inf = NaN``, where
+    ``n = 0`` keeps ``sigmoid(+inf) = 1`` and ``softplus(+inf) = inf``. A NaN x gives
+    NaN in both (NaN propagates)."""
+    return v.relu(), where(v, 0.0, v)
+
+
+def _combine(pairs, zero):
+    """``sum_k coef_k * x_k`` over the ``(coef_k, x_k)`` pairs, leaving out the terms
+    whose coefficient is the number 0: there ``x_k`` may be infinite and ``0 * inf`` is
+    NaN, where the term is 0. ``zero`` is returned when every term is left out."""
+    terms = [coef * x for coef, x in pairs if isinstance(coef, Value) or coef != 0]
+    return functools.reduce(lambda s, t: s + t, terms) if terms else zero
 
 
 def _note(**params):
@@ -229,10 +247,11 @@ def _soboleva_terms(x, a, b, c, d):
     when a <= c and b <= d."""
     x = _arr(x)
     p, n = np.maximum(x, 0.0), np.minimum(x, 0.0)
-    ea = np.exp((a - c) * p + (a + d) * n)     # e^(a x)  / e^(c p - d n)
-    eb = np.exp(-(b + c) * p + (d - b) * n)    # e^(-b x) / ...
-    ec = np.exp((c + d) * n)                   # e^(c x)  / ...
-    ed = np.exp(-(c + d) * p)                  # e^(-d x) / ...
+    zero = np.zeros_like(x)
+    ea = np.exp(_combine([(a - c, p), (a + d, n)], zero))    # e^(a x)  / e^(c p - d n)
+    eb = np.exp(_combine([(-(b + c), p), (d - b, n)], zero))  # e^(-b x) / ...
+    ec = np.exp(_combine([(c + d, n)], zero))                 # e^(c x)  / ...
+    ed = np.exp(_combine([(-(c + d), p)], zero))              # e^(-d x) / ...
     return ea - eb, ec + ed, a * ea + b * eb, c * ec - d * ed
 
 
@@ -266,16 +285,15 @@ def _np_dgelu(x, approximate="none"):
 
 
 @register("identity", lambda x: _arr(x) * 1.0, lambda x: np.ones_like(_arr(x)),
-          "f(x) = x", "f'(x) = 1")
-@composite("identity", "f(x) = x", "1")
+          "f(x) = x", "f'(x) = 1", short="id", short_latex="\\mathrm{id}")
 def identity(v):
     """``f(x) = x`` (a linear unit: no activation)."""
     return _as_value(v)
 
 
-@register("relu", lambda x: np.maximum(_arr(x), 0.0), lambda x: (_arr(x) > 0).astype(float),
-          "ReLU(x) = max(0, x)", "ReLU'(x) = 1 if x > 0 else 0")
-@composite("relu", "ReLU(x) = max(0, x)", "1 if x > 0 else 0")
+@register("relu", lambda x: np.maximum(_arr(x), 0.0), lambda x: 1.0 - (_arr(x) <= 0),
+          "ReLU(x) = max(0, x)", "ReLU'(x) = 1 if x > 0 else 0", short="ReLU",
+          short_latex="\\mathrm{ReLU}", symbol="ReLU")
 def relu(v):
     """``ReLU(x) = max(0, x)``; derivative 1 for ``x > 0``, else 0 (0 at x = 0, as in
     PyTorch)."""
@@ -283,8 +301,8 @@ def relu(v):
 
 
 @register("sigmoid", _np_sigmoid, _np_dsigmoid,
-          "sigma(x) = 1 / (1 + e^-x)", "sigma'(x) = sigma(x) (1 - sigma(x))")
-@composite("sigmoid", "sigma(x) = 1 / (1 + e^-x)", "sigma(x) (1 - sigma(x))")
+          "sigma(x) = 1 / (1 + e^-x)", "sigma'(x) = sigma(x) (1 - sigma(x))", short="sigma",
+          short_latex="\\sigma", symbol="σ")
 def sigmoid(v):
     """``sigma(x) = 1 / (1 + e^-x)``, computed so that no exponent is positive:
     with ``p = relu(x)`` and ``n = x - p`` (= min(x, 0)),
@@ -298,8 +316,8 @@ def sigmoid(v):
 
 
 @register("tanh", np.tanh, lambda x: 1.0 - np.tanh(x) ** 2,
-          "tanh(x) = (e^x - e^-x) / (e^x + e^-x)", "tanh'(x) = 1 - tanh(x)^2")
-@composite("tanh", "tanh(x)", "1 - tanh(x)^2")
+          "tanh(x) = (e^x - e^-x) / (e^x + e^-x)", "tanh'(x) = 1 - tanh(x)^2", short="tanh",
+          short_latex="\\tanh", symbol="tanh")
 def tanh(v):
     """``tanh(x) = (e^x - e^-x) / (e^x + e^-x)`` (one primitive)."""
     return _as_value(v).tanh()
@@ -307,7 +325,6 @@ def tanh(v):
 
 @register("silu", _np_silu, _np_dsilu,
           "SiLU(x) = x sigma(x)", "SiLU'(x) = sigma(x) + SiLU(x) (1 - sigma(x))")
-@composite("silu", "SiLU(x) = x sigma(x)", "sigma(x) + SiLU(x) (1 - sigma(x))")
 def silu(v):
     """SiLU, also called swish: ``f(x) = x * sigma(x)``, with
     ``f'(x) = sigma(x) + f(x) (1 - sigma(x))``. The sigmoid inside is the stable one."""
@@ -322,7 +339,6 @@ register("swish", _np_silu, _np_dsilu, "swish(x) = x sigma(x)",
 
 @register("prelu", _np_prelu, _np_dprelu, "PReLU(x) = x if x > 0 else alpha x",
           "PReLU'(x) = 1 if x > 0 else alpha", alpha=0.1)
-@composite("prelu", "PReLU(x) = x if x > 0 else alpha x", "1 if x > 0 else alpha")
 def prelu(v, alpha=0.1):
     """Parametric ReLU: ``x`` for ``x > 0``, ``alpha * x`` otherwise (default 0.1).
 
@@ -337,7 +353,6 @@ def prelu(v, alpha=0.1):
 
 @register("leaky_relu", _np_prelu, _np_dprelu, "LeakyReLU(x) = x if x > 0 else 0.01 x",
           "LeakyReLU'(x) = 1 if x > 0 else 0.01", alpha=0.01)
-@composite("leaky_relu", "LeakyReLU(x) = x if x > 0 else 0.01 x", "1 if x > 0 else 0.01")
 def leaky_relu(v, alpha=0.01):
     """Leaky ReLU: :func:`prelu` with a small fixed slope ``alpha = 0.01``."""
     _note(alpha=alpha)
@@ -347,8 +362,6 @@ def leaky_relu(v, alpha=0.01):
 @register("parametric_sigmoid", _np_psigmoid, _np_dpsigmoid,
           "sigma_alpha(x) = 1 / (1 + e^(-alpha x))",
           "sigma_alpha'(x) = alpha sigma_alpha(x) (1 - sigma_alpha(x))", alpha=1.0)
-@composite("parametric_sigmoid", "1 / (1 + e^(-alpha x))",
-           "alpha sigma(alpha x) (1 - sigma(alpha x))")
 def parametric_sigmoid(v, alpha=1.0):
     """``f(x) = 1 / (1 + e^(-alpha x)) = sigma(alpha x)`` (alpha default 1), with
     ``f'(x) = alpha f(x) (1 - f(x))``; ``alpha`` may be a number or a Value."""
@@ -358,7 +371,6 @@ def parametric_sigmoid(v, alpha=1.0):
 
 @register("softplus", _np_softplus, _np_sigmoid,
           "softplus(x) = ln(1 + e^x)", "softplus'(x) = sigma(x)")
-@composite("softplus", "ln(1 + e^x)", "sigma(x)")
 def softplus(v):
     """``softplus(x) = ln(1 + e^x)``, derivative ``sigma(x)``.
 
@@ -381,7 +393,6 @@ def _selu_constants(lam, alpha, standard):
 
 @register("selu", _np_selu, _np_dselu, "SELU(x) = lam x if x > 0 else lam alpha (e^x - 1)",
           "SELU'(x) = lam if x > 0 else lam alpha e^x", lam=1.0, alpha=SELU_ALPHA)
-@composite("selu", "lam x if x > 0 else lam alpha (e^x - 1)", "lam if x > 0 else lam alpha e^x")
 def selu(v, lam=None, alpha=SELU_ALPHA, standard=False):
     """Scaled exponential linear unit: ``lam * x`` for x > 0, ``lam * alpha * (e^x - 1)``
     otherwise; derivative ``lam`` for x > 0, ``lam * alpha * e^x`` for x <= 0 (as
@@ -407,8 +418,6 @@ register("selu_standard", _np_selu, _np_dselu,
           "ELiSH(x) = x sigma(x) if x >= 0 else (e^x - 1) sigma(x)",
           "ELiSH'(x) = sigma + x sigma (1 - sigma) if x >= 0 else "
           "e^x sigma + (e^x - 1) sigma (1 - sigma)")
-@composite("elish", "x sigma(x) if x >= 0 else (e^x - 1) sigma(x)",
-           "sigma(x) + x sigma(x)(1 - sigma(x)) if x >= 0 else e^x sigma(x) + (e^x - 1) sigma(x)(1 - sigma(x))")
 def elish(v):
     """Exponential linear sigmoid squashing: ``x * sigma(x)`` for x >= 0 and
     ``(e^x - 1) * sigma(x)`` for x < 0, computed as ``(p + expm1(n)) * sigma(x)`` with
@@ -423,8 +432,6 @@ def elish(v):
           "f(x) = (e^(a x) - e^(-b x)) / (e^(c x) + e^(-d x))",
           "f'(x) = ((a e^(ax) + b e^(-bx)) D - N (c e^(cx) - d e^(-dx))) / D^2",
           a=1.0, b=1.0, c=1.0, d=1.0)
-@composite("soboleva_tanh", "(e^(a x) - e^(-b x)) / (e^(c x) + e^(-d x))",
-           "(N' D - N D') / D^2")
 def soboleva_tanh(v, a=1.0, b=1.0, c=1.0, d=1.0):
     """Soboleva's modified hyperbolic tangent
     ``f(x) = (e^(a x) - e^(-b x)) / (e^(c x) + e^(-d x))``, parameters > 0 (all 1 gives
@@ -439,14 +446,15 @@ def soboleva_tanh(v, a=1.0, b=1.0, c=1.0, d=1.0):
     _note(a=a, b=b, c=c, d=d)
     v = _as_value(v)
     p, n = _split(v)
-    num = ((a - c) * p + (a + d) * n).exp() - (-(b + c) * p + (d - b) * n).exp()
-    den = ((c + d) * n).exp() + (-(c + d) * p).exp()
+    zero = Value(0.0, requires_grad=False)
+    num = (_combine([(a - c, p), (a + d, n)], zero).exp()
+           - _combine([(-(b + c), p), (d - b, n)], zero).exp())
+    den = _combine([(c + d, n)], zero).exp() + _combine([(-(c + d), p)], zero).exp()
     return num / den
 
 
 @register("gelu", _np_gelu, _np_dgelu, "GELU(x) = x Phi(x) = x/2 (1 + erf(x / sqrt 2))",
           "GELU'(x) = Phi(x) + x phi(x)", approximate="none")
-@composite("gelu", "x/2 (1 + erf(x / sqrt 2))", "Phi(x) + x phi(x)")
 def gelu(v, approximate="none"):
     """Gaussian error linear unit ``x * Phi(x) = x/2 * (1 + erf(x / sqrt 2))``, derivative
     ``Phi(x) + x * phi(x)`` (``phi`` the standard normal density). With

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import functools
 from contextlib import contextmanager
-from typing import Dict, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Optional, Tuple
 
 from ..core import engine
 
-__all__ = ["Group", "composite", "grouped", "COMPOSITES", "group_path"]
+__all__ = ["Group", "Composite", "composite", "grouped", "COMPOSITES", "group_path",
+           "short_name", "symbol_of", "tagged"]
 
 
 class Group:
@@ -75,41 +77,87 @@ def grouped(name: str, kind: str = "composite", title: str = "", **params):
         engine.set_group(before)
 
 
-class CompositeInfo:
-    """What the registry knows of a composite: its ``name``, its ``formula`` as text
-    (``"sigma(u) = 1 / (1 + e^-u)"``) and its derivative as text (``"sigma(u)(1 - sigma(u))"``)."""
+@dataclass(eq=False)
+class Composite:
+    """One registered composite, everything about it in one entry.
 
-    __slots__ = ("name", "formula", "derivative", "function")
+    ``name`` (the registry key), ``function`` (the decorated function, which tags its
+    nodes with a group), ``formula`` and ``derivative`` as text (``"sigma(x) = 1 / (1 +
+    e^-x)"``, ``"sigma'(x) = sigma(x) (1 - sigma(x))"``); ``short``/``short_latex``:
+    how a ledger writes it, ``sigma`` in ``sigma'(s2[0])`` (empty: by its name);
+    ``symbol``: what a drawing shows (``σ``). An activation also carries numpy closed
+    forms ``f(x)``/``df(x)`` (with ``params`` bound; a keyword overrides one), its
+    default ``params`` and ``alias_of`` (the entry it repeats, for ``"swish"``).
+    Calling the entry applies the composite with its ``params``."""
 
-    def __init__(self, name, formula, derivative, function):
-        self.name, self.formula, self.derivative, self.function = name, formula, derivative, function
+    name: str
+    function: Callable
+    formula: str = ""
+    derivative: str = ""
+    short: str = ""
+    short_latex: str = ""
+    symbol: str = ""
+    f: Optional[Callable] = None
+    df: Optional[Callable] = None
+    params: Dict = field(default_factory=dict)
+    alias_of: str = ""
+    kind: str = "composite"
+
+    def __call__(self, v, **params):
+        return self.function(v, **{**self.params, **params})
 
     def __repr__(self):
-        return f"CompositeInfo({self.name!r}, {self.formula!r})"
+        extra = "".join(f", {k}={v!r}" for k, v in self.params.items())
+        kind = "Activation" if self.kind == "activation" else "Composite"
+        return f"{kind}({self.name!r}{extra})"
 
 
-COMPOSITES: Dict[str, CompositeInfo] = {}
+#: Every composite, by name: the losses, the activations (kind "activation") ...
+COMPOSITES: Dict[str, Composite] = {}
 
 
-def composite(name: str, formula: str = "", derivative: str = ""):
-    """Decorator: the nodes the function creates form one group called ``name``.
+def short_name(name: str, latex: bool = False) -> str:
+    """How a ledger writes the composite ``name`` (``sigma``, or ``\\sigma`` in LaTeX);
+    ``""`` when it has no short name."""
+    entry = COMPOSITES.get(name)
+    if entry is None:
+        return ""
+    return entry.short_latex if latex else entry.short
 
-    Keyword arguments of the call that are plain numbers or strings become the group's
+
+def symbol_of(name: str) -> str:
+    """What a drawing shows for the composite ``name`` (``σ``), else ``""``."""
+    entry = COMPOSITES.get(name)
+    return entry.symbol if entry is not None else ""
+
+
+def tagged(name: str, fn: Callable) -> Callable:
+    """``fn`` wrapped so the nodes it creates form one group called ``name``. Keyword
+    arguments of the call that are plain numbers or strings become the group's
     ``params`` (shown in drawings: ``prelu(alpha=0.1)``)."""
 
-    def decorate(fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            params = {k: v for k, v in kwargs.items() if isinstance(v, (int, float, str, bool))}
-            g = Group(name, params, engine.current_group(), "composite")
-            before = engine.set_group(g)
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                engine.set_group(before)
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        params = {k: v for k, v in kwargs.items() if isinstance(v, (int, float, str, bool))}
+        g = Group(name, params, engine.current_group(), "composite")
+        before = engine.set_group(g)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            engine.set_group(before)
 
-        wrapper.composite_name = name
-        COMPOSITES[name] = CompositeInfo(name, formula, derivative, wrapper)
+    wrapper.composite_name = name
+    return wrapper
+
+
+def composite(name: str, formula: str = "", derivative: str = "", **entry):
+    """Decorator: the nodes the function creates form one group called ``name``, and
+    the function is registered in :data:`COMPOSITES` under ``name``. ``entry``: the
+    other fields of :class:`Composite` (``short``, ``symbol``, ``f``, ``df`` ...)."""
+
+    def decorate(fn):
+        wrapper = tagged(name, fn)
+        COMPOSITES[name] = Composite(name, wrapper, formula, derivative, **entry)
         return wrapper
 
     return decorate

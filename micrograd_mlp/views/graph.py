@@ -28,8 +28,9 @@ import numpy as np
 
 from ..core.engine import Value, sum_values
 from ..errors import GraphvizMissingError
+from ..functions.composite import symbol_of
 from .trace import gradients
-from .viewmodel import Namer, View, build_view, format_number
+from .viewmodel import Namer, View, build_view, constant_operand, format_number
 
 __all__ = ["draw_dot", "draw_mlp", "render", "GraphvizMissingError", "grad_colour",
            "INSTALL_HINT"]
@@ -130,10 +131,10 @@ def draw_dot(root: Value, collapse=False, rankdir: str = "LR", grads: Optional[D
         return grads.get(n)
 
     shown = [n for n in view.visible if show_constants or n.requires_grad or n.parents]
-    exponent_of = {}  # constant exponent of a powc: written into the op symbol
+    exponent_of = {}  # a constant operand (the c of u^c): written into the op symbol
     for n in shown:
-        if n.op == "powc" and n not in view.groups and not n.parents[1].parents:
-            exponent_of[n.parents[1]] = n
+        if n not in view.groups and n.parents and constant_operand(n) is not None:
+            exponent_of[n.parents[n.primitive.constant_input]] = n
     skip = {c for c in exponent_of if all(
         c not in (e.inp for e in view.edges.get(n, ())) or n is exponent_of[c]
         for n in view.edges)}
@@ -266,12 +267,14 @@ def _op_label(n, group, view, namer, digits):
     if group is None:
         prim = n.primitive
         symbol = prim.symbol
-        if n.op == "powc" and not n.parents[1].parents and not isinstance(n.parents[1].data, ndarray):
-            symbol = f"^{n.parents[1].data:g}"
+        constant = constant_operand(n)
+        if constant is not None and prim.constant_symbol:
+            key = prim.inputs()[prim.constant_input]
+            symbol = prim.constant_symbol.format(**{key: f"{constant:g}"})
         return _esc_attr(symbol), prim.formula(0)
     lines = [f"<B>{_esc(group.title)}</B>"]
     edges = [e for e in view.edges[n] if e.inp.requires_grad] or view.edges[n]
-    short = {"sigmoid": "σ'", "tanh": "tanh'", "relu": "ReLU'"}.get(group.name)
+    short = symbol_of(group.name) and symbol_of(group.name) + "'"
     for e in edges[:4]:
         value = format_number(e.local, digits)
         if short and len(edges) == 1:
@@ -386,7 +389,7 @@ def draw_mlp(model, x, y=None, loss: str = "half", digits: int = 4, rankdir: str
         dot.edge(last, f"s{l}", weight="10")
         act = layer.activation_name or "f"
         if x_nodes[0] is not s_nodes[0]:
-            symbol = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU"}.get(act, act)
+            symbol = symbol_of(act) or act
             with dot.subgraph(name=f"cluster_act{l}") as box:
                 box.attr(label=act, style="rounded,filled", fillcolor="#e4e4e4", color="#999999",
                          fontsize="10")

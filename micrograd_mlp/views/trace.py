@@ -35,12 +35,12 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..core.engine import Value, topological_order
+from ..core.engine import Value, backward_seed, to_input_shape, topological_order
 from ..errors import GradientError
-from ..functions.composite import COMPOSITES
+from ..functions.composite import COMPOSITES, short_name
 from .viewmodel import (
-    INDEXED_NAME, LOCAL_LATEX, LOCAL_TEXT, PLAIN_NAME, SHORT_NAMES, Edge, Factor, Namer, View,
-    build_view, fill_template, format_number, paren, plain_number,
+    INDEXED_NAME, PLAIN_NAME, Edge, Factor, Namer, View, build_view, constant_operand,
+    fill_template, format_number, paren,
 )
 ndarray = np.ndarray
 
@@ -78,17 +78,10 @@ class Step:
     group: object = None
 
 
-def _seed(root: Value, grad):
-    if grad is not None:
-        return grad
-    return np.ones_like(root.data) if isinstance(root.data, ndarray) else 1.0
-
-
 def _add_into(old, contribution, inp: Value):
-    """The engine's accumulation rule: a scalar input fed into a batch receives the
-    batch sum of its contributions."""
-    if isinstance(contribution, ndarray) and not isinstance(inp.data, ndarray):
-        contribution = float(np.sum(contribution))
+    """Add a contribution to an input's gradient so far by the engine's rule (a scalar
+    input fed into a batch receives the batch sum)."""
+    contribution = to_input_shape(contribution, inp.data)
     return contribution if old is None else old + contribution
 
 
@@ -97,31 +90,21 @@ def _factor_text(f: Factor, namer: Namer, latex: bool = False) -> str:
     if f.group is not None:
         if f.path is not None and len(f.path) <= 6:
             return _product([_factor_text(p, namer, latex) for p in f.path], latex)
-        short = SHORT_NAMES.get(f.group.name)
-        if short is not None:
-            return f"{short[1 if latex else 0]}'({namer(f.inp, atom=False)})"
+        short = short_name(f.group.name, latex)
+        if short:
+            return f"{short}'({namer(f.inp, atom=False)})"
         if latex:
             return (f"\\frac{{\\partial {namer(f.node)}}}{{\\partial {namer(f.inp)}}}")
         return f"d{namer(f.node)}/d{namer(f.inp)}"
     node = f.node
-    templates = LOCAL_LATEX if latex else LOCAL_TEXT
-    if node.op in ("sum", "bsum"):
-        return "1"
-    if node.op == "max":
-        return "[max]" if not latex else "[\\max]"
-    if node.op == "powc":
-        c = node.parents[1].data
-        if isinstance(c, ndarray):
-            return node.primitive.dexprs[f.index]
-        if f.index == 1:
-            return "0"
-        if c == 2.0:
-            return f"2 * {namer(node.parents[0])}" if not latex else f"2 {namer(node.parents[0])}"
-        base = fill_template(templates["powc"][0], node.parents, namer, {"w": plain_number(c - 1.0)})
-        return base
-    if node.op in templates:
-        return fill_template(templates[node.op][f.index], node.parents, namer)
-    return node.primitive.dexprs[min(f.index, len(node.primitive.dexprs) - 1)]
+    prim = node.primitive
+    constant = constant_operand(node)
+    if constant is not None:  # u^c with c a number: 2 * u, 3 * u^2
+        text_forms, latex_forms = prim.constant_local(constant)
+        templates = latex_forms if latex else text_forms
+    else:
+        templates = prim.local_latex if latex else prim.local_text
+    return fill_template(templates[min(f.index, len(templates) - 1)], node, namer, f.index)
 
 
 def _product(texts: List[str], latex: bool = False) -> str:
@@ -187,7 +170,7 @@ def backward_steps(root: Value, grad=None, collapse=False, fold: Optional[bool] 
         raise GradientError("backward_steps(): the root depends on no Value that requires a gradient")
     view = view or build_view(root, collapse, fold)
     namer = Namer(view.order, view=view)
-    grads: Dict[Value, object] = {root: _seed(root, grad)}
+    grads: Dict[Value, object] = {root: backward_seed(root, grad)}
     index = 0
     for node in reversed(topological_order(root)):
         if not view.is_step(node):
@@ -212,7 +195,7 @@ def backward_steps(root: Value, grad=None, collapse=False, fold: Optional[bool] 
 def gradients(root: Value, collapse=False) -> Dict[Value, object]:
     """``{node: d root/d node}`` for every node that needs a gradient, computed by
     replaying the steps (no ``Value.grad`` is changed)."""
-    grads: Dict[Value, object] = {root: _seed(root, None)}
+    grads: Dict[Value, object] = {root: backward_seed(root)}
     for step in backward_steps(root, collapse=collapse):
         for t in step.terms:
             if t.total is not None:
@@ -255,7 +238,7 @@ def ledger(root: Value, collapse=True, fold: Optional[bool] = None) -> List[Row]
         for e in es:
             remaining[e.inp] = remaining.get(e.inp, 0) + 1
     parts: Dict[Value, List[Contribution]] = {}
-    rows = [Row(root, root.data, _seed(root, None), ())]
+    rows = [Row(root, root.data, backward_seed(root), ())]
     for step in backward_steps(root, collapse=collapse, fold=fold, view=view):
         if step.node is not root:
             rows.append(Row(step.node, step.node.data, step.upstream,
@@ -305,6 +288,8 @@ def _row_strings(row: Row, root_name: str, namer: Namer, digits: int, latex: boo
     num_text = " + ".join(numeric)
     if sym_text == "1":  # d root/d node = 1: nothing to show but the result
         sym_text = num_text = ""
+    if num_text == sym_text:  # only constant factors (a + a): "1 + 1" once, not twice
+        num_text = ""
     return lhs, sym_text, num_text, format_number(row.grad, digits)
 
 
@@ -429,7 +414,7 @@ def summary(root: Value, digits: int = 7) -> str:
     local_vectors: Dict[str, Dict[str, np.ndarray]] = {}
     for node, group in view.groups.items():
         es = view.edges.get(node, [])
-        if len(es) == 1 and group.name in SHORT_NAMES:
+        if len(es) == 1 and short_name(group.name):
             table = {es[0].inp: es[0].local}
             for base, vec in vectors_of([es[0].inp], table).items():
                 local_vectors.setdefault(base, {})[group.name] = None
@@ -444,7 +429,7 @@ def summary(root: Value, digits: int = 7) -> str:
             continue
         for name, vec in local_vectors.get(base, {}).items():
             if vec is not None:
-                lines.append(f"  {SHORT_NAMES[name][0]}'({base}) = {format_array(vec, digits)}")
+                lines.append(f"  {short_name(name)}'({base}) = {format_array(vec, digits)}")
         lines.append(f"  d{root_name}/d{base} = {format_array(arr, digits)}")
     return "\n".join(lines) + "\n"
 

@@ -16,7 +16,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..core.engine import Value, topological_order
-from ..functions.composite import group_path
+from ..core.primitives import ATOM
+from ..functions.composite import group_path, short_name
 
 __all__ = ["View", "Edge", "Factor", "build_view", "format_number", "Namer"]
 
@@ -58,47 +59,6 @@ def paren(text: str) -> str:
 INDEXED_NAME = re.compile(r"^([A-Za-z_]+?)(\d*)\[([0-9, ]+)\]$")
 PLAIN_NAME = re.compile(r"^([A-Za-z]+?)(\d*)$")
 
-# Text and LaTeX templates of each primitive, in its inputs' names {u}, {v}, {c}.
-EXPR_TEXT = {
-    "add": "{u} + {v}", "sub": "{u} - {v}", "mul": "{u} * {v}", "div": "{u} / {v}",
-    "neg": "-{u}", "powc": "{u}^{v}", "pow": "{u}^{v}", "exp": "exp({u})",
-    "log": "ln({u})", "log1p": "ln(1 + {u})", "expm1": "exp({u}) - 1",
-    "tanh": "tanh({u})", "relu": "relu({u})", "abs": "|{u}|", "erf": "erf({u})",
-    "where": "where({c} > 0, {u}, {v})", "bsum": "sum_n {u}",
-}
-EXPR_LATEX = {
-    "add": "{u} + {v}", "sub": "{u} - {v}", "mul": "{u} \\cdot {v}",
-    "div": "\\frac{{{u}}}{{{v}}}", "neg": "-{u}", "powc": "{u}^{{{v}}}",
-    "pow": "{u}^{{{v}}}", "exp": "e^{{{u}}}", "log": "\\ln {u}",
-    "log1p": "\\ln(1 + {u})", "expm1": "e^{{{u}}} - 1", "tanh": "\\tanh {u}",
-    "relu": "\\operatorname{{relu}}({u})", "abs": "\\lvert {u} \\rvert",
-    "erf": "\\operatorname{{erf}}({u})",
-    "where": "\\operatorname{{where}}({c} > 0, {u}, {v})", "bsum": "\\sum_n {u}",
-}
-# Local derivatives d out/d input_i, one template per input ("1" means: leave out).
-LOCAL_TEXT = {
-    "add": ("1", "1"), "sub": ("1", "-1"), "mul": ("{v}", "{u}"),
-    "div": ("1/{v}", "-{u}/{v}^2"), "neg": ("-1",), "powc": ("{v} * {u}^{w}", "0"),
-    "pow": ("{v} * {u}^({v} - 1)", "{u}^{v} * ln({u})"), "exp": ("exp({u})",),
-    "log": ("1/{u}",), "log1p": ("1/(1 + {u})",), "expm1": ("exp({u})",),
-    "tanh": ("1 - tanh({u})^2",), "relu": ("[{u} > 0]",), "abs": ("sign({u})",),
-    "erf": ("2/sqrt(pi) * exp(-{u}^2)",), "where": ("0", "[{c} > 0]", "[{c} <= 0]"),
-    "bsum": ("1",),
-}
-LOCAL_LATEX = {
-    "add": ("1", "1"), "sub": ("1", "-1"), "mul": ("{v}", "{u}"),
-    "div": ("\\frac{{1}}{{{v}}}", "-\\frac{{{u}}}{{{v}^2}}"), "neg": ("-1",),
-    "powc": ("{v} \\cdot {u}^{{{w}}}", "0"),
-    "pow": ("{v} \\cdot {u}^{{{v} - 1}}", "{u}^{{{v}}} \\ln {u}"), "exp": ("e^{{{u}}}",),
-    "log": ("\\frac{{1}}{{{u}}}",), "log1p": ("\\frac{{1}}{{1 + {u}}}",),
-    "expm1": ("e^{{{u}}}",), "tanh": ("1 - \\tanh^2 {u}",), "relu": ("[{u} > 0]",),
-    "abs": ("\\operatorname{{sign}}({u})",),
-    "erf": ("\\tfrac{{2}}{{\\sqrt{{\\pi}}}} e^{{-{u}^2}}",),
-    "where": ("0", "[{c} > 0]", "[{c} \\le 0]"), "bsum": ("1",),
-}
-# How a collapsed one-input composite writes its derivative: sigma'(s2[0]).
-SHORT_NAMES = {"sigmoid": ("sigma", "\\sigma"), "tanh": ("tanh", "\\tanh"),
-          "relu": ("ReLU", "\\mathrm{ReLU}"), "identity": ("id", "\\mathrm{id}")}
 _GREEK = {"sigma", "alpha", "beta", "gamma", "delta", "lambda", "mu", "theta", "eta"}
 
 
@@ -144,12 +104,6 @@ def latex_escape(text: str) -> str:
     return "".join(out)
 
 
-_PREC = {"add": 1, "sub": 1, "sum": 1, "mul": 2, "div": 2, "neg": 3, "powc": 4, "pow": 4}
-# the precedence each input of an op needs to go without parentheses
-_NEEDS = {"add": (1, 1), "sum": (1, 1), "sub": (1, 2), "mul": (2, 3), "div": (2, 3),
-          "neg": (4,), "powc": (5, 5), "pow": (5, 5)}
-
-
 class Namer:
     """Names nodes in traces, as text (``fmt="text"``) or LaTeX (``fmt="latex"``):
     a labelled node by its label, a constant by its value, the output of a collapsed
@@ -177,7 +131,7 @@ class Namer:
     def __call__(self, node: Value, atom: bool = True) -> str:
         """The node's name; ``atom=True`` parenthesises a compound expression."""
         text, prec = self.named(node)
-        return f"({text})" if atom and prec < 5 else text
+        return f"({text})" if atom and prec < ATOM else text
 
     def named(self, node: Value) -> Tuple[str, int]:
         """``(name, precedence)``: 5 for atoms, lower for sums, products ..."""
@@ -195,14 +149,14 @@ class Namer:
     def _name(self, node: Value) -> Tuple[str, int]:
         latex = self.fmt == "latex"
         if node.label:
-            return (_latex_label(node.label) if latex else node.label), 5
+            return (_latex_label(node.label) if latex else node.label), ATOM
         if not node.parents:
             if isinstance(node.data, ndarray):
-                return ("\\mathrm{const}" if latex else "const"), 5
+                return ("\\mathrm{const}" if latex else "const"), ATOM
             text = plain_number(node.data)
-            return text, (3 if text.startswith("-") else 5)
+            return text, (3 if text.startswith("-") else ATOM)
         number = self._numbers.get(id(node), 0)
-        fallback = (f"t_{{{number}}}" if latex else f"t{number}"), 5
+        fallback = (f"t_{{{number}}}" if latex else f"t{number}"), ATOM
         if self._depth > 6:
             return fallback  # a long chain of unnamed nodes: no deep recursion
         self._depth += 1
@@ -212,29 +166,27 @@ class Namer:
             self._depth -= 1
         if text is None or len(_strip_latex(text) if latex else text) > self.max_len:
             return fallback
-        return text, _PREC.get(node.op, 5) if node not in self.groups else 5
+        if node in self.groups:
+            return text, ATOM
+        return text, node.primitive.precedence
 
     def _expression(self, node: Value, latex: bool) -> Optional[str]:
         group = self.groups.get(node)
         if group is not None:
-            short = SHORT_NAMES.get(group.name)
-            fname = short[1 if latex else 0] if short else group.name
+            fname = short_name(group.name, latex) or group.name
             edges = self.view.edges.get(node, [])
             ins = [e.inp for e in edges if e.inp.requires_grad] or [e.inp for e in edges]
             return f"{fname}(" + ", ".join(self(p, atom=False) for p in _unique(ins)) + ")"
-        templates = EXPR_LATEX if latex else EXPR_TEXT
-        needs = _NEEDS.get(node.op)
-        if node.op == "sum":
-            return " + ".join(self._child(p, 1) for p in node.parents)
-        if node.op not in templates:
+        prim = node.primitive
+        if prim is None:  # made by a primitive since unregistered
             return None
-        if needs is None:  # a function call: its argument needs no parentheses
+        needs = prim.operand_precedence
+        if needs is None:  # a function call: its arguments need no parentheses
             names = [self(p, atom=False) for p in node.parents]
         else:
             names = [self._child(p, needs[min(i, len(needs) - 1)])
                      for i, p in enumerate(node.parents)]
-        keys = ("c", "u", "v") if len(names) == 3 else ("u", "v")
-        return templates[node.op].format(**dict(zip(keys, names)))
+        return prim.fill(prim.latex if latex else prim.text, names)
 
 
 def _unique(nodes):
@@ -274,14 +226,23 @@ def _tidy(text: str) -> str:
     return text
 
 
-def fill_template(template: str, parents: Sequence[Value], namer, extra: Optional[dict] = None) -> str:
-    """Put the parents' names into a template: ``{u}, {v}`` (``{c}, {u}, {v}`` for a
-    three-input op)."""
-    names = [namer(p) for p in parents]
-    keys = ("c", "u", "v") if len(parents) == 3 else ("u", "v")
-    fields = dict(zip(keys, names))
-    fields.update(extra or {})
-    return _tidy(template.format(**fields))
+def fill_template(template: str, node: Value, namer, index: int = 0) -> str:
+    """Put the names of ``node``'s inputs into a template of its primitive (``{u}``,
+    ``{v}`` ...; ``index``: the input an n-ary row's ``{u_i}`` stands for)."""
+    names = [namer(p) for p in node.parents]
+    return _tidy(node.primitive.fill(template, names, index))
+
+
+def constant_operand(node: Value) -> Optional[float]:
+    """The number in the primitive's constant input of ``node`` (the exponent ``c`` of
+    ``u^c``) when that input is a scalar constant leaf, else None."""
+    index = node.primitive.constant_input if node.primitive is not None else None
+    if index is None:
+        return None
+    operand = node.parents[index]
+    if operand.parents or operand.requires_grad or operand.data.__class__ is not float:
+        return None
+    return operand.data
 
 
 # ---------------------------------------------------------------- the view graph

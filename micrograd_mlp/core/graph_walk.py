@@ -1,0 +1,68 @@
+"""Walks over a computational graph: every node after all of its inputs.
+
+Both walks are iterative (a chain a million nodes deep is fine) and read only a node's
+``parents`` and ``requires_grad``, so they sit below the engine's ``Value``.
+"""
+from __future__ import annotations
+
+__all__ = ["topological_order", "interior_order"]
+
+_EXIT = object()  # stack marker: the node below it has had all its parents listed
+
+
+def topological_order(root, all_nodes: bool = False) -> list:
+    """Every node ``root`` depends on, each after all of its parents (inputs first,
+    ``root`` last). Iterative, so a chain a million deep is fine. With
+    ``all_nodes=False`` (the default) only nodes that require a gradient are listed."""
+    order = []
+    append = order.append
+    seen = set()
+    add = seen.add
+    stack = [root]
+    push = stack.append
+    pop = stack.pop
+    # Depth-first; a node is pushed again under an _EXIT marker, so no tuple is built
+    # per node and the node is listed once its parents are.
+    while stack:
+        node = pop()
+        if node is _EXIT:
+            append(pop())
+            continue
+        if node in seen:
+            continue
+        add(node)
+        push(node)
+        push(_EXIT)
+        for p in node.parents:
+            if p not in seen and (all_nodes or p.requires_grad):
+                push(p)
+    return order
+
+
+def interior_order(root) -> list:
+    """The nodes made by an operation that ``root`` depends on through a gradient path,
+    in topological order (``root`` last), with their ``grad`` reset to 0 on the way:
+    what ``backward()`` walks (leaves need no visit of their own)."""
+    order = []
+    append = order.append
+    seen = set()
+    add = seen.add
+    stack = [root]
+    push = stack.append
+    pop = stack.pop
+    while stack:
+        node = pop()
+        if node is _EXIT:
+            node = pop()
+            node.grad = 0.0
+            append(node)
+            continue
+        if node in seen:
+            continue
+        add(node)
+        push(node)
+        push(_EXIT)
+        for p in node.parents:
+            if p.parents and p.requires_grad and p not in seen:
+                push(p)
+    return order

@@ -1,0 +1,234 @@
+"""The :class:`Primitive` row and the table :data:`PRIMITIVES` it lives in.
+
+A row holds everything about one operation (forward rule, local derivatives, the
+templates views write it with, its precedence ...). :func:`register_primitive` adds a
+row and :func:`unregister_primitive` removes one; listeners (the engine) hear of every
+change through :func:`on_registration`. The engine's own rows are written in
+:mod:`micrograd_mlp.core.primitives`, which re-exports everything here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Set, Tuple
+
+from ..errors import ArgumentError
+
+__all__ = ["Primitive", "PRIMITIVES", "register_primitive", "unregister_primitive",
+           "on_registration", "add_row", "seal_built_ins", "BUILT_IN", "ATOM",
+           "DEFAULT_VARIABLES"]
+
+#: The precedence of a name, a number or a function call: never parenthesised.
+ATOM = 5
+
+# the names the templates use for the inputs, by number of inputs (None: any number)
+DEFAULT_VARIABLES = {1: ("u",), 2: ("u", "v"), 3: ("c", "u", "v"), None: ("u_i",)}
+
+
+@dataclass(frozen=True)
+class Primitive:
+    """One operation of the engine, everything about it in one row.
+
+    * ``name`` -- the key stored in ``Value.op``; ``symbol`` -- what a drawing shows in
+      the operation node; ``arity`` -- the number of inputs (None: any number);
+    * ``forward(*xs) -> out`` on the inputs' data; ``partials(out, *xs) -> (d out/d x_1,
+      ..., d out/d x_n)``, the local derivatives on the same data (``out`` is passed so
+      ``d tanh(u)/du = 1 - tanh(u)^2`` reuses the forward result);
+    * ``text``/``latex`` -- the expression as a template in the input names
+      (``"{u} + {v}"``, ``"\\\\frac{{{u}}}{{{v}}}"``); an n-ary row writes ``{args}``,
+      the inputs joined by ``joiner``; ``local_text``/``local_latex`` -- one template
+      per input for ``d out/d input`` (one for all inputs of an n-ary row, which may
+      name the input ``{u_i}``); ``"1"`` is left out of products;
+    * ``precedence`` -- how tightly the expression binds (1 sums, 2 products, 3 a
+      negation, 4 powers, ``ATOM`` = 5 names and calls); ``operand_precedence`` -- the
+      precedence each input needs to go without parentheses (None: the inputs are
+      arguments of a call, never parenthesised);
+    * ``constant_input`` -- an input (the exponent of ``u^c``) that is a number known
+      when the graph is built: a drawing writes it into ``constant_symbol``
+      (``"^{c}"`` gives ``^2``) and hides its node, and ``constant_local(c)`` gives the
+      derivative templates ``(text, latex)`` with the number put in (``2 * {u}``);
+    * ``check(*xs) -> message or None`` -- the inputs outside the domain (``log`` of a
+      non-positive number ...); ``method`` -- the ``Value`` method (and expression-
+      language function) it is called by, ``""`` for none; ``doc`` -- its description;
+    * ``batched`` -- optional rule replay may use on whole blocks of nodes at once.
+    """
+
+    name: str
+    symbol: str
+    forward: Callable
+    partials: Callable
+    arity: Optional[int]
+    text: str
+    latex: str
+    local_text: Tuple[str, ...]
+    local_latex: Tuple[str, ...]
+    precedence: int = ATOM
+    operand_precedence: Optional[Tuple[int, ...]] = None
+    joiner: str = ", "
+    variables: Tuple[str, ...] = ()
+    constant_input: Optional[int] = None
+    constant_symbol: str = ""
+    constant_local: Optional[Callable] = None
+    check: Optional[Callable] = None
+    method: str = ""
+    doc: str = ""
+    batched: Optional[object] = None
+
+    def inputs(self) -> Tuple[str, ...]:
+        """The names the templates use for the inputs (``u``, ``v`` ...)."""
+        return self.variables or DEFAULT_VARIABLES[self.arity]
+
+    def fill(self, template: str, names, index: int = 0) -> str:
+        """Put the inputs' ``names`` into ``template`` (``index``: the input an n-ary
+        row's ``{u_i}`` stands for)."""
+        if self.arity is None:
+            return template.format(args=self.joiner.join(names), u_i=names[index])
+        return template.format(**dict(zip(self.inputs(), names)))
+
+    @property
+    def expr(self) -> str:
+        """The expression in the input names: ``u + v``, ``u_1 + ... + u_n``."""
+        if self.arity is None:
+            return self.fill(self.text, ["u_1", "...", "u_n"], 1).replace("u_...", "...")
+        return self.fill(self.text, self.inputs())
+
+    @property
+    def dexprs(self) -> Tuple[str, ...]:
+        """The local derivatives in the input names, one per input."""
+        if self.arity is None:
+            return (self.fill(self.local_text[0], ["u_1", "u_i", "u_n"], 1),)
+        return tuple(self.fill(t, self.inputs()) for t in self.local_text)
+
+    def formula(self, i: int = 0) -> str:
+        """The local derivative with respect to input ``i`` as text, e.g.
+        ``d tanh(u)/du = 1 - tanh(u)^2``."""
+        expr = self.expr if self.precedence >= ATOM else f"({self.expr})"
+        if self.arity is None:
+            return f"d {expr}/du_i = {self.dexprs[0]}"
+        return f"d {expr}/d{self.inputs()[i]} = {self.dexprs[i]}"
+
+    def formulas(self) -> Tuple[str, ...]:
+        """All local-derivative formulas of this primitive, one per input."""
+        return tuple(self.formula(i) for i in range(self.arity or 1))
+
+
+PRIMITIVES: Dict[str, Primitive] = {}
+LISTENERS: List[Callable] = []
+
+
+def on_registration(listener: Callable) -> None:
+    """Call ``listener(primitive, added)`` for every row now (``added=True``) and on
+    every later registration or removal: how the engine keeps its ``Value`` methods
+    and fast lookup tables in step with the table."""
+    LISTENERS.append(listener)
+    for prim in list(PRIMITIVES.values()):
+        listener(prim, True)
+
+
+def add_row(prim: Primitive) -> Primitive:
+    """Put ``prim`` in the table and tell the listeners (no checks: see
+    :func:`register_primitive`)."""
+    PRIMITIVES[prim.name] = prim
+    told = []
+    try:
+        for listener in LISTENERS:
+            listener(prim, True)
+            told.append(listener)
+    except Exception:  # a listener refused the row: take it back out everywhere
+        del PRIMITIVES[prim.name]
+        for listener in told:
+            listener(prim, False)
+        raise
+    return prim
+
+
+def register_primitive(name: str, forward: Callable, partials: Callable, *,
+                       local_text, arity: Optional[int] = 1, text: str = "",
+                       latex: str = "", local_latex=None, symbol: str = "",
+                       check: Optional[Callable] = None, method: Optional[str] = None,
+                       doc: str = "", precedence: int = ATOM,
+                       operand_precedence: Optional[Tuple[int, ...]] = None,
+                       joiner: str = ", ", variables: Tuple[str, ...] = (),
+                       batched: Optional[object] = None) -> Primitive:
+    """Add the operation ``name`` to the table, and so to ``Value`` (a method named
+    ``method``, by default ``name`` for a one-input op), gradcheck, traces, ledgers,
+    drawings, replay and the trace command's expressions, all at once.
+
+    ``forward(*xs)`` and ``partials(out, *xs)`` must accept floats and numpy arrays.
+    ``local_text`` (one template per input, in ``{u}``, ``{v}`` ...) is required;
+    ``text`` defaults to ``name({u})``, ``latex`` to ``\\operatorname{name}({u})``,
+    ``local_latex`` to ``local_text`` and ``symbol`` to ``name``. Example::
+
+        register_primitive("sin", np.sin, lambda out, u: (np.cos(u),),
+                           local_text=("cos({u})",), latex="\\\\sin({u})",
+                           local_latex=("\\\\cos({u})",))
+
+    Raises :class:`~micrograd_mlp.errors.ArgumentError` for a name already in the
+    table (unregister it first) or templates that do not fit the number of inputs.
+    """
+    if not (isinstance(name, str) and name.isidentifier()):
+        raise ArgumentError(f"register_primitive: the name must be an identifier, not {name!r}")
+    if name in PRIMITIVES:
+        raise ArgumentError(f"register_primitive: {name!r} is already a primitive; "
+                            f"unregister_primitive({name!r}) first")
+    names = DEFAULT_VARIABLES.get(arity, ()) if not variables else tuple(variables)
+    if arity is not None and (arity < 1 or len(names) != arity):
+        raise ArgumentError(f"register_primitive({name!r}): give variables for {arity} inputs")
+    call_args = "{args}" if arity is None else ", ".join("{%s}" % v for v in names)
+    local_text = tuple(local_text)
+    local_latex = tuple(local_latex) if local_latex is not None else local_text
+    if len(local_text) != (arity or 1) or len(local_latex) != len(local_text):
+        raise ArgumentError(f"register_primitive({name!r}): give one local-derivative "
+                            f"template per input ({arity or 1})")
+    if method is None:
+        method = name if arity == 1 else ""
+    prim = Primitive(name, symbol or name, forward, partials, arity,
+                     text or f"{name}({call_args})",
+                     latex or f"\\operatorname{{{{{name}}}}}({call_args})",
+                     local_text, local_latex, precedence, operand_precedence, joiner,
+                     tuple(variables), check=check, method=method, doc=doc, batched=batched)
+    _check_templates(prim)
+    return add_row(prim)
+
+
+def _check_templates(prim: Primitive) -> None:
+    """Fill every template once with the input names, so a template naming an input
+    the row does not have fails at registration, not in the middle of a trace."""
+    names = ["u_1", "u_2"] if prim.arity is None else list(prim.inputs())
+    try:
+        for template in (prim.text, prim.latex) + prim.local_text + prim.local_latex:
+            prim.fill(template, names)
+    except (KeyError, IndexError, ValueError) as err:
+        raise ArgumentError(f"register_primitive({prim.name!r}): a template does not fit "
+                            f"the inputs {names}: {err!r}") from None
+
+
+def unregister_primitive(name: str) -> Primitive:
+    """Remove a primitive added by :func:`register_primitive` (and its ``Value``
+    method); returns its row. The engine's own operations cannot be removed."""
+    if name in BUILT_IN:
+        raise ArgumentError(f"unregister_primitive: {name!r} is one of the engine's own "
+                            f"operations and cannot be removed")
+    try:
+        prim = PRIMITIVES.pop(name)
+    except KeyError:
+        raise ArgumentError(f"unregister_primitive: no primitive called {name!r}") from None
+    for listener in LISTENERS:
+        listener(prim, False)
+    return prim
+
+
+#: The engine's own operations (they cannot be unregistered).
+BUILT_IN: Set[str] = set()
+
+
+def seal_built_ins() -> None:
+    """Mark every row in the table now as one of the engine's own operations."""
+    BUILT_IN.update(PRIMITIVES)
+
+
+def get(name: str) -> Primitive:
+    """The primitive called ``name``; a clear error lists the known ones."""
+    try:
+        return PRIMITIVES[name]
+    except KeyError:
+        raise KeyError(f"unknown primitive {name!r}; known: {', '.join(sorted(PRIMITIVES))}") from None
