@@ -107,24 +107,33 @@ def test_loss_constants_rebuilt_when_not_a_column_of_y():
         assert close(loss, ref_loss) and close(grads, ref_grads)
 
 
-def test_new_batch_size_is_recorded_again():
+def test_one_recording_serves_every_batch_size():
     model = MLP(2, [3, 1], activation="sigmoid", seed=4)
     step = compile_step(model, losses.mse)
-    for n in (8, 5, 8):
+    program = None
+    for n in (8, 5, 1, 8):
         X, y = moons(n, n)
         ref_loss, ref_grads = fresh(model, losses.mse, X, y)
         model.zero_grad()
         loss, grads = step(X, y)
         assert close(loss, ref_loss) and close(grads, ref_grads)
-    assert len(step.recordings) == 2
+        program = program or step.program
+        assert step.program is program          # recorded once
 
 
-def test_recorded_rejects_another_batch_size():
+def test_recorded_graph_replays_other_batch_sizes_and_refuses_ragged_inputs():
     x = Value(np.arange(1.0, 4.0), requires_grad=False)
+    z = Value(np.ones(3), requires_grad=False)
     w = Value(0.5, "w")
-    rec = Recorded((w * x).sum(), [w], [x])
-    with pytest.raises(ShapeError, match="batches of 3"):
-        rec.run([np.ones(4)])
+    rec = Recorded((w * x * z).sum(), [w], [x, z])
+    x4 = np.array([1.0, -2.0, 3.0, 0.5])
+    loss, grads = rec.run([x4, np.full(4, 2.0)], accumulate=False)
+    assert loss == pytest.approx(0.5 * 2 * x4.sum(), rel=1e-15)
+    assert grads[0] == pytest.approx(2 * x4.sum(), rel=1e-15)
+    with pytest.raises(ShapeError, match="batch sizes differ"):
+        rec.run([np.ones(4), np.ones(5)])
+    with pytest.raises(ShapeError, match="1-D"):
+        rec.run([np.ones((4, 1)), np.ones(4)])
 
 
 def test_general_graph_shared_nodes_and_many_primitives():
@@ -229,7 +238,7 @@ def test_regular_views_equal_fancy_indexing():
     """Slots on a regular grid (ascending or descending, strided, 2-D) are read through a
     view equal to fancy indexing, and writes through it land in the same entries;
     irregular or repeated slots give no view."""
-    from micrograd_mlp.core.recorder import _Ref, _regular_view
+    from micrograd_mlp.core.recorder_groups import Ref as _Ref, regular_view as _regular_view
 
     buf = np.arange(60.0).reshape(30, 2)
     for idx in ([3, 4, 5], [9, 6, 3, 0], [[1, 2], [4, 5], [7, 8]], [[20, 19], [10, 9]], [7]):
@@ -246,7 +255,7 @@ def test_regular_views_equal_fancy_indexing():
 
 
 def test_repeated_slots_accumulate():
-    from micrograd_mlp.core.recorder import _Ref
+    from micrograd_mlp.core.recorder_groups import Ref as _Ref
 
     G = np.zeros((5, 3))
     idx = np.array([[4, 1], [1, 4], [2, 4]])

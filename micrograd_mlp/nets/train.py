@@ -19,7 +19,6 @@ faster implementation can be swapped in.
 from __future__ import annotations
 
 import math
-import os
 import sys
 import warnings
 from typing import Callable, Dict, List, Optional, Sequence
@@ -27,17 +26,19 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from ..core.engine import Value, is_anomaly_enabled, no_grad
-from ..errors import DataTypeError, GradientError, ShapeError
+from ..errors import ArgumentError, DataTypeError, GradientError, ShapeError
 from ..core.checks import check_int, check_real
-from ..errors import ArgumentError, DomainError, UnknownLossError
+from ..errors import DomainError, UnknownLossError
 from ..functions import losses
 from ..functions import targets as target_rules
 from . import optim as _optim
 from ..core.recorder import single_threaded_blas
-from .compiled_step import compile_step, train_step as replayed_train_step
+from .callbacks import as_callback
+from .compiled_step import compile_step, replayed_train_step
 from .layers import Module
 
-__all__ = ["fit", "train_step", "History", "predict", "accuracy", "listing", "resolve_loss"]
+__all__ = ["fit", "train_step", "History", "predict", "accuracy", "listing", "resolve_loss",
+           "score_threshold"]
 
 _LOSS_ALIASES = {"bce": "binary_cross_entropy", "cross_entropy": "softmax_cross_entropy",
                  "ce": "softmax_cross_entropy", "squared": "squared_error"}
@@ -164,7 +165,10 @@ class _Targets:
         if self.kind == "labels":
             return y
         if self.kind == "values":
-            return y.astype(np.int64) if np.all((y == 0) | (y == 1)) else None
+            if np.all((y == 0) | (y == 1)):
+                return y.astype(np.int64)
+            # hinge's -1/+1 labels: class 1 is +1
+            return (y > 0).astype(np.int64) if np.all((y == -1) | (y == 1)) else None
         rows_onehot = np.all((y == 0) | (y == 1), axis=1) & (y.sum(axis=1) == 1)
         return y.argmax(axis=1) if np.all(rows_onehot) else None
 
@@ -230,15 +234,18 @@ def train_step(model, Xb: np.ndarray, yb, loss: Callable, optimizer, per_sample:
 
 class History:
     """What :func:`fit` measured, one entry per epoch: ``loss`` and ``val_loss``
-    (lists of floats), ``metrics`` and ``val_metrics`` (name -> list). ``epochs`` is
-    the number of epochs run, ``stopped_early`` tells whether ``epsilon`` (or a
-    non-finite loss) ended training, ``stop_reason`` says why it ended."""
+    (lists of floats), ``metrics`` and ``val_metrics`` (name -> list), ``lr`` (the
+    learning rate each epoch used). ``epochs`` is the number of epochs run,
+    ``stopped_early`` tells whether ``epsilon``, a non-finite loss or a callback ended
+    training, ``stop_reason`` says why it ended. Draw it with
+    :func:`micrograd_mlp.plots_training.plot_history`."""
 
     def __init__(self):
         self.loss: List[float] = []
         self.val_loss: List[float] = []
         self.metrics: Dict[str, List[float]] = {}
         self.val_metrics: Dict[str, List[float]] = {}
+        self.lr: List[float] = []
         self.stopped_early = False
         self.stop_reason = ""
 
@@ -250,54 +257,25 @@ class History:
     def as_dict(self) -> Dict:
         """All curves as a plain dict (JSON-ready)."""
         return {"loss": self.loss, "val_loss": self.val_loss, "metrics": self.metrics,
-                "val_metrics": self.val_metrics, "stopped_early": self.stopped_early,
-                "stop_reason": self.stop_reason}
+                "val_metrics": self.val_metrics, "lr": self.lr,
+                "stopped_early": self.stopped_early, "stop_reason": self.stop_reason}
+
+    def logs(self) -> Dict[str, float]:
+        """The last epoch's numbers as callbacks receive them: ``loss``, each metric,
+        ``val_loss`` and ``val_<metric>`` (with validation data), ``lr``."""
+        out = {"loss": self.loss[-1]}
+        out.update({k: v[-1] for k, v in self.metrics.items()})
+        if self.val_loss:
+            out["val_loss"] = self.val_loss[-1]
+        out.update({f"val_{k}": v[-1] for k, v in self.val_metrics.items()})
+        out["lr"] = self.lr[-1]
+        return out
 
     def __repr__(self):
         if not self.loss:
             return "History(empty)"
         extra = "".join(f", {k}={v[-1]:.4g}" for k, v in self.metrics.items())
         return f"History({self.epochs} epochs, loss={self.loss[-1]:.6g}{extra})"
-
-    def plot(self, path=None, title: str = "Learning curve", log_loss: bool = True):
-        """Draw the loss (and metric) curves, train and validation, with matplotlib
-        (a pyplot-free figure, rendered by Agg). With ``path``, write ``<path>.png`` and ``<path>.svg`` (the
-        suffix of ``path``, if any, is replaced). Returns the figure."""
-        # A bare Figure (no pyplot) renders with Agg and leaves the global backend alone.
-        from matplotlib.figure import Figure
-
-        if not self.loss:
-            raise ValueError("nothing to plot: the history is empty")
-        n_panels = 1 + (1 if self.metrics else 0)
-        fig = Figure(figsize=(5.5 * n_panels, 4))
-        axes = fig.subplots(1, n_panels, squeeze=False)
-        ep = np.arange(1, self.epochs + 1)
-        ax = axes[0, 0]
-        ax.plot(ep, self.loss, label="train loss")
-        if self.val_loss:
-            ax.plot(ep[:len(self.val_loss)], self.val_loss, label="validation loss")
-        if log_loss and min(self.loss) > 0:
-            ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
-        ax.set_title(title)
-        ax.legend()
-        if self.metrics:
-            ax = axes[0, 1]
-            for name, vals in self.metrics.items():
-                ax.plot(ep[:len(vals)], vals, label=f"train {name}")
-            for name, vals in self.val_metrics.items():
-                ax.plot(ep[:len(vals)], vals, label=f"validation {name}")
-            ax.set_xlabel("epoch")
-            ax.set_ylabel("metric")
-            ax.set_title("Metrics")
-            ax.legend()
-        fig.tight_layout()
-        if path is not None:
-            stem = os.path.splitext(os.fspath(path))[0]
-            fig.savefig(stem + ".png", dpi=120)
-            fig.savefig(stem + ".svg")
-        return fig
 
 
 # ---------------------------------------------------------------- metrics
@@ -319,18 +297,46 @@ def _accuracy(preds, classes, threshold=0.5) -> float:
 METRICS = {"accuracy": _accuracy}
 
 
-def _compute_metrics(names, preds, targets: _Targets) -> Dict[str, float]:
+def score_threshold(y, loss=None) -> float:
+    """Where a one-output classifier's score splits the classes: 0 for -1/+1 labels
+    (a raw score, as hinge trains it: class ``+1`` when ``score > 0``) or for the hinge
+    loss, else 0.5 (a probability, class 1 when ``p > 0.5``)."""
+    if loss is losses.hinge or (isinstance(loss, str) and loss.lower() == "hinge"):
+        return 0.0
+    y = np.asarray(y)
+    return 0.0 if y.dtype.kind in "if" and np.any(y == -1) else 0.5
+
+
+def _metric_names(metrics, targets: _Targets, val: Optional[_Targets]) -> tuple:
+    """The metrics ``fit`` computes. None: accuracy when the targets are class labels,
+    else none; an accuracy asked for explicitly on other targets is refused."""
+    if metrics is None:
+        return ("accuracy",) if targets.classes() is not None else ()
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = (metrics,)
+    metrics = tuple(metrics)
+    for m in metrics:
+        if callable(m):
+            continue
+        if m not in METRICS:
+            raise ArgumentError(f"unknown metric {m!r}; known: {', '.join(METRICS)} or a "
+                                f"callable (predictions, y) -> float")
+        for which, t in (("", targets), ("validation ", val)):
+            if t is not None and t.classes() is None:
+                raise ArgumentError(
+                    f"metric {m!r} needs class labels, but the {which}targets are not: give "
+                    f"0/1 or -1/+1 labels for one output, integer labels or one-hot rows "
+                    f"for several, or pass metrics=() (or a callable) for real targets")
+    return metrics
+
+
+def _compute_metrics(names, preds, targets: _Targets, threshold: float = 0.5) -> Dict[str, float]:
     out = {}
-    classes = targets.classes()
     for m in names:
         if callable(m):
             out[getattr(m, "__name__", "metric")] = float(m(preds, targets.y))
-        elif m == "accuracy":
-            if classes is not None:  # skipped for regression targets
-                out["accuracy"] = _accuracy(preds, classes)
-        else:
-            raise ValueError(f"unknown metric {m!r}; known: {', '.join(METRICS)} or a "
-                             f"callable (predictions, y) -> float")
+        else:  # "accuracy": _metric_names checked that the targets are class labels
+            out["accuracy"] = _accuracy(preds, targets.classes(), threshold)
     return out
 
 
@@ -339,9 +345,9 @@ def _compute_metrics(names, preds, targets: _Targets) -> Dict[str, float]:
 
 def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
         epochs: int = 100, batch_size: Optional[int] = None, epsilon: Optional[float] = None,
-        validation=None, metrics: Sequence = ("accuracy",), print_every: Optional[int] = None,
-        progress: bool = True, seed=None, shuffle: bool = True, per_sample: bool = False,
-        file=None, replay: Optional[bool] = None) -> History:
+        validation=None, metrics: Optional[Sequence] = None, print_every: Optional[int] = None,
+        progress: Optional[bool] = None, seed=None, shuffle: bool = True, per_sample: bool = False,
+        file=None, replay: Optional[bool] = None, scheduler=None, callbacks=None) -> History:
     """Train ``model`` on inputs ``X`` (shape (n, nin)) and targets ``y``.
 
     * ``y``: shape (n,) or (n, 1) for one output, (n, nout) for several, or integer
@@ -356,10 +362,19 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
       ``shuffle`` reorders mini-batches each epoch with ``np.random.default_rng(seed)``.
     * ``epsilon``: stop as soon as the epoch loss is below it.
     * ``validation``: ``(X_val, y_val)``, evaluated after every epoch.
-    * ``metrics``: names (``"accuracy"``, computed only when the targets are class
-      labels) or callables ``(predictions, y) -> float``.
+    * ``metrics``: names (``"accuracy"``) or callables ``(predictions, y) -> float``.
+      Default: accuracy when the targets are class labels (0/1 or -1/+1 for one output,
+      scored at 0.5, or at 0 for -1/+1 labels and the hinge loss; integer labels or
+      one-hot rows for several), none otherwise.
+    * ``scheduler``: a learning-rate scheduler over this ``optimizer``
+      (:mod:`micrograd_mlp.optim.lr_scheduler`) or a function ``optimizer -> scheduler``
+      (needed when ``fit`` makes the optimiser); stepped once after every epoch.
+    * ``callbacks``: objects with ``on_epoch_end(epoch, logs)`` or functions
+      ``(epoch, logs)``; returning True stops training (see
+      :mod:`micrograd_mlp.nets.callbacks`, e.g. ``EarlyStopping``).
     * ``print_every=k``: print epoch, loss and metrics every ``k`` epochs (to ``file``,
-      default stdout). ``progress``: a tqdm bar, shown only when stderr is a terminal.
+      default stdout). ``progress``: a tqdm bar; None (default) shows it on a terminal
+      or in a Jupyter notebook.
 
     * ``replay``: run lockstep steps by replaying one recorded graph per batch size
       (:mod:`micrograd_mlp.replay`; same numbers to ~1e-12, several times faster).
@@ -368,9 +383,11 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
       callable loss only if every number the loss computes from ``y`` is either a
       column of ``y``, a one-hot column of integer labels, or the same for every batch:
       a scalar derived from the batch's targets (say, class weights from the batch's
-      label frequencies) is recorded once and would be reused.
+      label frequencies) is recorded once and would be reused. A scheduler changes
+      only the learning rate: the recorded graph stays.
 
-    Returns a :class:`History`.
+    Each epoch: the batches' steps, the metrics, the validation, the callbacks, then
+    the scheduler's step. Returns a :class:`History`.
     """
 
     X = _as_inputs(model, X)
@@ -388,9 +405,8 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
         optimizer = _optim.get(optimizer or "sgd", model.parameters(), lr=0.01 if lr is None else lr)
     elif lr is not None:
         raise ArgumentError("lr was given together with an optimiser object; set the optimiser's lr")
-    if isinstance(metrics, str) or callable(metrics):
-        metrics = (metrics,)
-    metrics = tuple(metrics or ())
+    scheduler = _make_scheduler(scheduler, optimizer)
+    callbacks = [as_callback(cb) for cb in (callbacks or ())]
     val = None
     if validation is not None:
         try:
@@ -399,6 +415,8 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
             raise ArgumentError("validation must be a pair (X_val, y_val)") from None
         Xv = _as_inputs(model, Xv)
         val = (Xv, _Targets(model, yv, Xv.shape[0]))
+    metrics = _metric_names(metrics, targets, None if val is None else val[1])
+    threshold = score_threshold(targets.y, loss)
     per_sample = per_sample or bs == 1
     out = file if file is not None else sys.stdout
 
@@ -409,6 +427,13 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
 
     rng = np.random.default_rng(seed)
     history = History()
+    for cb in callbacks:
+        if hasattr(cb, "set_model"):
+            cb.set_model(model)
+        if getattr(cb, "stop_training", False):
+            cb.stop_training = False  # as Keras resets model.stop_training
+        if hasattr(cb, "on_train_begin"):
+            cb.on_train_begin({})
     bar = _progress_bar(epochs, progress)
     blas = None
     if compiled is not None:  # replay's small matrix products: one BLAS thread is fastest
@@ -419,6 +444,7 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
             order = rng.permutation(n) if (shuffle and bs < n) else np.arange(n)
             total = 0.0
             preds = np.empty((n, model.nout))
+            history.lr.append(float(optimizer.lr))
             for start in range(0, n, bs):
                 idx = order[start:start + bs]
                 if compiled is not None:
@@ -435,21 +461,18 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
                 preds[idx] = p
             epoch_loss = total / n
             history.loss.append(epoch_loss)
-            for k, v in _compute_metrics(metrics, preds, targets).items():
+            for k, v in _compute_metrics(metrics, preds, targets, threshold).items():
                 history.metrics.setdefault(k, []).append(v)
+            if compiled is not None and (val is not None or callbacks):
+                compiled.sync()  # validation and callbacks read the parameter Values
             if val is not None:
-                if compiled is not None:
-                    compiled.sync()
-                vl, vm = _evaluate(model, val[0], val[1], loss_fn, metrics)
+                vl, vm = _evaluate(model, val[0], val[1], loss_fn, metrics, threshold)
                 history.val_loss.append(vl)
                 for k, v in vm.items():
                     history.val_metrics.setdefault(k, []).append(v)
-            stop = ""
-            if not math.isfinite(epoch_loss):
-                stop = f"the loss became {epoch_loss} at epoch {epoch} (diverged; try a smaller lr)"
-                warnings.warn(stop, RuntimeWarning, stacklevel=2)
-            elif epsilon is not None and epoch_loss < epsilon:
-                stop = f"loss {epoch_loss:.6g} < epsilon {epsilon} at epoch {epoch}"
+            stop = _stop_reason(epoch, epoch_loss, epsilon, callbacks, history.logs())
+            if scheduler is not None:
+                scheduler.step()
             if bar is not None:
                 bar.update(1)
                 if epoch % 10 == 0 or stop:
@@ -469,17 +492,59 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
             blas.__exit__(None, None, None)
         if bar is not None:
             bar.close()
+    for cb in callbacks:
+        if hasattr(cb, "on_train_end"):
+            cb.on_train_end(history.logs() if history.loss else {})
     return history
 
 
+def _make_scheduler(scheduler, optimizer):
+    """``fit``'s ``scheduler`` argument as a scheduler over ``optimizer`` (or None)."""
+    if scheduler is None:
+        return None
+    if not hasattr(scheduler, "get_last_lr") and callable(scheduler):
+        scheduler = scheduler(optimizer)  # a factory: optimizer -> scheduler
+    if not (hasattr(scheduler, "step") and hasattr(scheduler, "optimizer")):
+        raise DataTypeError(f"scheduler must be a learning-rate scheduler (e.g. optim."
+                            f"lr_scheduler.StepLR) or a function optimizer -> scheduler, "
+                            f"not {type(scheduler).__name__}")
+    if scheduler.optimizer is not optimizer:
+        raise ArgumentError("the scheduler drives another optimiser than the one fit uses; "
+                            "pass fit the scheduler's optimiser, or a function making the "
+                            "scheduler, e.g. scheduler=lambda opt: StepLR(opt, step_size=10)")
+    return scheduler
+
+
+def _stop_reason(epoch, epoch_loss, epsilon, callbacks, logs) -> str:
+    """Why training stops after this epoch ("" to go on): a non-finite loss, the loss
+    below ``epsilon``, or a callback asking (True returned, or ``stop_training`` set).
+    Every callback runs, even after one asked to stop."""
+    stop = ""
+    if not math.isfinite(epoch_loss):
+        stop = f"the loss became {epoch_loss} at epoch {epoch} (diverged; try a smaller lr)"
+        warnings.warn(stop, RuntimeWarning, stacklevel=3)
+    elif epsilon is not None and epoch_loss < epsilon:
+        stop = f"loss {epoch_loss:.6g} < epsilon {epsilon} at epoch {epoch}"
+    for cb in callbacks:
+        asked = cb.on_epoch_end(epoch, dict(logs)) is True or getattr(cb, "stop_training", False)
+        if asked and not stop:
+            stop = (getattr(cb, "stop_reason", "") or
+                    f"{type(cb).__name__} stopped training at epoch {epoch}")
+    return stop
+
+
 def _progress_bar(total, progress):
-    if not progress or not sys.stderr.isatty():
+    if progress is None:  # a terminal or a notebook shows it; a log file does not
+        progress = sys.stderr.isatty() or "ipykernel" in sys.modules
+    if not progress:
         return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # the bar is a convenience only
-        return None
-    return tqdm(total=total, unit="epoch", leave=False, disable=not sys.stderr.isatty())
+    with warnings.catch_warnings():  # tqdm warns once when a notebook lacks ipywidgets
+        warnings.simplefilter("ignore")
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:  # the bar is a convenience only
+            return None
+    return tqdm(total=total, unit="epoch", leave="ipykernel" in sys.modules)
 
 
 def _epoch_line(epoch, h: History) -> str:
@@ -493,12 +558,12 @@ def _epoch_line(epoch, h: History) -> str:
     return "  ".join(parts)
 
 
-def _evaluate(model, X, targets: _Targets, loss_fn, metrics):
+def _evaluate(model, X, targets: _Targets, loss_fn, metrics, threshold=0.5):
     with no_grad():
         out = model.forward(X)
         L = _mean_loss(loss_fn(_squeeze(out), targets.batch(np.arange(X.shape[0]))))
     preds = _predictions(out, X.shape[0])
-    return float(L.data), _compute_metrics(metrics, preds, targets)
+    return float(L.data), _compute_metrics(metrics, preds, targets, threshold)
 
 
 # ---------------------------------------------------------------- evaluation
@@ -515,11 +580,13 @@ def predict(model, X) -> np.ndarray:
     return preds[:, 0] if model.nout == 1 else preds
 
 
-def accuracy(model_or_preds, X_or_y, y=None, threshold: float = 0.5) -> float:
+def accuracy(model_or_preds, X_or_y, y=None, threshold: Optional[float] = None) -> float:
     """Fraction of samples classified correctly, in [0, 1].
 
     ``accuracy(model, X, y)`` or ``accuracy(predictions, y)``. One output: class
-    ``prediction > threshold`` against 0/1 targets; several outputs: ``argmax``
+    ``prediction > threshold`` against 0/1 targets, or against -1/+1 targets (hinge's
+    labels, class ``+1``); ``threshold`` defaults to 0.5 for 0/1 targets (a
+    probability) and 0 for -1/+1 targets (a raw score). Several outputs: ``argmax``
     against integer labels or one-hot rows."""
 
     if isinstance(model_or_preds, Module):
@@ -534,6 +601,8 @@ def accuracy(model_or_preds, X_or_y, y=None, threshold: float = 0.5) -> float:
     if preds.ndim == 1:
         preds = preds.reshape(-1, 1)
     classes = _class_labels(y, preds.shape)
+    if threshold is None:
+        threshold = score_threshold(y)
     return _accuracy(preds, classes, threshold)
 
 
@@ -553,23 +622,29 @@ def _class_labels(y, shape) -> np.ndarray:
     if y.ndim != 1:
         raise ShapeError(f"targets of shape {y.shape} are not class labels")
     if not np.all(np.equal(np.mod(y, 1), 0)):
-        raise ValueError("accuracy needs class labels (0/1, or integers for several outputs), "
-                         "got non-integer targets")
-    if k == 1 and not np.all((y == 0) | (y == 1)):
-        raise ValueError("a one-output classifier needs 0/1 targets")
+        raise ValueError("accuracy needs class labels (0/1 or -1/+1, or integers for several "
+                         "outputs), got non-integer targets")
+    if k == 1:
+        if np.all((y == -1) | (y == 1)):
+            return (y > 0).astype(np.int64)
+        if not np.all((y == 0) | (y == 1)):
+            raise ValueError("a one-output classifier needs 0/1 or -1/+1 targets")
     return y.astype(np.int64)
 
 
-def listing(model, X, y, show: bool = False, file=None, threshold: float = 0.5,
+def listing(model, X, y, show: bool = False, file=None, threshold: Optional[float] = None,
             digits: int = 5) -> List[str]:
     """The per-sample comparison of ground truth and prediction (seed 003), one line
-    per sample, plus a final accuracy line for classification targets. Printed to
+    per sample, plus a final accuracy line for classification targets (``threshold``
+    as in :func:`accuracy`). Printed to
     ``file`` (default stdout) when ``show``; always returned as a list of strings."""
     X = _as_inputs(model, X)
     preds = predict(model, X)
     preds2 = preds.reshape(X.shape[0], -1)
     targets = _Targets(model, y, X.shape[0])
     classes = targets.classes()
+    if threshold is None:
+        threshold = score_threshold(targets.y)
     lines = []
     width = len(str(X.shape[0] - 1))
     for i in range(X.shape[0]):

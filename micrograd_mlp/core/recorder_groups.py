@@ -1,0 +1,322 @@
+"""The groups of a recording (:mod:`micrograd_mlp.core.recorder`): nodes run as one numpy
+call each, and the references through which they read and write the buffers.
+
+A group is planned once with :class:`RefSpec` (the graph positions it reads and writes)
+and bound to the buffers of one batch size with :meth:`Group.bind`, which turns every
+spec into a pair of :class:`Ref` (values, gradients).
+"""
+from __future__ import annotations
+
+import copy
+from typing import Optional
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..errors import DomainError
+from .primitives import PRIMITIVES
+
+__all__ = ["RefSpec", "Ref", "Group", "OpGroup", "SumGroup", "BatchSumGroup", "AffineGroup",
+           "affine_terms", "regular_view"]
+
+
+def regular_view(buf: np.ndarray, idx: np.ndarray) -> Optional[np.ndarray]:
+    """``buf[idx]`` as a *view* of ``buf`` when the slots ``idx`` form a regular grid,
+    ``idx[i, j, ..] = a + s_0 i + s_1 j + ..`` with distinct entries (a range, a strided
+    range, a matrix of weights laid out row by row; steps may be negative), else None.
+
+    Reading a view costs nothing and writing into it needs no index arithmetic; the
+    slots are laid out so that the common groups (a layer's outputs, its weights) are
+    regular."""
+    if idx.size == 0:
+        return None
+    first = int(idx.flat[0])
+    steps = []
+    for axis, n in enumerate(idx.shape):
+        if n == 1:
+            steps.append(0)
+            continue
+        probe = [0] * idx.ndim
+        probe[axis] = 1
+        steps.append(int(idx[tuple(probe)]) - first)
+    grid = first + sum(s * np.arange(n).reshape([-1 if d == a else 1 for d in range(idx.ndim)])
+                       for a, (s, n) in enumerate(zip(steps, idx.shape)))
+    if not np.array_equal(grid, idx) or np.unique(idx).size != idx.size:
+        return None
+    down = tuple(a for a, s in enumerate(steps) if s < 0)
+    if down:  # descending along some axes: the ascending view, flipped back
+        view = regular_view(buf, np.flip(idx, down))
+        return None if view is None else np.flip(view, down)
+    row = buf.strides[0]
+    return as_strided(buf[first:], shape=idx.shape + buf.shape[1:],
+                      strides=tuple(s * row for s in steps) + buf.strides[1:])
+
+
+class Ref:
+    """The entries ``idx`` of one buffer: read, written and accumulated through a
+    precomputed view when the slots are regular (see :func:`regular_view`), else by
+    fancy indexing, with repeated slots (a node used several times by one group) summed."""
+
+    __slots__ = ("buf", "idx", "view", "scatter")
+
+    def __init__(self, buf: np.ndarray, idx):
+        self.buf = buf
+        self.idx = np.asarray(idx, dtype=np.intp)
+        self.view = regular_view(buf, self.idx)
+        self.scatter = _Scatter(self.idx) if self.view is None else None
+
+    def get(self) -> np.ndarray:
+        view = self.view
+        return view if view is not None else self.buf[self.idx]
+
+    def set(self, x) -> None:
+        if self.view is not None:
+            self.view[...] = x
+        else:
+            self.buf[self.idx] = x
+
+    def add(self, c) -> None:
+        if self.view is not None:
+            self.view += c
+        else:
+            self.scatter.add(self.buf, c)
+
+
+class _Scatter:
+    """``G[slots] += c`` for fixed ``slots``, correct when a slot repeats (a node used
+    several times): repeated slots are summed with one ``np.add.reduceat`` over a
+    precomputed sorting (``np.add.at`` is much slower)."""
+
+    __slots__ = ("slots", "unique", "order", "starts", "targets", "n")
+
+    def __init__(self, slots):
+        self.slots = np.asarray(slots, dtype=np.intp)
+        flat = self.slots.ravel()
+        self.n = flat.size
+        self.unique = np.unique(flat).size == flat.size
+        if not self.unique:
+            self.order = np.argsort(flat, kind="stable")
+            ordered = flat[self.order]
+            self.starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+            self.targets = ordered[self.starts]
+
+    def add(self, G, c):
+        if self.unique:
+            G[self.slots] += c
+            return
+        c = np.broadcast_to(c, self.slots.shape + G.shape[1:]).reshape((self.n,) + G.shape[1:])
+        G[self.targets] += np.add.reduceat(c[self.order], self.starts, axis=0)
+
+
+class RefSpec:
+    """Graph positions (any shape) of batched or scalar nodes, before binding."""
+
+    __slots__ = ("idx", "batched")
+
+    def __init__(self, positions, batched: bool):
+        self.idx = np.asarray(positions, dtype=np.intp)
+        self.batched = bool(batched)
+
+    def bind(self, bufs):
+        """``(Ref into the values, Ref into the gradients)`` of this batch size."""
+        values, grads = bufs[self.batched]
+        return Ref(values, self.idx), Ref(grads, self.idx)
+
+
+class Group:
+    """Base class: ``specs`` names the attributes holding :class:`RefSpec` (or lists of
+    them); :meth:`bind` returns a copy whose attribute ``a`` holds the values' Ref and
+    ``g_a`` the gradients' Ref."""
+
+    specs = ()
+
+    def map_slots(self, slot: np.ndarray) -> None:
+        """Turn graph positions into buffer slots (once, after the layout)."""
+        for name in self.specs:
+            for spec in _as_list(getattr(self, name)):
+                if isinstance(spec, RefSpec):
+                    spec.idx = slot[spec.idx]
+
+    def bind(self, bufs) -> "Group":
+        bound = copy.copy(self)
+        for name in self.specs:
+            value = getattr(self, name)
+            if isinstance(value, list):
+                pairs = [s.bind(bufs) if isinstance(s, RefSpec) else (s, None) for s in value]
+                setattr(bound, name, [a for a, _ in pairs])
+                setattr(bound, "g_" + name, [g for _, g in pairs])
+            elif value is None:
+                setattr(bound, "g_" + name, None)
+            else:
+                ref, gref = value.bind(bufs)
+                setattr(bound, name, ref)
+                setattr(bound, "g_" + name, gref)
+        return bound
+
+
+def _as_list(x):
+    return x if isinstance(x, list) else [x]
+
+
+class OpGroup(Group):
+    """Nodes of one level made by one primitive with the same input pattern, run as one
+    numpy call on stacked arrays with the primitive's own ``check``, ``forward`` and
+    ``partials``. ``args``: per input a :class:`RefSpec` or a float (a constant shared
+    by every member, e.g. the exponent 2 of a square, kept a float so the primitive
+    takes its cheap scalar branch); ``needs_grad[a]``: input ``a`` receives a gradient;
+    ``scalar_beside_batch[a]``: a scalar input of a batched node (broadcast forward,
+    its gradient summed over the batch backward)."""
+
+    specs = ("out", "args")
+
+    def __init__(self, op, out, args, needs_grad, scalar_beside_batch):
+        prim = PRIMITIVES[op]
+        self.op, self.out, self.args = op, out, list(args)
+        self.needs_grad = list(needs_grad)
+        self.scalar_beside_batch = scalar_beside_batch
+        self.prim_forward, self.partials, self.check = prim.forward, prim.partials, prim.check
+        self.cache = None  # (inputs, output) of the last forward, for the backward
+
+    def forward(self):
+        xs = []
+        for a, b in zip(self.args, self.scalar_beside_batch):
+            if a.__class__ is float:
+                xs.append(a)
+            elif b:
+                xs.append(a.get()[:, None])
+            else:
+                xs.append(a.get())
+        if self.check is not None:
+            problem = self.check(*xs)
+            if problem:
+                raise DomainError(f"replay: {self.op}: {problem}")
+        out = self.prim_forward(*xs)
+        self.out.set(out)
+        self.cache = (xs, out)
+
+    def backward(self):
+        up = self.g_out.get()
+        xs, out = self.cache
+        parts = self.partials(out, *xs)
+        for g, need, b, d in zip(self.g_args, self.needs_grad, self.scalar_beside_batch, parts):
+            if not need:
+                continue
+            c = up if d.__class__ is float and d == 1.0 else up * d   # up * 1.0 == up
+            if b:   # a scalar feeding a batch receives the batch's sum
+                g.add((c if c.shape == up.shape else np.broadcast_to(c, up.shape)).sum(axis=1))
+            else:
+                g.add(c)
+
+
+class SumGroup(Group):
+    """n-ary ``sum`` nodes with a batched output: one ``(k, n_b, B)`` read of the
+    batched inputs and one ``(k, n_s)`` read of the scalar ones. ``d sum/d u_i = 1``:
+    every input receives the upstream gradient (summed over the batch for a scalar)."""
+
+    specs = ("out", "xb", "xs")
+
+    def __init__(self, out, xb, xb_grad, xs, xs_grad):
+        self.out, self.xb, self.xs = out, xb, xs
+        self.xb_grad, self.xs_grad = xb_grad, xs_grad
+
+    def forward(self):
+        out = self.xb.get().sum(axis=1) if self.xb is not None else 0.0
+        if self.xs is not None:
+            out = out + self.xs.get().sum(axis=1)[:, None]
+        self.out.set(out)
+
+    def backward(self):
+        up = self.g_out.get()
+        if self.xb_grad:
+            self.g_xb.add(up[:, None, :])
+        if self.xs_grad:
+            self.g_xs.add(up.sum(axis=1)[:, None])
+
+
+class BatchSumGroup(Group):
+    """Batch sums ``sum_n u[n]``: a batch reduced to a scalar; the derivative 1 sends
+    the scalar upstream gradient to every sample."""
+
+    specs = ("out", "arg")
+
+    def __init__(self, out, arg, arg_grad):
+        self.out, self.arg, self.arg_grad = out, arg, arg_grad
+
+    def forward(self):
+        self.out.set(self.arg.get().sum(axis=1))
+
+    def backward(self):
+        if self.arg_grad:
+            self.g_arg.add(self.g_out.get()[:, None])
+
+
+class AffineGroup(Group):
+    """Neuron pre-activations ``s_i = sum_j w_ij x_j (+ b_i)`` (sums of products of a
+    scalar leaf and a batched node, each product used nowhere else) as one matrix
+    product, the products not stored::
+
+        S = W X + b,   dL/dW = G X^T,   dL/dX = W^T G,   dL/db = sum_n G
+
+    with ``G = dL/dS``. When every row reads the same inputs (a dense layer) ``X`` is
+    ``(n, B)``; else ``(k, n, B)``."""
+
+    specs = ("out", "w", "x", "b")
+
+    def __init__(self, out, w, w_grad, x, x_grad, b, b_grad, dense):
+        self.out, self.w, self.x, self.b = out, w, x, b
+        self.w_grad, self.x_grad, self.b_grad = w_grad, x_grad, b_grad
+        self.dense = dense
+        self.cache = None
+
+    def forward(self):
+        W, X = self.w.get(), self.x.get()
+        self.cache = (W, X)
+        target = self.out.view
+        if self.dense and target is not None:   # straight into the buffer
+            np.matmul(W, X, out=target)
+            if self.b is not None:
+                target += self.b.get()[:, None]
+            return
+        out = W @ X if self.dense else np.einsum("kn,knb->kb", W, X)
+        if self.b is not None:
+            out += self.b.get()[:, None]
+        self.out.set(out)
+
+    def backward(self):
+        G = self.g_out.get()
+        W, X = self.cache
+        if self.w_grad:
+            self.g_w.add(G @ X.T if self.dense else np.einsum("kb,knb->kn", G, X))
+        if self.x_grad:
+            self.g_x.add(W.T @ G if self.dense else W[:, :, None] * G[:, None, :])
+        if self.b_grad:
+            self.g_b.add(G.sum(axis=1))
+
+
+def affine_terms(node, position, order, uses, batched):
+    """For a ``sum`` node of the form ``sum_j w_j * x_j (+ b)`` (``w_j`` scalar leaves,
+    ``x_j`` batched nodes, each product used only by this sum, ``b`` a scalar leaf, the
+    weights, the inputs each all trainable or all not): the positions
+    ``(w, x, b, products)``; else None."""
+    w, x, b, products = [], [], None, []
+    for p in node.parents:
+        j = position[id(p)]
+        if p.op == "mul" and uses[j] == 1 and batched[j]:
+            u, v = p.parents
+            iu, iv = position[id(u)], position[id(v)]
+            if not u.parents and not batched[iu] and batched[iv]:
+                w.append(iu), x.append(iv)
+            elif not v.parents and not batched[iv] and batched[iu]:
+                w.append(iv), x.append(iu)
+            else:
+                return None
+            products.append(j)
+        elif not p.parents and not batched[j] and b is None:
+            b = j
+        else:
+            return None
+    if len(w) < 2:
+        return None
+    if len({order[i].requires_grad for i in w}) > 1 or len({order[i].requires_grad for i in x}) > 1:
+        return None
+    return w, x, b, products

@@ -1,0 +1,231 @@
+"""The model part of a replayed training step, as a program over arrays.
+
+Two programs compute a model's predictions ``(B, nout)`` for a batch ``X`` from the
+parameter vector ``theta`` (in the order of ``model.parameters()``), and the gradient
+of ``theta`` from the predictions' gradient ``G``:
+
+* :class:`LayerProgram`, for a stack of dense layers (an :class:`~micrograd_mlp.nets.mlp.MLP`):
+  the layer is the unit. Layer ``l`` reads its ``W`` ``(nout, nin)`` and ``b`` as
+  strided views of ``theta`` (a neuron's weights then its bias, as
+  ``model.parameters()`` lists them) and runs::
+
+      S = X W^T + b                  (one matrix product into the activation's input row)
+      A = f(S)                       (the activation's own graph, recorded from one node)
+      dW = G_S^T X,  db = sum_n G_S,  G_X = G_S W      (written straight into the views)
+
+  The activation's graph is recorded once per layer from a single scalar node and
+  replayed on the whole ``(B, nout)`` block with the primitives' own rules and checks,
+  so the recording costs the same for a layer of 10 or 10^5 weights and any batch.
+* :class:`GraphProgram`, for any other model: the graph of one sample, recorded with
+  :class:`~micrograd_mlp.core.recorder.Recorded` and replayed for every batch size.
+"""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import numpy as np
+
+from ..core.engine import Value
+from ..core.recorder import Recorded
+from .layers import Layer, Neuron
+
+__all__ = ["LayerProgram", "GraphProgram", "program_for"]
+
+
+def _activation_recording(neuron) -> Optional[Recorded]:
+    """The graph of ``neuron.act`` on one batched node as a recording with that node as
+    input, None for the identity; raises LookupError when the activation holds a
+    trainable leaf of its own (it cannot be run as a block)."""
+    u = Value(np.full(1, 0.5), "s")
+    out = neuron.act(u)
+    if out is u:
+        return None
+    rec = Recorded([out], params=[], inputs=[u])
+    if any(n.requires_grad and n is not u for n in _leaves(out)):
+        raise LookupError("the activation has a trainable leaf")
+    rec.node_in, rec.node_out = u, out
+    return rec
+
+
+def _leaves(root):
+    seen, stack, found = set(), [root], []
+    while stack:
+        v = stack.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        if v.parents:
+            stack.extend(v.parents)
+        else:
+            found.append(v)
+    return found
+
+
+class _LayerPlan:
+    """One dense layer: where its weights lie in ``theta`` and its activation."""
+
+    def __init__(self, layer, offset):
+        self.nin, self.nout, self.bias = layer.nin, layer.nout, layer.bias
+        self.row = self.nin + int(self.bias)    # a neuron's weights, then its bias
+        self.offset, self.size = offset, self.nout * self.row
+        self.act = _activation_recording(layer.neurons[0])
+        # the labels the built graph gives the layer's outputs (s = x for a linear unit)
+        self.labels = [f"{'s' if self.act is None else 'x'}{layer.index}[{j}]"
+                       for j in range(self.nout)]
+
+    def weights(self, theta):
+        """``(W, b)`` as views of ``theta`` (``b`` None without biases)."""
+        block = theta[self.offset:self.offset + self.size].reshape(self.nout, self.row)
+        return block[:, :self.nin], (block[:, self.nin] if self.bias else None)
+
+
+class _LayerBuffers:
+    """The arrays of one layer for one batch size: ``S`` and ``A`` (its input and
+    output, rows of the activation's recording) and their gradients."""
+
+    def __init__(self, plan: _LayerPlan, B: int):
+        shape = (B, plan.nout)
+        if plan.act is None:
+            self.bound = None
+            self.S = self.A = np.zeros(shape)
+            self.gS = self.gA = np.zeros(shape)
+            return
+        act = plan.act
+        self.bound = act.bind(B * plan.nout)
+        self.S = self.bound.row(act.node_in).reshape(shape)
+        self.A = self.bound.row(act.node_out).reshape(shape)
+        self.gS = self.bound.grad_row(act.node_in).reshape(shape)
+        self.gA = self.bound.grad_row(act.node_out).reshape(shape)
+
+    def prepare_backward(self):
+        """Zero the activation's gradients before ``gA`` is written."""
+        if self.bound is not None:
+            self.bound.zero_grads()
+
+
+class LayerProgram:
+    """Predictions and gradients of a stack of dense layers, one array operation per
+    layer and step (see the module docstring)."""
+
+    def __init__(self, model):
+        self.plans: List[_LayerPlan] = []
+        offset = 0
+        for layer in model.layers:
+            self.plans.append(_LayerPlan(layer, offset))
+            offset += self.plans[-1].size
+        self.n_params = offset
+        self.nin, self.nout = self.plans[0].nin, self.plans[-1].nout
+        self.single = self.nout == 1        # the model returns one Value, not a list
+        self.output_labels = self.plans[-1].labels
+        self._buffers = {}
+
+    def _buffers_for(self, B):
+        bufs = self._buffers.get(B)
+        if bufs is None:
+            if len(self._buffers) >= 4:        # bounded memory: forget the oldest size
+                self._buffers.pop(next(iter(self._buffers)))
+            bufs = self._buffers[B] = [_LayerBuffers(p, B) for p in self.plans]
+        return bufs
+
+    def forward(self, X: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """The predictions ``(B, nout)`` (a view, valid until the next forward)."""
+        bufs = self._buffers_for(X.shape[0])
+        self._last = (X, theta, bufs)
+        for plan, buf in zip(self.plans, bufs):
+            W, b = plan.weights(theta)
+            np.matmul(X, W.T, out=buf.S)
+            if b is not None:
+                buf.S += b
+            if buf.bound is not None:
+                buf.bound.forward()
+            X = buf.A
+        return X
+
+    def backward(self, G: np.ndarray) -> np.ndarray:
+        """The gradient of every parameter, from ``G = d loss/d predictions``."""
+        X0, theta, bufs = self._last
+        grads = np.empty(self.n_params)
+        last = bufs[-1]
+        last.prepare_backward()
+        last.gA[...] = G
+        for l in range(len(self.plans) - 1, -1, -1):
+            plan, buf = self.plans[l], bufs[l]
+            if buf.bound is not None:
+                buf.bound.backward(seed=False)
+            X = bufs[l - 1].A if l else X0
+            gW, gb = plan.weights(grads)
+            np.matmul(buf.gS.T, X, out=gW)
+            if gb is not None:
+                np.sum(buf.gS, axis=0, out=gb)
+            if l:
+                below = bufs[l - 1]
+                below.prepare_backward()
+                W, _ = plan.weights(theta)
+                np.matmul(buf.gS, W, out=below.gA)
+        return grads
+
+
+class GraphProgram:
+    """Predictions and gradients of any model, by replaying the graph of one sample
+    (recorded on the first batch) for batches of every size."""
+
+    def __init__(self, model, params, X: np.ndarray):
+        xs = [Value(np.ascontiguousarray(X[:1, j]), f"x0[{j}]", requires_grad=False)
+              for j in range(X.shape[1])]
+        pred = model(xs)
+        outs = [pred] if isinstance(pred, Value) else list(pred)
+        self.rec = Recorded(outs, params, xs)
+        self.outputs = outs
+        self.single = isinstance(pred, Value)
+        self.output_labels = [o.label for o in outs]
+        self.n_params = len(params)
+        self.nin, self.nout = X.shape[1], len(outs)
+
+    def forward(self, X: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        bound = self.rec.bind(X.shape[0])
+        self._bound = bound
+        bound.load(list(X.T), theta)
+        bound.forward()
+        preds = np.empty((X.shape[0], self.nout))
+        for j, o in enumerate(self.outputs):
+            preds[:, j] = bound.row(o) if o.data.__class__ is np.ndarray else o.data
+        return preds
+
+    def backward(self, G: np.ndarray) -> np.ndarray:
+        bound = self._bound
+        bound.zero_grads()
+        for j, o in enumerate(self.outputs):
+            if o.data.__class__ is np.ndarray:
+                bound.grad_row(o)[...] += G[:, j]
+        bound.backward(seed=False)
+        return bound.param_grads()
+
+
+def program_for(model, params, X: np.ndarray):
+    """A :class:`LayerProgram` when ``model`` is a plain stack of dense layers (its
+    ``forward`` chains the layers' own, unchanged) whose parameters are ``params`` in
+    their order, else a :class:`GraphProgram`."""
+    if _plain_layer_stack(model, params):
+        try:
+            return LayerProgram(model)
+        except LookupError:
+            pass
+    return GraphProgram(model, params, X)
+
+
+def _plain_layer_stack(model, params) -> bool:
+    cls = type(model)
+    if (getattr(cls.forward, "__qualname__", "") != "MLP.forward"
+            or getattr(cls.__call__, "__qualname__", "") != "MLP.__call__"):
+        return False
+    layers = getattr(model, "layers", None)
+    if not (isinstance(layers, list) and layers
+            and all(type(layer) is Layer for layer in layers)):
+        return False
+    neurons = [n for layer in layers for n in layer.neurons]
+    if not all(type(n) is Neuron for n in neurons):
+        return False
+    if not all(n.act is layer.neurons[0].act for layer in layers for n in layer.neurons):
+        return False
+    expected = [p for n in neurons for p in (n.w + ([n.b] if n.b is not None else []))]
+    return len(expected) == len(params) and all(a is b for a, b in zip(expected, params))
