@@ -117,13 +117,13 @@ def test_expression_trace(capsys):
     t = math.tanh(2.5)
     local = 1 - t * t
     got = parse_vectors(out)
-    assert got["f"][0] == pytest.approx(t, abs=5.1e-8)
-    assert got["df/da"][0] == pytest.approx(2 * local, abs=5.1e-8)
-    assert got["df/db"][0] == pytest.approx(1 * local, abs=5.1e-8)
-    assert got["df/dc"][0] == pytest.approx(local, abs=5.1e-8)
-    assert "df/dc = 1 - tanh(a * b + c)^2 = " in out
+    assert got["out"][0] == pytest.approx(t, abs=5.1e-8)
+    assert got["dout/da"][0] == pytest.approx(2 * local, abs=5.1e-8)
+    assert got["dout/db"][0] == pytest.approx(1 * local, abs=5.1e-8)
+    assert got["dout/dc"][0] == pytest.approx(local, abs=5.1e-8)
+    assert "dout/dc = 1 - tanh(a * b + c)^2 = " in out
     code, out, _ = run(capsys, "tanh(a*b + c)", "a=1", "b=2", "c=0.5", "--expand")
-    assert "df/d(a * b) = df/d(a * b + c) = " in out
+    assert "dout/d(a * b) = dout/d(a * b + c) = " in out
 
 
 def test_expression_with_activation_and_power(capsys):
@@ -131,7 +131,7 @@ def test_expression_with_activation_and_power(capsys):
     assert code == 0
     s = 1 / (1 + math.exp(-0.7))
     expected = s + 0.7 * s * (1 - s) + 2 * 0.7 + 3 / 0.49
-    assert parse_vectors(out)["df/dx"][0] == pytest.approx(expected, abs=5.1e-8)
+    assert parse_vectors(out)["dout/dx"][0] == pytest.approx(expected, abs=5.1e-8)
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -197,7 +197,7 @@ def test_draw_without_dot_writes_dot_text(capsys, tmp_path, monkeypatch):
     assert code == 1
     assert "apt-get install graphviz" in err
     assert (tmp_path / "g.dot").read_text().startswith("digraph")
-    assert "df/da" in out  # the trace itself is still printed
+    assert "dout/da" in out  # the trace itself is still printed
 
 
 @pytest.mark.skipif(not HAS_DOT, reason="the Graphviz dot program is not installed")

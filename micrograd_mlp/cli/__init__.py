@@ -4,6 +4,8 @@ Subcommands:
 
 * ``trace``: step through backpropagation of a ready example or of an expression
   (see :mod:`micrograd_mlp.trace`);
+* ``check TARGET [NAME=VALUE ...] ANSWERS``: check a hand solution (see
+  :mod:`micrograd_mlp.cli.check_cmd`);
 * ``demo NAME``: run one of the scripts in the checkout's ``demos/`` folder;
   ``demo --list`` lists them.
 """
@@ -15,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from . import trace_cmd
+from . import check_cmd, trace_cmd
 
 DEMOS_DIR = Path(__file__).resolve().parent.parent.parent / "demos"
 
@@ -65,6 +67,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     trace = sub.add_parser("trace", help="print every forward value and gradient, step by step")
     trace_cmd.add_arguments(trace)
+
+    check = sub.add_parser("check", help="check a hand solution (answers file) against the trace")
+    check_cmd.add_arguments(check)
     return parser
 
 
@@ -80,5 +85,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return run_demo(args.name, args.args)
     if args.command == "trace":
         return trace_cmd.run(args)
+    if args.command == "check":
+        return check_cmd.run(args)
     parser.print_help()
     return 0

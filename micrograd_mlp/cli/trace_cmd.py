@@ -7,7 +7,8 @@
 
 An expression is parsed with :mod:`ast` and only these forms are accepted: names
 given a value on the command line, numbers, ``+ - * / **``, unary minus and calls of
-known functions (:data:`FUNCTIONS` and the registered activations). Anything else
+known functions (:func:`known_functions`: the primitives' methods, the registered
+activations and :data:`FUNCTIONS`). Anything else
 (attributes, subscripts, keywords, other names) is refused with a clear message, so
 nothing else is ever evaluated.
 """
@@ -15,31 +16,37 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import math
 import sys
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 from .. import examples
-from ..core.engine import Value
+from ..core.engine import Value, max_values
+from ..core.primitives import PRIMITIVES
 from ..errors import GraphvizMissingError, MicrogradError, TraceInputError
 from ..functions import activations
 from ..views import stepper, trace
 from ..views.graph import render
 
 __all__ = ["TraceInputError", "parse_expression", "parse_assignments", "FUNCTIONS",
-           "add_arguments", "run"]
+           "build_target", "add_arguments", "run"]
 
 
-FUNCTIONS = {
-    "exp": Value.exp, "log": Value.log, "ln": Value.log, "log1p": Value.log1p,
-    "expm1": Value.expm1, "tanh": Value.tanh, "relu": Value.relu, "abs": Value.abs,
-    "erf": Value.erf, "sqrt": Value.sqrt,
-}
+# the functions that are not a primitive's method: another name, or a power
+FUNCTIONS = {"ln": Value.log, "sqrt": Value.sqrt}
 
 
-def _functions() -> Dict[str, object]:
+def known_functions() -> Dict[str, object]:
+    """Every function an expression may call, read when called (so a primitive
+    registered later is known): the registered activations, every primitive with a
+    ``Value`` method (``exp``, ``tanh`` ... and e.g. a registered ``sin``) and
+    :data:`FUNCTIONS`."""
     funcs = {name: act for name, act in activations.ACTIVATIONS.items()}
+    for prim in PRIMITIVES.values():
+        if prim.method and prim.arity == 1:
+            funcs[prim.method] = getattr(Value, prim.method)
     funcs.update(FUNCTIONS)
     return funcs
 
@@ -66,79 +73,271 @@ def parse_assignments(items) -> Dict[str, float]:
 
 _BINOPS = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__",
            ast.Div: "__truediv__", ast.Pow: "__pow__"}
+ROOT_NAME = "out"  # the result of a program whose last line is no assignment
+MAX_DEPTH = 200     # nesting of an expression (deeper is refused, not a RecursionError)
 
 
-def parse_expression(text: str, values: Dict[str, float], root_label: str = "f") -> Tuple[Value, Dict[str, Value]]:
+def parse_expression(text: str, values: Dict[str, float],
+                     root_label: Optional[str] = None) -> Tuple[Value, Dict[str, Value]]:
     """Build the graph of ``text`` with leaves ``values`` (name -> number); returns
-    ``(root, leaves)``. Only names, numbers, ``+ - * / **``, unary ``-``/``+`` and
-    calls of known functions are allowed."""
-    if not text or not text.strip():
+    ``(root, leaves)``.
+
+    ``text`` is an expression (``"(a*b + c)*f"``) or a small program of assignments
+    separated by ``;`` or new lines (``"e = a*b; d = e + c; L = d*f"``): each assigned
+    name labels its node, so the ledger prints ``dL/de``. The root is the last
+    assignment, or, when the last line is a bare expression, ``root_label`` (default
+    ``out``; never a name already taken: then ``out1``, ``out2`` ...). Allowed: names,
+    numbers, ``+ - * / **``, unary ``-``/``+``, ``max(a, b, ...)``, ``min(a, b, ...)``
+    and calls of known functions, activations with their parameters
+    (``leaky_relu(x, 0.1)``, ``prelu(x, alpha=0.2)``)."""
+    if not isinstance(text, str) or not text.strip():
         raise TraceInputError("the expression is empty")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(text.strip(), mode="exec")
     except SyntaxError as err:
-        raise TraceInputError(f"cannot parse {text!r}: {err.msg} (at column {err.offset})") from None
-    funcs = _functions()
-    leaves: Dict[str, Value] = {}
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise TraceInputError(f"cannot parse {shown!r}: {err.msg} (at column {err.offset})") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise TraceInputError("the expression is too deeply nested (or holds a NUL character)") from None
+    builder = _ProgramBuilder(values)
+    statements = tree.body
+    if not statements:
+        raise TraceInputError("the expression is empty")
+    root = None
+    for i, stmt in enumerate(statements):
+        last = i == len(statements) - 1
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            root = builder.assign(stmt.targets[0].id, stmt.value)
+        elif isinstance(stmt, ast.Expr) and last:
+            root = builder.expression(stmt.value)
+            if isinstance(root, Value) and root.parents and not root.label:
+                root.label = _free_name(root_label or ROOT_NAME, builder.taken())
+        elif isinstance(stmt, ast.Expr):
+            raise TraceInputError(f"{ast.unparse(stmt)!r} computes a value nobody uses: only the "
+                                  f"last line may be a bare expression (name the others: e = ...)")
+        else:
+            raise TraceInputError(f"{ast.unparse(stmt)!r} is not allowed: write assignments "
+                                  f"'name = expression' separated by ';', the last one is the result")
+    if not isinstance(root, Value) or not builder.leaves:
+        raise TraceInputError("the expression has no variables: nothing to differentiate")
+    builder.check_all_used(root)
+    unused = sorted(set(values) - set(builder.leaves))
+    if unused:
+        raise TraceInputError(f"{', '.join(unused)} given but not used in the expression")
+    return root, builder.leaves
 
-    def build(node):
+
+def _free_name(wanted: str, taken) -> str:
+    """``wanted``, or ``wanted1``, ``wanted2`` ... whichever is not taken."""
+    name, k = wanted, 0
+    while name in taken:
+        k += 1
+        name = f"{wanted}{k}"
+    return name
+
+
+class _ProgramBuilder:
+    """Builds the nodes of an expression program, statement by statement."""
+
+    def __init__(self, values: Dict[str, float]):
+        self.values = values
+        self.funcs = known_functions()
+        self.leaves: Dict[str, Value] = {}
+        self.named: Dict[str, object] = {}  # assigned name -> Value or number
+        self.used = set()
+
+    def taken(self):
+        """Every name in use: inputs, assigned names, functions."""
+        return set(self.values) | set(self.named) | set(self.funcs) | set(_MULTI)
+
+    def assign(self, name: str, node: ast.AST):
+        """``name = node``: build the value and label it ``name``."""
+        if name in self.values:
+            raise TraceInputError(f"{name} is an input (given as {name}={self.values[name]:g}); "
+                                  f"choose another name for the assignment")
+        if name in self.named:
+            raise TraceInputError(f"{name} is assigned twice: give each step its own name")
+        if name in self.funcs or name in _MULTI:
+            raise TraceInputError(f"{name} is a function: choose another name")
+        value = self.expression(node)
+        if isinstance(value, Value):
+            if value.label:
+                raise TraceInputError(f"{name} = {ast.unparse(node)} only renames {value.label}: "
+                                      f"assign an operation, or use {value.label} itself")
+            value.label = name
+        self.named[name] = value
+        return value
+
+    def expression(self, node: ast.AST):
+        """Build one expression (a Value, or a float when it uses no variable)."""
+        try:
+            return self._build(node, 0)
+        except RecursionError:
+            raise TraceInputError("the expression is too deeply nested") from None
+
+    def check_all_used(self, root) -> None:
+        """Refuse assignments that the result does not use."""
+        for name, value in self.named.items():
+            if value is not root and name not in self.used:
+                raise TraceInputError(f"{name} is assigned but never used")
+
+    def _name(self, node: ast.Name):
+        name = node.id
+        if name in self.named:
+            self.used.add(name)
+            return self.named[name]
+        if name in self.funcs or name in _MULTI:
+            raise TraceInputError(f"{name} is a function: call it, e.g. {name}(x)")
+        if name not in self.values:
+            raise TraceInputError(f"the variable {name!r} has no value: give it on the "
+                                  f"command line, e.g. {name}=1.0")
+        if name not in self.leaves:
+            self.leaves[name] = Value(self.values[name], name)
+        return self.leaves[name]
+
+    def _build(self, node, depth: int):
+        if depth > MAX_DEPTH:
+            raise RecursionError
         if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            return float(node.value)
+            return _finite(node.value, ast.unparse(node))
         if isinstance(node, ast.Name):
-            if node.id in funcs:
-                raise TraceInputError(f"{node.id} is a function: call it, e.g. {node.id}(x)")
-            if node.id not in values:
-                raise TraceInputError(f"the variable {node.id!r} has no value: give it on the "
-                                      f"command line, e.g. {node.id}=1.0")
-            if node.id not in leaves:
-                leaves[node.id] = Value(values[node.id], node.id)
-            return leaves[node.id]
+            return self._name(node)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            left, right = build(node.left), build(node.right)
+            left, right = self._build(node.left, depth + 1), self._build(node.right, depth + 1)
             if not isinstance(left, Value) and not isinstance(right, Value):
                 return _number_op(node.op, left, right)
             if not isinstance(left, Value):
                 left = Value(left, requires_grad=False)
             return getattr(left, _BINOPS[type(node.op)])(right)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            inner = build(node.operand)
+            inner = self._build(node.operand, depth + 1)
             return -inner if isinstance(node.op, ast.USub) else inner
         if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name):
-                raise TraceInputError(f"calling {ast.unparse(node.func)!r} is not allowed: only "
-                                      f"known functions, called by name, e.g. exp(a)")
-            if node.func.id not in funcs:
-                raise TraceInputError(f"unknown function {node.func.id!r}; known: "
-                                      f"{', '.join(sorted(funcs))}")
-            if node.keywords or len(node.args) != 1:
-                raise TraceInputError(f"{node.func.id}() takes exactly one argument")
-            arg = build(node.args[0])
-            if not isinstance(arg, Value):
-                arg = Value(arg, requires_grad=False)
-            return funcs[node.func.id](arg)
+            return self._call(node, depth)
         what = type(node).__name__
         raise TraceInputError(f"{ast.unparse(node)!r} is not allowed in a traced expression "
                               f"({what}); use names, numbers, + - * / **, unary minus and "
                               f"function calls")
 
-    root = build(tree.body)
-    if not isinstance(root, Value) or not leaves:
-        raise TraceInputError("the expression has no variables: nothing to differentiate")
-    if root.label == "" or root.label in leaves:
-        if root.parents:
-            root.label = root_label
-    unused = sorted(set(values) - set(leaves))
-    if unused:
-        raise TraceInputError(f"{', '.join(unused)} given but not used in {text!r}")
-    return root, leaves
+    def _call(self, node: ast.Call, depth: int):
+        if not isinstance(node.func, ast.Name):
+            raise TraceInputError(f"calling {ast.unparse(node.func)!r} is not allowed: only "
+                                  f"known functions, called by name, e.g. exp(a)")
+        fname = node.func.id
+        if fname not in self.funcs and fname not in _MULTI:
+            raise TraceInputError(f"unknown function {fname!r}; known: "
+                                  f"{', '.join(sorted(set(self.funcs) | set(_MULTI)))}")
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(
+                k.arg is None for k in node.keywords):
+            raise TraceInputError(f"{fname}(): *args and **kwargs are not allowed")
+        if fname in _MULTI:
+            if node.keywords or len(node.args) < 2:
+                raise TraceInputError(f"{fname}() takes two or more arguments, e.g. {fname}(a, b)")
+            args = [_as_value(self._build(a, depth + 1)) for a in node.args]
+            return _MULTI[fname](args)
+        func = self.funcs[fname]
+        params = getattr(func, "params", None)
+        if params is None and (len(node.args) != 1 or node.keywords):
+            raise TraceInputError(f"{fname}() takes exactly one argument")
+        if not node.args:
+            raise TraceInputError(f"{fname}() needs an input first, e.g. {fname}(x)")
+        arg = _as_value(self._build(node.args[0], depth + 1))
+        if params is None:
+            return func(arg)
+        return func(arg, **_parameters(fname, params, node))
+
+
+def _parameters(fname: str, params: Dict, node: ast.Call) -> Dict[str, object]:
+    """An activation's parameters from a call: ``leaky_relu(x, 0.1)`` -> ``{alpha: 0.1}``
+    (positional in the registered order, or by keyword; numbers, or text constants)."""
+    names = list(params)
+    extra = node.args[1:]
+    if len(extra) > len(names):
+        allowed = f"parameters {', '.join(names)}" if names else "no parameters"
+        raise TraceInputError(f"{fname}() takes one input and {allowed}; got {len(extra)} more")
+    out = {}
+    given = list(zip(names, extra)) + [(k.arg, k.value) for k in node.keywords]
+    for key, value in given:
+        if key not in names:
+            raise TraceInputError(f"{fname}() has no parameter {key!r}; its parameters: "
+                                  f"{', '.join(names) or 'none'}")
+        if key in out:
+            raise TraceInputError(f"{fname}(): {key} given twice")
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            out[key] = value.value
+            continue
+        if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
+            value, sign = value.operand, -1.0
+        else:
+            sign = 1.0
+        if not (isinstance(value, ast.Constant) and type(value.value) in (int, float)):
+            raise TraceInputError(f"{fname}(): the parameter {key} must be a number, "
+                                  f"not {ast.unparse(value)!r}")
+        out[key] = sign * _finite(value.value, ast.unparse(value))
+    return out
+
+
+def _finite(number, text: str) -> float:
+    try:
+        value = float(number)
+    except OverflowError:
+        raise TraceInputError(f"the number {text[:20]}... is too large for a float") from None
+    if not math.isfinite(value):
+        raise TraceInputError(f"the number {text[:20]} is not finite")
+    return value
+
+
+def _as_value(x):
+    return x if isinstance(x, Value) else Value(x, requires_grad=False)
+
+
+def _min_values(values):
+    """``min(a, b, ...) = -max(-a, -b, ...)``."""
+    return -max_values([-v for v in values])
+
+
+_MULTI = {"max": max_values, "min": _min_values}
 
 
 def _number_op(op, a, b):
     try:
-        return {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b}[type(op)] if type(op) in (
+        result = {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b}[type(op)] if type(op) in (
             ast.Add, ast.Sub, ast.Mult) else (a / b if isinstance(op, ast.Div) else a ** b)
     except (ZeroDivisionError, OverflowError) as err:
         raise TraceInputError(f"constant arithmetic failed: {err}") from None
+    if isinstance(result, complex) or not math.isfinite(result):
+        raise TraceInputError("constant arithmetic gives no finite real number")
+    return float(result)
+
+
+def build_target(target: str, assignments=(), loss: Optional[str] = None):
+    """The graph a ``trace`` or ``check`` command works on: a ready example
+    (``task5``, ``seed002``) or an expression program with its ``NAME=VALUE``
+    assignments. Returns ``(root, title, description)``."""
+    if target in examples.EXAMPLES:
+        if assignments:
+            raise TraceInputError(f"{target} is a ready example: it takes no NAME=VALUE pairs")
+        kwargs = {}
+        if loss is not None:
+            if target != "task5":
+                raise TraceInputError("--loss applies to task5 only")
+            kwargs["loss"] = loss
+        ex = examples.get(target, **kwargs)
+        return ex.root, ex.title, ex.description
+    if loss is not None:
+        raise TraceInputError("--loss applies to task5 only")
+    values = parse_assignments(assignments)
+    if target.strip().isidentifier() and target.strip() not in values:
+        known = ", ".join(examples.EXAMPLES)
+        close = difflib.get_close_matches(target.strip(), list(examples.EXAMPLES), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise TraceInputError(f"unknown example {target.strip()!r}{hint}; ready examples: "
+                              f"{known}; or an expression with values, e.g. \"a*b + c\" a=2 b=-3 c=10")
+    root, _ = parse_expression(target, values)
+    given = ", ".join(f"{k}={v:g}" for k, v in values.items())
+    program = target.strip()
+    title = program if "=" in program else f"{root.label or ROOT_NAME} = {program}"
+    return root, title, f"at {given}"
 
 
 # ---------------------------------------------------------------- the command
@@ -172,23 +371,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _build(args):
-
-    if args.target in examples.EXAMPLES:
-        if args.assignments:
-            raise TraceInputError(f"{args.target} is a ready example: it takes no NAME=VALUE pairs")
-        kwargs = {}
-        if args.loss is not None:
-            if args.target != "task5":
-                raise TraceInputError("--loss applies to task5 only")
-            kwargs["loss"] = args.loss
-        ex = examples.get(args.target, **kwargs)
-        return ex.root, ex.title, ex.description
-    if args.loss is not None:
-        raise TraceInputError("--loss applies to task5 only")
-    values = parse_assignments(args.assignments)
-    root, _ = parse_expression(args.target, values)
-    given = ", ".join(f"{k}={v:g}" for k, v in values.items())
-    return root, f"f = {args.target.strip()}", f"at {given}"
+    return build_target(args.target, args.assignments, args.loss)
 
 
 def run(args) -> int:

@@ -17,7 +17,8 @@ from ..errors import TraceInputError
 from ..functions.activations import ACTIVATIONS
 from .answers import canonical_name
 from .trace import ledger
-from .viewmodel import INDEXED_NAME, SHORT_NAMES, Namer, build_view
+from ..functions.composite import short_name
+from .viewmodel import INDEXED_NAME, Namer, build_view
 
 __all__ = ["Quantity", "Catalog", "catalog", "OUTPUT_FORMS"]
 
@@ -77,9 +78,9 @@ class Catalog:
                       float(row.grad), rank, self.grad_key, row.node.label)
         for node, group in self.view.groups.items():
             edges = self.view.edges.get(node, [])
-            short = SHORT_NAMES.get(group.name)
+            short = short_name(group.name)
             if len(edges) == 1 and short and node in self.rank_of_node:
-                self._add(f"{short[0]}'({self.name_of(edges[0].inp)})", "local", node,
+                self._add(f"{short}'({self.name_of(edges[0].inp)})", "local", node,
                           float(edges[0].local), self.rank_of_node[node] + 0.5, self.local_key,
                           edges[0].inp.label)
         for i, node in enumerate(self.view.order):

@@ -35,7 +35,8 @@ from ..functions.activations import ACTIVATIONS
 from .answers import Answer, canonical_name, parse_answers
 from .check_catalog import OUTPUT_FORMS, Catalog, catalog
 from .trace import format_array, format_table
-from .viewmodel import INDEXED_NAME, PLAIN_NAME, SHORT_NAMES, format_number
+from ..functions.composite import short_name
+from .viewmodel import INDEXED_NAME, format_number
 
 __all__ = ["Verdict", "CheckReport", "check", "catalog"]
 
@@ -262,7 +263,7 @@ def _candidates(v: Verdict, cat: Catalog, verdicts: List[Verdict]):
             yield ("transposed", f"your value is that of {swapped.name}: the indices are "
                    f"swapped (entry [i,j] is neuron i, input j)", np.asarray(swapped.value))
     for (act, s, x), nodes in _layers(cat).items():
-        short = SHORT_NAMES[act][0]
+        short = short_name(act)
         yield ("missing " + short + "'", f"your value is what backward gives with {short}'({s}) "
                f"left out: d{R}/d{s} = d{R}/d{x} * {short}'({s}), elementwise",
                _values_at(cat.replay(local_rule=lambda n, e: 1.0 if n in nodes else None), v))
