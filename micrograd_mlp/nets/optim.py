@@ -12,15 +12,22 @@ the settings and the running averages.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Dict, Iterable, List
 
 import numpy as np
 
 from ..core.engine import Value
+from . import lr_scheduler
 from ..core.checks import check_flag, check_real
 from ..errors import ArgumentError, CheckpointError, DataTypeError, ShapeError
 
-__all__ = ["Optimizer", "SGD", "Adam", "OPTIMIZERS", "from_state_dict"]
+__all__ = ["Optimizer", "SGD", "Adam", "OPTIMIZERS", "from_state_dict", "lr_scheduler"]
+
+# `from micrograd_mlp.optim.lr_scheduler import StepLR` as in torch: this module is not
+# a package, so its submodule's dotted names are registered by hand
+for _path in (f"{__name__}.lr_scheduler", f"{__name__.rpartition('.nets.')[0]}.optim.lr_scheduler"):
+    sys.modules.setdefault(_path, lr_scheduler)
 
 
 def _check_nonneg(x, what):
@@ -308,10 +315,13 @@ def from_state_dict(params, state: Dict) -> Optimizer:
         state.get("type") if isinstance(state, dict) else None)
     if cls is None:
         raise CheckpointError(f"unknown optimiser type in state: {state!r:.80}")
-    settings = dict(state.get("settings") or {})
-    if "betas" in settings:
-        settings["betas"] = tuple(settings["betas"])
+    settings = state.get("settings") or {}
+    if not isinstance(settings, dict) or not all(isinstance(k, str) for k in settings):
+        raise CheckpointError(f"invalid {cls.__name__} settings {settings!r:.80}: not an object")
+    settings = dict(settings)
     try:
+        if "betas" in settings:
+            settings["betas"] = tuple(settings["betas"])
         opt = cls(params, **settings)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"invalid {cls.__name__} settings {settings}: {e}") from e
