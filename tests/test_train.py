@@ -193,16 +193,27 @@ def test_divergence_stops_with_a_warning():
     assert h.stopped_early and not np.isfinite(h.loss[-1])
 
 
-def test_history_plot_writes_png_and_svg(tmp_path):
+def test_plot_history_writes_png_and_svg(tmp_path):
+    from micrograd_mlp.plots_training import plot_history, plot_learning_curves
+
     h = fit(MLP(2, [2, 1], seed=0), XOR_X, XOR_Y, loss=sq, lr=1.0, epochs=20, progress=False,
             validation=(XOR_X, XOR_Y))
-    fig = h.plot(tmp_path / "curve.png")
+    fig = plot_history(h, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").stat().st_size > 1000
     assert (tmp_path / "curve.svg").read_text().lstrip().startswith("<?xml")
     assert len(fig.axes) == 2 and fig.axes[0].get_xlabel() == "epoch"
+    loss_ax, metric_ax = fig.axes
+    assert [t.get_text() for t in loss_ax.get_legend().get_texts()] == [
+        "train loss", "validation loss"]
+    assert [t.get_text() for t in metric_ax.get_legend().get_texts()] == [
+        "train accuracy", "validation accuracy"]
+    np.testing.assert_array_equal(loss_ax.lines[0].get_ydata(), h.loss)
     assert isinstance(h, History) and "20 epochs" in repr(h)
+    # a History given to plot_learning_curves: its loss curves on one axes
+    one = plot_learning_curves(h)
+    np.testing.assert_array_equal(one.axes[0].lines[1].get_ydata(), h.val_loss)
     with pytest.raises(ValueError, match="empty"):
-        History().plot()
+        plot_history(History())
 
 
 # ---------------------------------------------------------------- evaluation helpers

@@ -9,12 +9,13 @@ functions so that importing this module costs nothing.
 """
 from __future__ import annotations
 
+import os
 from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
 __all__ = [
-    "plot_learning_curves", "plot_decision_region", "plot_truth_vs_prediction",
+    "plot_history", "save_figure", "plot_learning_curves", "plot_decision_region", "plot_truth_vs_prediction",
     "plot_regression_fits", "plot_hidden_units", "plot_error_vs", "plot_weight_images",
 ]
 
@@ -40,7 +41,14 @@ def plot_learning_curves(curves: Mapping[str, Sequence[float]], ax=None, *,
                          ylabel: str = "loss", logy: bool = False,
                          x: Optional[Mapping[str, Sequence[float]]] = None):
     """One line per entry of ``curves`` (label -> values per epoch). ``x`` optionally
-    gives each curve's own x values (e.g. the iterations where it was recorded)."""
+    gives each curve's own x values (e.g. the iterations where it was recorded). A
+    training ``History`` in place of ``curves`` draws its train and validation loss
+    (:func:`plot_history` adds the metrics)."""
+    if not isinstance(curves, Mapping) and hasattr(curves, "loss"):
+        history = curves
+        curves = {"train loss": history.loss}
+        if getattr(history, "val_loss", None):
+            curves["validation loss"] = history.val_loss
     fig, ax = _axes(ax)
     for label, ys in curves.items():
         ys = np.asarray(ys, dtype=float)
@@ -53,6 +61,44 @@ def plot_learning_curves(curves: Mapping[str, Sequence[float]], ax=None, *,
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend()
+    return fig
+
+
+def save_figure(fig, path, dpi: int = 120) -> None:
+    """Write ``fig`` as ``<path>.png`` and ``<path>.svg`` (the suffix of ``path``, if
+    any, is replaced)."""
+    stem = os.path.splitext(os.fspath(path))[0]
+    fig.savefig(stem + ".png", dpi=dpi)
+    fig.savefig(stem + ".svg")
+
+
+def plot_history(history, path=None, *, title: str = "Learning curve", log_loss: bool = True):
+    """The curves of a training run (a :class:`~micrograd_mlp.train.History`, or any
+    object with its ``loss``, ``val_loss``, ``metrics``, ``val_metrics`` lists): the
+    train and validation loss per epoch (log scale when ``log_loss`` and every loss is
+    > 0) and, when metrics were measured, a second panel with them. With ``path``, also
+    written by :func:`save_figure`. Returns the figure."""
+    loss = list(getattr(history, "loss", None) or [])
+    if not loss:
+        raise ValueError("nothing to plot: the history is empty")
+    metrics = dict(getattr(history, "metrics", {}) or {})
+    val_metrics = dict(getattr(history, "val_metrics", {}) or {})
+    val_loss = list(getattr(history, "val_loss", []) or [])
+    plt = _plt()
+    n_panels = 2 if metrics else 1
+    fig, axes = plt.subplots(1, n_panels, figsize=(5.5 * n_panels, 4), squeeze=False)
+    curves = {"train loss": loss}
+    if val_loss:
+        curves["validation loss"] = val_loss
+    plot_learning_curves(curves, axes[0, 0], title=title,
+                         logy=log_loss and min(loss + val_loss) > 0)
+    if metrics:
+        curves = {f"train {k}": v for k, v in metrics.items()}
+        curves.update({f"validation {k}": v for k, v in val_metrics.items()})
+        plot_learning_curves(curves, axes[0, 1], title="Metrics", ylabel="metric")
+    fig.tight_layout()
+    if path is not None:
+        save_figure(fig, path)
     return fig
 
 
@@ -72,13 +118,16 @@ def plot_decision_region(predict: Callable[[np.ndarray], np.ndarray], X, y, ax=N
     grid = np.column_stack([g0.ravel(), g1.ravel()])
     z = np.asarray(predict(grid), dtype=float).reshape(g0.shape)
     cs = ax.contourf(g0, g1, z, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.75)
-    ax.contour(g0, g1, z, levels=[threshold], colors="k", linewidths=1.5)
+    boundary = ax.contour(g0, g1, z, levels=[threshold], colors="k", linewidths=1.5)
     fig.colorbar(cs, ax=ax, label="predicted P(class 1)")
     for label, marker, color in ((0, "o", "tab:blue"), (1, "s", "tab:red")):
         pts = X[y == label]
         ax.scatter(pts[:, 0], pts[:, 1], marker=marker, c=color, edgecolors="k",
                    s=40, label=f"class {label}", zorder=3)
-    ax.plot([], [], "k-", label=f"boundary (p = {threshold})")
+    # a legend entry only for a boundary that is drawn: when every score of the view
+    # lies on one side of the threshold, the contour is empty
+    if any(len(seg) for segs in boundary.allsegs for seg in segs):
+        ax.plot([], [], "k-", label=f"boundary (p = {threshold})")
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
