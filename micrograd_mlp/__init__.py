@@ -55,6 +55,8 @@ _LAZY = {
     "render": ("views.graph", "render"),
     "backward_steps": ("views.trace", "backward_steps"),
     "composite_fn": ("functions.composite", "composite"),
+    "register_primitive": ("core.primitives", "register_primitive"),
+    "unregister_primitive": ("core.primitives", "unregister_primitive"),
 }
 
 __all__ = [
