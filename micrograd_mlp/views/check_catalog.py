@@ -57,10 +57,10 @@ class Catalog:
     def __init__(self, root: Value):
         if not isinstance(root, Value):
             raise TraceInputError(f"check() needs the root Value of a graph, not {type(root).__name__}")
-        if isinstance(root.data, np.ndarray):
-            raise TraceInputError("check() works on graphs of single numbers, not batches")
         self.root = root
         self.view = build_view(root, collapse=True)
+        if any(isinstance(n.data, np.ndarray) for n in self.view.order):
+            raise TraceInputError("check() works on graphs of single numbers, not batches")
         self.rows = ledger(root, collapse=True)
         namer = Namer(self.view.order, view=self.view)
         namer.root = root
