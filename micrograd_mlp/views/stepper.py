@@ -1,59 +1,75 @@
-"""Backpropagation frame by frame: one drawing per backward step.
+"""Backpropagation frame by frame: one drawing per step, as pictures, an HTML page a
+student can step through, or a quiz.
 
-Frame 0 shows the forward pass (every value, no gradient yet except ``dE/dE = 1``);
-frame ``k`` shows the graph after backward step ``k``: the node of the step is
-highlighted, and every gradient known so far is filled in (a gradient still being
-summed over several consumers is marked ``+...``). Each frame carries a caption with
-the step's chain-rule arithmetic.
+Two kinds of frames:
 
-* :func:`step_frames` -- the frames as ``(caption, graphviz.Digraph)`` pairs;
-* :func:`write_frames` -- numbered ``frame_000.svg``/``.png`` files;
-* :func:`write_gif` -- an animated GIF from the PNG frames (Pillow, which ships with
-  matplotlib);
-* :func:`write_html` -- one self-contained HTML page (inline SVGs, no network access,
-  no CDN) with previous/next buttons, a slider and the arrow keys.
+* node level (:func:`step_frames`): frame 0 shows the forward pass, frame ``k`` the
+  graph after backward step ``k`` (its node highlighted, every gradient known so far
+  filled in, ``+...`` on a gradient still being summed; once the last share arrives
+  the caption shows the shares added up);
+* exercise level (:func:`exercise_frames`): for an MLP, one frame per step of the hand
+  solution (:mod:`micrograd_mlp.views.steps`) drawn on the vector view with the
+  vectors of the step highlighted and the later ones shown as ``?``.
 
-The drawings use fixed-width number cells, so every frame has the same layout and the
-animation does not jump.
+Outputs: :func:`write_frames` (``frame_000.svg``/``.png``; a PNG carries its step text
+under the drawing and is at most ``max_width`` = 1600 px wide), :func:`write_gif`, and
+:func:`write_html` / :class:`Stepper` (one self-contained page; ``quiz=True`` hides
+every number until the student types it; see :mod:`.stepper_page`). A
+:class:`Stepper` shows itself in Jupyter and VS Code (``_repr_html_``).
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import re
-from dataclasses import dataclass
+import textwrap
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from ..core.engine import Value
-from ..errors import GraphvizMissingError
-from .graph import INSTALL_HINT, draw_dot, render
+from ..core.engine import Value, backward_seed
+from ..errors import GraphvizMissingError, TraceInputError
+from . import stepper_page
+from .graph import INSTALL_HINT, draw_dot, draw_mlp, render
+from .steps import Entry, ExerciseSteps, exercise_steps, is_network
 from .trace import backward_steps, gradients
-from .viewmodel import Namer, build_view, format_number
+from .viewmodel import Namer, build_view, format_number, paren
 
-__all__ = ["Frame", "step_frames", "write_frames", "write_gif", "write_html", "svg_for_html"]
+__all__ = ["Frame", "Stepper", "step_frames", "exercise_frames", "write_frames", "write_gif",
+           "write_html", "page_html", "svg_for_html", "MAX_WIDTH"]
+
+MAX_WIDTH = 1600  # widest PNG frame by default, in pixels
 
 
 @dataclass
 class Frame:
-    """One picture of the walk: its ``caption`` (text lines) and ``graph`` (a
-    ``graphviz.Digraph``)."""
+    """One picture of the walk: its ``caption`` (text lines), ``graph`` (a
+    ``graphviz.Digraph``), the ``header`` a quiz shows above the questions, and the
+    numbers of the step as quiz ``questions`` (:class:`~.steps.Entry`)."""
 
     index: int
     caption: str
     graph: object
     _svg: Optional[str] = None
+    header: str = ""
+    questions: List[Entry] = field(default_factory=list)
+    label: str = ""
 
     def svg(self) -> str:
         """The frame rendered as SVG text (rendered once, then reused)."""
         if self._svg is None:
-            import graphviz
-            try:
-                self._svg = self.graph.pipe(format="svg").decode("utf-8")
-            except graphviz.ExecutableNotFound:
-                raise GraphvizMissingError(
-                    f"cannot render step frames: the Graphviz 'dot' program was not found; "
-                    f"{INSTALL_HINT}") from None
+            self._svg = _pipe(self.graph, "svg").decode("utf-8")
         return self._svg
+
+
+def _pipe(graph, fmt: str) -> bytes:
+    import graphviz
+    try:
+        return graph.pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        raise GraphvizMissingError(
+            f"cannot render step frames: the Graphviz 'dot' program was not found; "
+            f"{INSTALL_HINT}") from None
 
 
 def step_frames(root: Value, collapse=True, digits: int = 4, rankdir: str = "LR",
@@ -65,70 +81,149 @@ def step_frames(root: Value, collapse=True, digits: int = 4, rankdir: str = "LR"
     namer = Namer(view.order, view=view)
     namer.root = root
     rname = namer(root, atom=False)
-    remaining = {}
+    remaining, shares = {}, {}
     for node in view.edges:
         for e in view.edges[node]:
             remaining[e.inp] = remaining.get(e.inp, 0) + 1
     final = gradients(root, collapse=collapse)
     scale = max([abs(float(g)) if not hasattr(g, "shape") else float(abs(g).mean())
                  for n, g in final.items() if n is not root] or [0.0])
-    known = {root: 1.0 if not hasattr(root.data, "shape") else root.data * 0 + 1.0}
+    known = {root: backward_seed(root)}
     partial = set()
     frames = [Frame(0, f"Forward pass done: {rname} = {format_number(root.data, digits)}. "
                        f"Backward starts with d{rname}/d{rname} = 1.",
                     draw_dot(root, grads=dict(known), highlight=[root], digits=digits,
-                             rankdir=rankdir, title=title, view=view, scale=scale))]
+                             rankdir=rankdir, title=title, view=view, scale=scale),
+                    label="forward pass")]
     for step in backward_steps(root, view=view):
-        lines = [f"Step {step.index}: {step.name}   (d{rname}/d{namer(step.node)} = "
-                 f"{format_number(step.upstream, digits)} is final)"]
+        up = f"d{rname}/d{namer(step.node)}"
+        header = f"Step {step.index}: {step.name}   ({up} = {format_number(step.upstream, digits)} is final)"
+        lines, questions = [header], []
         for t in step.terms:
             if t.total is None:
                 continue
             remaining[t.inp] -= 1
             known[t.inp] = t.total
-            if remaining[t.inp] > 0:
-                partial.add(t.inp)
-            else:
-                partial.discard(t.inp)
-            local = t.expr if t.expr != "1" else "1"
-            up = f"d{rname}/d{namer(step.node)}"
-            lines.append(f"  d{rname}/d{namer(t.inp)} += {up} * {local} = "
-                         f"{format_number(step.upstream, digits)} * "
-                         f"{_paren(format_number(t.local, digits))} = "
+            shares.setdefault(t.inp, []).append(t.contribution)
+            (partial.add if remaining[t.inp] > 0 else partial.discard)(t.inp)
+            target = f"d{rname}/d{namer(t.inp)}"
+            nums = f"{format_number(step.upstream, digits)} * {paren(format_number(t.local, digits))}"
+            lines.append(f"  {target} += {up} * {t.expr} = {nums} = "
                          f"{format_number(t.contribution, digits)}"
                          + ("   (more to come)" if t.inp in partial else ""))
+            if t.inp not in partial and len(shares[t.inp]) > 1:
+                added = " + ".join(paren(format_number(c, digits)) for c in shares[t.inp])
+                lines.append(f"  {target} = {added} = {format_number(t.total, digits)}   (all shares in)")
+            if not hasattr(t.contribution, "shape"):
+                questions.append(Entry(f"{up} * {t.expr}", float(t.contribution), "", nums))
         graph = draw_dot(root, grads=dict(known), partial=set(partial), highlight=[step.node],
                          digits=digits, rankdir=rankdir, title=title, view=view, scale=scale)
-        frames.append(Frame(step.index, "\n".join(lines), graph))
+        frames.append(Frame(step.index, "\n".join(lines), graph, header=header, questions=questions))
     return frames
 
 
-def _paren(text: str) -> str:
-    return f"({text})" if text.startswith("-") else text
+def exercise_frames(steps: ExerciseSteps, digits: int = 4, title: str = "", quiz: bool = False,
+                    rankdir: str = "LR") -> List[Frame]:
+    """Frame 0 (the given numbers) and one frame per exercise-level step, drawn on the
+    vector view (:func:`~.graph.draw_mlp`) with the step's vectors highlighted and the
+    vectors of later steps shown as ``?`` (``quiz=True``: the step's own too, since the
+    student computes them)."""
+    keys = [s.key for s in steps]
+    given = ", ".join(steps.given)
+
+    def picture(hidden, highlight=()):
+        saved = steps.model.intermediates  # draw_mlp runs its own forward pass
+        try:
+            return draw_mlp(steps.model, steps.x, steps.y, loss=steps.loss or "half",
+                            digits=digits, rankdir=rankdir, title=title, highlight=highlight,
+                            hidden=hidden)
+        finally:
+            steps.model.intermediates = saved
+
+    frames = [Frame(0, f"Given: {given}. Compute every vector below, one step at a time.",
+                    picture(set(keys)), label="given numbers")]
+    for k, step in enumerate(steps.steps, 1):
+        hidden = set(keys[k - 1 if quiz else k:])
+        frames.append(Frame(k, step.caption(digits), picture(hidden, step.highlight),
+                            header=f"Step {k} ({step.phase}): {step.formula}",
+                            questions=list(step.entries), label=f"step {k}: {step.name}"))
+    return frames
 
 
 def write_frames(root: Value, directory, formats: Sequence[str] = ("svg", "png"),
                  collapse=True, digits: int = 4, dpi: int = 96, title: str = "",
-                 frames: Optional[List[Frame]] = None) -> List[Path]:
+                 frames: Optional[List[Frame]] = None, max_width: int = MAX_WIDTH) -> List[Path]:
     """Write ``frame_000.<fmt>``, ``frame_001.<fmt>``, ... (one per frame and format)
-    and ``captions.txt`` into ``directory``; returns the image paths in order."""
+    and ``captions.txt`` into ``directory``; returns the image paths in order. A PNG
+    carries its caption under the drawing and is at most ``max_width`` pixels wide
+    (a wider drawing is scaled down); all PNGs of one call have the same size."""
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     frames = frames if frames is not None else step_frames(root, collapse, digits, title=title)
     paths = []
+    pngs = {}
     for fr in frames:
         for fmt in formats:
             target = directory / f"frame_{fr.index:03d}.{fmt}"
             if fmt == "svg":
                 target.write_text(fr.svg(), encoding="utf-8")
-                paths.append(target)
+            elif fmt == "png":
+                graph = fr.graph.copy()
+                graph.attr(dpi=str(int(dpi)))
+                pngs[target] = (_pipe(graph, "png"), fr.caption)
             else:
-                paths.append(render(fr.graph, target, dpi=dpi if fmt == "png" else None))
+                render(fr.graph, target)
+            paths.append(target)
+    if pngs:
+        _captioned_pngs(pngs, max_width)
     (directory / "captions.txt").write_text(
         "\n\n".join(f"[frame {fr.index:03d}]\n{fr.caption}" for fr in frames) + "\n",
         encoding="utf-8")
     return paths
+
+
+def _font(size: int):
+    from PIL import ImageFont
+    for name in ("DejaVuSansMono.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"):
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size)
+
+
+def _captioned_pngs(pngs, max_width: int) -> None:
+    """Write each ``{path: (png bytes, caption)}`` as one image: the drawing scaled to
+    at most ``max_width`` pixels, the caption wrapped below it; every image padded to
+    the largest size, so an animation does not jump."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    font = _font(14)
+    line_h = 18
+    pictures = {}
+    for path, (data, caption) in pngs.items():
+        im = Image.open(io.BytesIO(data)).convert("RGB")
+        if im.width > max_width:
+            im = im.resize((max_width, max(1, round(im.height * max_width / im.width))), Image.LANCZOS)
+        pictures[path] = (im, caption)
+    width = max(max(im.width for im, _ in pictures.values()), min(max_width, 900))
+    chars = max(20, (width - 20) // 9)
+    wrapped = {p: [w for line in cap.splitlines() for w in textwrap.wrap(
+        line, chars, subsequent_indent="      ") or [""]] for p, (_, cap) in pictures.items()}
+    text_h = max(len(lines) for lines in wrapped.values()) * line_h + 16
+    height = max(im.height for im, _ in pictures.values()) + text_h
+    for path, (im, _) in pictures.items():
+        canvas = Image.new("RGB", (width, height), "white")
+        canvas.paste(im, (0, 0))
+        draw = ImageDraw.Draw(canvas)
+        top = height - text_h + 8
+        draw.line([(0, top - 6), (width, top - 6)], fill="#ff8c00", width=2)
+        for i, line in enumerate(wrapped[path]):
+            draw.text((10, top + i * line_h), line, fill="black", font=font)
+        canvas.save(path)
 
 
 def write_gif(pngs: Sequence, path, duration_ms: int = 1200) -> Path:
@@ -173,95 +268,114 @@ def svg_for_html(svg: str) -> str:
     return svg.strip()
 
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{title}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 1em 2em; color: #222; }}
-h1 {{ font-size: 1.3em; margin: 0 0 .4em 0; }}
-.controls {{ display: flex; gap: .5em; align-items: center; margin: .5em 0; flex-wrap: wrap; }}
-.controls button {{ font-size: 1em; padding: .3em .9em; }}
-#counter {{ font-weight: bold; min-width: 8em; }}
-#slider {{ flex: 1; min-width: 10em; }}
-.frame pre {{ background: #f6f6f6; border-left: 4px solid #ff8c00; padding: .5em 1em;
-  white-space: pre-wrap; font-size: .95em; }}
-.graphbox {{ overflow: auto; max-height: 78vh; border: 1px solid #ddd; }}
-body.fit .graphbox svg.graph {{ width: 100%; height: auto; }}
-.help {{ color: #666; font-size: .85em; }}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
-<div class="controls">
-<button id="first" type="button" title="first frame (Home)">&laquo; first</button>
-<button id="prev" type="button" title="previous step (left arrow)">&#x25C0; previous</button>
-<button id="next" type="button" title="next step (right arrow)">next &#x25B6;</button>
-<button id="last" type="button" title="last frame (End)">last &raquo;</button>
-<label><input id="fit" type="checkbox"> fit to width</label>
-<span id="counter"></span>
-<input id="slider" type="range" min="0" max="{last}" value="0" aria-label="step">
-</div>
-<p class="help">Keys: &larr; / &rarr; step back / forward, Home / End. The orange node is the
-current step; blue = positive gradient, red = negative; "?" = not known yet,
-"+..." = still being summed.</p>
-{frames}
-<script>
-(function () {{
-  var frames = document.querySelectorAll(".frame");
-  var slider = document.getElementById("slider");
-  var counter = document.getElementById("counter");
-  var current = 0;
-  function show(i) {{
-    current = Math.max(0, Math.min(frames.length - 1, i));
-    for (var k = 0; k < frames.length; k++) {{ frames[k].hidden = (k !== current); }}
-    slider.value = current;
-    var mark = frames[current].querySelector('[stroke="#ff8c00"]');
-    if (mark && !document.body.classList.contains("fit")) {{
-      mark.scrollIntoView({{block: "nearest", inline: "center"}});
-    }}
-    counter.textContent = current === 0 ? "forward pass" :
-      "step " + current + " / " + (frames.length - 1);
-  }}
-  document.getElementById("first").onclick = function () {{ show(0); }};
-  document.getElementById("prev").onclick = function () {{ show(current - 1); }};
-  document.getElementById("next").onclick = function () {{ show(current + 1); }};
-  document.getElementById("last").onclick = function () {{ show(frames.length - 1); }};
-  slider.oninput = function () {{ show(parseInt(slider.value, 10)); }};
-  document.getElementById("fit").onchange = function () {{
-    document.body.classList.toggle("fit", this.checked); show(current);
-  }};
-  document.addEventListener("keydown", function (e) {{
-    if (e.key === "ArrowRight") {{ show(current + 1); e.preventDefault(); }}
-    else if (e.key === "ArrowLeft") {{ show(current - 1); e.preventDefault(); }}
-    else if (e.key === "Home") {{ show(0); e.preventDefault(); }}
-    else if (e.key === "End") {{ show(frames.length - 1); e.preventDefault(); }}
-  }});
-  show(0);
-}})();
-</script>
-</body>
-</html>
-"""
+def _questions_html(frame: Frame, first: int, digits: int) -> str:
+    """The quiz table of a frame: one row per number, numbered from ``first``."""
+    rows = []
+    for q, e in enumerate(frame.questions, first):
+        rows.append(
+            f'<tr class="q" data-q="{q}" data-answer="{e.value!r}" '
+            f'data-hint="{html.escape(e.hint(digits))}" data-line="{html.escape(e.line(digits))}">'
+            f'<td class="qname">{html.escape(e.name)} =</td>'
+            f'<td><input type="text" inputmode="decimal" autocomplete="off" '
+            f'aria-label="{html.escape(e.name)}"></td>'
+            f'<td><button class="check" type="button">check</button> '
+            f'<button class="reveal" type="button">reveal</button></td>'
+            f'<td class="feedback" aria-live="polite"></td></tr>')
+    return ('<div class="caption"><p class="formula">' + html.escape(frame.header) + "</p>"
+            + '<table class="quiz">' + "".join(rows) + "</table></div>")
+
+
+def page_html(frames: List[Frame], title: str = "Backpropagation, step by step",
+              digits: int = 4, quiz: bool = False) -> str:
+    """The stepper page (or, with ``quiz=True``, the quiz page) of ``frames`` as one
+    self-contained HTML text: inline SVGs, style and script, no network access."""
+    parts, q = [], 0
+    for fr in frames:
+        hidden = "" if fr.index == 0 else " hidden"
+        label = f' data-label="{html.escape(fr.label)}"' if fr.label else ""
+        if quiz and fr.questions:
+            text = _questions_html(fr, q, digits)
+            q += len(fr.questions)
+        else:
+            text = f"<pre>{html.escape(fr.caption)}</pre>"
+        parts.append(f'<section class="frame" data-step="{fr.index}"{label}{hidden}>\n{text}\n'
+                     f'<div class="graphbox">{svg_for_html(fr.svg())}</div>\n</section>')
+    if quiz:
+        parts.append(f'<section class="frame" data-step="{len(frames)}" data-label="score" hidden>'
+                     '<h2>Your score</h2><p id="results"></p>'
+                     '<p><button id="reset" type="button">start again</button></p></section>')
+    answers = "|".join(f"{e.name}={e.value!r}" for fr in frames for e in fr.questions)
+    quiz_id = hashlib.sha1((title + answers).encode("utf-8")).hexdigest()[:12] if quiz else ""
+    help_text = stepper_page.QUIZ_HELP.format(digits=digits) if quiz else stepper_page.HELP
+    return stepper_page.PAGE.format(
+        title=html.escape(title), style=stepper_page.STYLE, script=stepper_page.SCRIPT,
+        digits=digits, quiz_id=quiz_id, last=len(parts) - 1, help=help_text,
+        frames="\n".join(parts))
 
 
 def write_html(root: Value, path, collapse=True, digits: int = 4,
                title: str = "Backpropagation, step by step",
-               frames: Optional[List[Frame]] = None) -> Path:
-    """One self-contained HTML page stepping through backward: every frame's SVG is
-    inlined with its caption; buttons, a slider and the arrow keys move between
-    frames. Needs the Graphviz ``dot`` program (to make the SVGs); uses no network."""
+               frames: Optional[List[Frame]] = None, quiz: bool = False) -> Path:
+    """One self-contained HTML page stepping through backward (node-level frames of
+    ``root`` unless ``frames`` are given): every frame's SVG is inlined with its
+    caption; buttons, a slider, the arrow keys and the address (``#step=7``) move
+    between frames. ``quiz=True``: the numbers are asked instead of shown. Needs the
+    Graphviz ``dot`` program (to make the SVGs); uses no network."""
     frames = frames if frames is not None else step_frames(root, collapse, digits)
-    parts = []
-    for fr in frames:
-        svg = fr.svg()
-        hidden = "" if fr.index == 0 else " hidden"
-        parts.append(f'<section class="frame" data-step="{fr.index}"{hidden}>\n'
-                     f"<pre>{html.escape(fr.caption)}</pre>\n<div class=\"graphbox\">"
-                     f"{svg_for_html(svg)}</div>\n</section>")
-    page = _PAGE.format(title=html.escape(title), last=len(frames) - 1, frames="\n".join(parts))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
+    path.write_text(page_html(frames, title, digits, quiz), encoding="utf-8")
     return path
+
+
+class Stepper:
+    """A step-through of backpropagation that shows itself in Jupyter / VS Code.
+
+    ``Stepper(root, model=None, level=None, quiz=False)``: ``level`` is
+    ``"exercise"`` (the hand solution's vector steps; needs the MLP ``model`` whose
+    forward pass feeds ``root``; the default when it is given), ``"node"`` (composites
+    collapsed) or ``"primitive"`` (every primitive). In a notebook the last line
+    ``Stepper(...)`` displays the page (in an ``iframe``, self-contained, no network);
+    :meth:`save` writes it as a file, :attr:`frames` holds the pictures."""
+
+    LEVELS = ("exercise", "node", "primitive")
+
+    def __init__(self, root: Value, model=None, level: Optional[str] = None, quiz: bool = False,
+                 digits: int = 4, title: str = "Backpropagation, step by step"):
+        if level is None:
+            level = "exercise" if model is not None else "node"
+        if level not in self.LEVELS:
+            raise TraceInputError(f"level must be one of {', '.join(self.LEVELS)}, not {level!r}")
+        if level == "exercise" and not (model is not None and is_network(model, root)):
+            raise TraceInputError("the exercise level needs the MLP whose forward pass feeds the "
+                                  "root (Stepper(E, model)); use level='node' for other graphs")
+        self.root, self.level, self.quiz, self.digits, self.title = root, level, quiz, digits, title
+        if level == "exercise":
+            self.steps = exercise_steps(root, model, digits)
+            self.frames = exercise_frames(self.steps, digits, quiz=quiz)
+        else:
+            self.steps = None
+            self.frames = step_frames(root, collapse=level == "node", digits=digits)
+
+    def html(self) -> str:
+        """The page as one HTML text."""
+        return page_html(self.frames, self.title, self.digits, self.quiz)
+
+    def save(self, path) -> Path:
+        """Write the page to ``path`` (an ``.html`` file); returns the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.html(), encoding="utf-8")
+        return path
+
+    def _repr_html_(self) -> str:
+        # an iframe keeps the page's ids, style and script apart from the notebook's
+        return (f'<iframe srcdoc="{html.escape(self.html(), quote=True)}" '
+                f'style="width: 100%; height: 720px; border: 1px solid #ddd;" '
+                f'title="{html.escape(self.title)}"></iframe>')
+
+    def __len__(self):
+        return len(self.frames)
+
+    def __repr__(self):
+        return f"Stepper({self.level} level, {len(self.frames)} frames{', quiz' if self.quiz else ''})"
