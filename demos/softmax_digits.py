@@ -1,7 +1,7 @@
-"""Seed 004: a softmax classifier with one hidden layer and L2 regularisation on the
-8x8 handwritten digits.
+"""Seed 004: a softmax classifier with one hidden layer and L2 regularisation, on the
+8x8 handwritten digits or on CIFAR-10 read from local files.
 
-Network ``x (64 pixels) -> h = f(W1 x + b1) -> z = W2 h + b2 (10 logits)``; loss the
+Network ``x (pixels) -> h = f(W1 x + b1) -> z = W2 h + b2 (10 logits)``; loss the
 softmax cross-entropy ``L = 1/n sum_i (ln sum_k e^(z_ik) - z_i,y_i)`` plus the L2 term
 ``lambda / (2 n) (||W1||^2 + ||W2||^2)`` (weights only, n = training samples; its
 gradient is ``(lambda / n) W``). Training: stochastic gradient descent on random
@@ -9,11 +9,18 @@ mini-batches, one step per iteration; the loss, training accuracy and validation
 accuracy are printed every 100 iterations. With small initial weights every logit is
 near 0, so the first loss is close to ``ln 10 = 2.3026`` (checked).
 
-The scikit-learn digits (1797 images, bundled, no download) stand in for the seed's
-10-class image set; 20% of them (stratified) are held out for validation. Hidden
-activations compared: ReLU, Leaky ReLU, SWISH (x sigmoid(x)) and SELU.
+``--data digits`` (default): the scikit-learn digits (1797 images of 64 pixels,
+bundled, no download); 20% of them (stratified) are held out for validation.
+``--data cifar10 --root DIR``: the seed's own data set, CIFAR-10 (32x32 colour images,
+3072 inputs), read by :func:`micrograd_mlp.data.load_cifar10` from the "CIFAR-10 binary
+version" (``cifar-10-binary.tar.gz`` or its unpacked files) in DIR; nothing is
+downloaded, and without the files the demo says where to get them. The first
+``--n-train`` training images are used (centred by their per-pixel mean) and the first
+``--n-test`` test images serve as the validation set.
+Hidden activations compared: ReLU, Leaky ReLU, SWISH (x sigmoid(x)) and SELU.
 
     python demos/softmax_digits.py [--hidden 16] [--iterations 1000] [--quick]
+    python demos/softmax_digits.py --data cifar10 --root ~/data [--n-train 5000]
 """
 from __future__ import annotations
 
@@ -29,6 +36,7 @@ except ImportError:
 
 from micrograd_mlp import MLP, data, losses, optim
 from micrograd_mlp.engine import GradientError
+from micrograd_mlp.errors import DataError
 from micrograd_mlp.plots_training import plot_learning_curves, plot_weight_images
 from micrograd_mlp.train import predict, train_step
 
@@ -59,7 +67,7 @@ def train_classifier(activation: str, Xtr, ytr, Xva, yva, *, hidden: int, iterat
     """Train one network; returns a dict with the model and the curves recorded every
     ``every`` iterations (iteration, mini-batch loss, training and validation accuracy)."""
     n = len(ytr)
-    model = MLP(64, [hidden, 10], activation=activation, out_activation=None,
+    model = MLP(Xtr.shape[1], [hidden, 10], activation=activation, out_activation=None,
                 init=small_normal(init_std), seed=seed)
 
     def loss_fn(logits, target):
@@ -99,44 +107,26 @@ def train_classifier(activation: str, Xtr, ytr, Xva, yva, *, hidden: int, iterat
             "loss": curve["loss"][-1]}
 
 
-def main(argv=None) -> dict:
-    parser = _common.make_parser("softmax_digits", __doc__.split("\n")[0])
-    parser.add_argument("--hidden", type=int, default=16, help="hidden units (default 16)")
-    parser.add_argument("--iterations", type=int, default=1000, help="SGD steps (default 1000)")
-    parser.add_argument("--batch-size", type=int, default=200, help="mini-batch size (default 200)")
-    parser.add_argument("--lr", type=float, default=0.5, help="learning rate (default 0.5)")
-    parser.add_argument("--reg", type=float, default=1e-3, help="L2 strength lambda (default 1e-3)")
-    parser.add_argument("--init-std", type=float, default=0.05,
-                        help="std of the initial weights (default 0.05)")
-    parser.add_argument("--activations", nargs="+", default=list(ACTIVATIONS),
-                        choices=list(ACTIVATIONS), help="hidden activations to compare")
-    args = parser.parse_args(argv)
-    say = _common.Printer(args.quiet)
-    clock = _common.Stopwatch()
-    iterations = min(args.iterations, 300) if args.quick else args.iterations
+def load_data(args, say):
+    """The training and validation sets of ``--data``, with a description and the
+    shape that shows one row of ``X`` as an image."""
+    if args.data == "digits":
+        X, y = data.digits(seed=args.seed)
+        Xtr, ytr, Xva, yva = data.train_val_split(X, y, val_fraction=0.2, seed=args.seed)
+        return Xtr, ytr, Xva, yva, "8x8 digits", (8, 8)
+    n_train = min(args.n_train, 500) if args.quick else args.n_train
+    n_test = min(args.n_test, 200) if args.quick else args.n_test
+    Xtr, ytr, Xva, yva = data.load_cifar10(args.root, n_train=n_train, n_test=n_test)
+    # centring each pixel by its training mean, as usual for CIFAR-10, keeps the first
+    # layer's inputs around 0 (all pixels in [0, 1] would push every unit one way)
+    mean = Xtr.mean(axis=0)
+    say(f"CIFAR-10 from {args.root}: the first {len(ytr)} training and {len(yva)} test images, "
+        "pixels / 255 minus their per-pixel training mean")
+    return Xtr - mean, ytr, Xva - mean, yva, "CIFAR-10", (3, 32, 32)
 
-    X, y = data.digits(seed=args.seed)
-    Xtr, ytr, Xva, yva = data.train_val_split(X, y, val_fraction=0.2, seed=args.seed)
-    say(f"8x8 digits: {len(ytr)} training, {len(yva)} validation images; MLP(64, [{args.hidden}, 10]), "
-        f"softmax cross-entropy + L2 (lambda {args.reg:g}); SGD lr {args.lr}, batches of "
-        f"{args.batch_size}, {iterations} iterations")
-    runs = {}
-    for label in args.activations:
-        say(f"\n{label}:")
-        runs[label] = train_classifier(
-            ACTIVATIONS[label], Xtr, ytr, Xva, yva, hidden=args.hidden, iterations=iterations,
-            batch_size=min(args.batch_size, len(ytr)), lr=args.lr, lam=args.reg,
-            init_std=args.init_std, seed=args.seed, say=say, name=label)
-    first = runs[args.activations[0]]["first_loss"]
-    say(f"\nfirst loss ({args.activations[0]}, initial weights N(0, {args.init_std:g}^2)): "
-        f"{first:.4f}; ln 10 = {math.log(10):.4f}; difference {abs(first - math.log(10)):.4f}")
-    say("\nAfter training:")
-    say(_common.table(["activation", "first loss", "final loss", "train acc", "val acc"],
-                      [(k, r["first_loss"], r["loss"], f"{r['train_acc']:.3f}", f"{r['val_acc']:.3f}")
-                       for k, r in runs.items()]))
 
-    plt = _common.use_agg()
-    files = []
+def curves_figure(plt, runs):
+    """Training loss (left) and training/validation accuracy (right) of every run."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     xs = {k: r["curve"]["iteration"] for k, r in runs.items()}
     plot_learning_curves({k: r["curve"]["loss"] for k, r in runs.items()}, ax=axes[0], x=xs,
@@ -156,16 +146,87 @@ def main(argv=None) -> dict:
             line.set_linestyle("--")
     axes[1].legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    files += _common.save_figure(fig, args.out, "softmax_digits_curves")
+    return fig
 
+
+def rgb_weight_images(plt, W, title: str, ncols: int = 8):
+    """Each hidden unit's 3072 incoming weights as a 32x32 colour image (channels R, G,
+    B), each stretched to [0, 1] on its own: ``(w - min) / (max - min)``."""
+    n = W.shape[0]
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.4 * ncols, 1.4 * nrows + 0.6), squeeze=False)
+    for k, ax in enumerate(axes.ravel()):
+        ax.axis("off")
+        if k < n:
+            img = W[k].reshape(3, 32, 32).transpose(1, 2, 0)
+            span = float(img.max() - img.min()) or 1.0
+            ax.imshow((img - img.min()) / span)
+            ax.set_title(f"unit {k}", fontsize=7)
+    fig.suptitle(title)
+    return fig
+
+
+def main(argv=None) -> dict:
+    parser = _common.make_parser("softmax_digits", __doc__.split("\n")[0])
+    parser.add_argument("--data", choices=["digits", "cifar10"], default="digits",
+                        help="8x8 digits (bundled, default) or CIFAR-10 from --root")
+    parser.add_argument("--root", default=str(_common.REPO_DIR / "data"),
+                        help="folder holding cifar-10-binary.tar.gz or its unpacked files "
+                             "(default: data/ in the repository)")
+    parser.add_argument("--n-train", type=int, default=5000,
+                        help="CIFAR-10 training images used (default 5000)")
+    parser.add_argument("--n-test", type=int, default=1000,
+                        help="CIFAR-10 test images used for validation (default 1000)")
+    parser.add_argument("--hidden", type=int, default=16, help="hidden units (default 16)")
+    parser.add_argument("--iterations", type=int, default=1000, help="SGD steps (default 1000)")
+    parser.add_argument("--batch-size", type=int, default=200, help="mini-batch size (default 200)")
+    parser.add_argument("--lr", type=float, default=0.5, help="learning rate (default 0.5)")
+    parser.add_argument("--reg", type=float, default=1e-3, help="L2 strength lambda (default 1e-3)")
+    parser.add_argument("--init-std", type=float, default=0.05,
+                        help="std of the initial weights (default 0.05)")
+    parser.add_argument("--activations", nargs="+", default=list(ACTIVATIONS),
+                        choices=list(ACTIVATIONS), help="hidden activations to compare")
+    args = parser.parse_args(argv)
+    say = _common.Printer(args.quiet)
+    clock = _common.Stopwatch()
+    iterations = min(args.iterations, 300) if args.quick else args.iterations
+    try:
+        Xtr, ytr, Xva, yva, name, image_shape = load_data(args, say)
+    except DataError as err:
+        parser.exit(2, f"{parser.prog}: {err}\n")
+    say(f"{name}: {len(ytr)} training, {len(yva)} validation images; "
+        f"MLP({Xtr.shape[1]}, [{args.hidden}, 10]), softmax cross-entropy + L2 (lambda "
+        f"{args.reg:g}); SGD lr {args.lr}, batches of {args.batch_size}, {iterations} iterations")
+    runs = {}
+    for label in args.activations:
+        say(f"\n{label}:")
+        runs[label] = train_classifier(
+            ACTIVATIONS[label], Xtr, ytr, Xva, yva, hidden=args.hidden, iterations=iterations,
+            batch_size=min(args.batch_size, len(ytr)), lr=args.lr, lam=args.reg,
+            init_std=args.init_std, seed=args.seed, say=say, name=label)
+    first = runs[args.activations[0]]["first_loss"]
+    say(f"\nfirst loss ({args.activations[0]}, initial weights N(0, {args.init_std:g}^2)): "
+        f"{first:.4f}; ln 10 = {math.log(10):.4f}; difference {abs(first - math.log(10)):.4f}")
+    say("\nAfter training:")
+    say(_common.table(["activation", "first loss", "final loss", "train acc", "val acc"],
+                      [(k, r["first_loss"], r["loss"], f"{r['train_acc']:.3f}", f"{r['val_acc']:.3f}")
+                       for k, r in runs.items()]))
+
+    plt = _common.use_agg()
+    stem = "softmax_digits" if args.data == "digits" else "softmax_cifar10"
+    files = _common.save_figure(curves_figure(plt, runs), args.out, f"{stem}_curves")
     main_label = args.activations[0]
     W, _ = runs[main_label]["model"].get_parameters()
-    fig = plot_weight_images(W[0], shape=(8, 8), ncols=8,
-                             title=f"First-layer weights of the {main_label} network "
-                                   "(one 8x8 image per hidden unit)")
-    files += _common.save_figure(fig, args.out, "softmax_digits_weights")
+    title = f"First-layer weights of the {main_label} network (one image per hidden unit)"
+    if len(image_shape) == 3:
+        fig = rgb_weight_images(plt, W[0], title)
+    else:
+        fig = plot_weight_images(W[0], shape=image_shape, ncols=8, title=title)
+    files += _common.save_figure(fig, args.out, f"{stem}_weights")
     say(f"\nfigures: {', '.join(files)}   ({clock.elapsed:.1f} s)")
-    return {"first_loss": first, "ln10": math.log(10),
+    return {"data": args.data, "n_train": len(ytr), "n_val": len(yva),
+            "first_loss": first, "ln10": math.log(10),
             "val_acc": {k: r["val_acc"] for k, r in runs.items()},
             "train_acc": {k: r["train_acc"] for k, r in runs.items()},
             "final_loss": {k: r["loss"] for k, r in runs.items()},

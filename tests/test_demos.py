@@ -206,6 +206,40 @@ def test_softmax_digits(tmp_path):
     assert_figures(r, tmp_path, n_min=2)
 
 
+def test_softmax_demo_reads_cifar10_files(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_data import cifar_batches, write_cifar_archive
+    batches = cifar_batches(per_file=12, seed=3)
+    write_cifar_archive(tmp_path / "cifar-10-binary.tar.gz", batches)
+    out = tmp_path / "out"
+    r = load("softmax_digits").main(["--quick", "--quiet", "--out", str(out), "--data", "cifar10",
+                                     "--root", str(tmp_path), "--n-train", "60", "--n-test", "7",
+                                     "--activations", "ReLU", "SELU", "--iterations", "3",
+                                     "--batch-size", "8", "--hidden", "3"])
+    assert r["data"] == "cifar10" and r["n_train"] == 60 and r["n_val"] == 7
+    # small initial weights on centred pixels: every logit near 0, loss near ln 10
+    assert abs(r["first_loss"] - math.log(10)) < 0.05
+    assert set(r["val_acc"]) == {"ReLU", "SELU"}
+    # 7 validation images: an accuracy is a multiple of 1/7
+    for acc in r["val_acc"].values():
+        assert abs(acc * 7 - round(acc * 7)) < 1e-9
+    assert sorted(Path(f).name for f in r["files"]) == [
+        "softmax_cifar10_curves.png", "softmax_cifar10_curves.svg",
+        "softmax_cifar10_weights.png", "softmax_cifar10_weights.svg"]
+
+
+def test_softmax_demo_without_cifar10_says_where_to_get_it(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        load("softmax_digits").main(["--quick", "--quiet", "--out", str(tmp_path / "out"),
+                                     "--data", "cifar10", "--root", str(tmp_path)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "https://www.cs.toronto.edu/~kriz/cifar.html" in err
+    assert "CIFAR-10 binary version" in err and str(tmp_path) in err
+    assert not (tmp_path / "out").exists()  # nothing drawn, nothing downloaded
+    assert sorted(tmp_path.iterdir()) == []
+
+
 def test_softmax_full_loss_matches_torch():
     torch = pytest.importorskip("torch")
     mod = load("softmax_digits")
