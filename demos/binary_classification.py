@@ -92,10 +92,16 @@ def main(argv=None) -> dict:
     plot_learning_curves({f"{k} (eta {r['eta']:g})": r["history"].loss for k, r in runs.items()},
                          ax=axes[0], logy=True, title="Squared loss during training",
                          xlabel="iteration (one full-batch step)", ylabel="E = mean 1/2 (x2 - y)^2")
+    legends = {}
     for ax, (k, r) in zip(axes[1:], runs.items()):
         plot_decision_region(lambda G, m=r["model"]: predict(m, G), X, y, ax=ax,
                              title=f"{k}: eta {r['eta']:g}, {r['iterations']} it., "
                                    f"acc {100 * r['accuracy']:.0f}%")
+        legends[k] = ax.get_legend_handles_labels()[1]
+        if not any(label.startswith("boundary") for label in legends[k]):
+            # the legend has no boundary entry: say why the panel shows none
+            ax.set_title(ax.get_title() + "\nno p = 0.5 boundary in view: one class everywhere",
+                         fontsize=10)
     fig.tight_layout()
     files = _common.save_figure(fig, args.out, "binary_classification")
     say(f"\nfigures: {', '.join(files)}   ({clock.elapsed:.1f} s)")
@@ -104,6 +110,7 @@ def main(argv=None) -> dict:
             "intermediates": {k: v.tolist() for k, v in inter.items()},
             "numpy_intermediates": {"s1": s1.tolist(), "x1": x1.tolist(), "s2": s2.tolist(),
                                     "x2": x2.tolist()},
+            "legends": legends, "models": {k: r["model"] for k, r in runs.items()},
             "files": files, "seconds": clock.elapsed}
 
 

@@ -93,6 +93,24 @@ def test_binary_classification_learns_and_intermediates(tmp_path):
     assert_figures(r, tmp_path)
 
 
+def test_binary_classification_legend_lists_only_what_is_drawn(tmp_path):
+    from micrograd_mlp import data
+    from micrograd_mlp.train import predict
+    r = run("binary_classification", tmp_path)
+    X, _ = data.moons(n=200, noise=0.15, seed=0)
+    lo, hi = X.min(axis=0) - 0.25, X.max(axis=0) + 0.25  # the panel's view
+    g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], 60), np.linspace(lo[1], hi[1], 60))
+    drawn = {}
+    for name, model in r["models"].items():
+        p = predict(model, np.column_stack([g0.ravel(), g1.ravel()]))
+        drawn[name] = bool(p.min() < 0.5 < p.max())  # a 0.5 contour exists in the view
+        labels = r["legends"][name]
+        assert ("boundary (p = 0.5)" in labels) == drawn[name], (name, labels)
+        assert {"class 0", "class 1"} <= set(labels)
+    # the exercise's defaults leave one class everywhere; the longer run draws a boundary
+    assert drawn == {"seed defaults": False, "longer run": True}
+
+
 def test_sinusoid_overfits(tmp_path):
     r = run("sinusoid", tmp_path)
     tr, te = np.array(r["train_mse"]), np.array(r["test_mse"])
