@@ -70,7 +70,7 @@ def test_task5_prints_the_spec_numbers(capsys):
 
 @pytest.mark.parametrize("loss", ["half", "full"])
 def test_task5_ledger_lines_match_numpy(capsys, loss):
-    _, out, _ = run(capsys, "task5", "--loss", loss)
+    _, out, _ = run(capsys, "task5", "--loss", loss, "--level", "node")
     ref = task5_reference(loss)
     ledger = parse_ledger(out)
     expect = {"dE/dE": 1.0}
@@ -161,10 +161,10 @@ def test_bad_input_is_refused_clearly(capsys, argv, message):
 
 
 def test_markdown_and_latex_formats(capsys):
-    _, md, _ = run(capsys, "task5", "--format", "markdown")
+    _, md, _ = run(capsys, "task5", "--format", "markdown", "--level", "node")
     assert "| # | gradient | chain rule | numbers | value |" in md
     assert "```text" in md
-    _, tex, _ = run(capsys, "task5", "--format", "latex")
+    _, tex, _ = run(capsys, "task5", "--format", "latex", "--level", "node")
     assert tex.count("\\begin{align*}") == tex.count("\\end{align*}") == 1
     assert all(line.startswith("%") or line.startswith("\\") for line in tex.splitlines() if line)
 
@@ -210,3 +210,84 @@ def test_make_demo_runs_task5(capsys, tmp_path):
     from micrograd_mlp import examples, trace
     n_steps = sum(1 for _ in trace.backward_steps(examples.task5().root, collapse=True, fold=False))
     check_html(page, n_steps + 1)
+
+
+# ---------------------------------------------------------------- expression programs
+
+
+def test_a_variable_named_f_keeps_its_gradient(capsys):
+    code, out, _ = run(capsys, "(a*b + c)*f", "a=2", "b=-3", "c=10", "f=-2")
+    assert code == 0
+    ledger = parse_ledger(out)
+    assert ledger["dout/df"] == 4.0  # a*b + c at a=2, b=-3, c=10
+    assert ledger["dout/da"] == 6.0 and ledger["dout/db"] == -4.0 and ledger["dout/dc"] == -2.0
+    assert "dout/dout = 1" in out and "df/df" not in out
+
+
+def test_program_names_every_intermediate(capsys):
+    code, out, _ = run(capsys, "e = a*b; d = e + c; L = d*f", "a=2", "b=-3", "c=10", "f=-2")
+    assert code == 0
+    ledger = parse_ledger(out)
+    assert ledger["dL/de"] == -2.0 and ledger["dL/dd"] == -2.0
+    assert ledger["dL/df"] == 4.0 and ledger["dL/da"] == 6.0 and ledger["dL/db"] == -4.0
+    vectors = parse_vectors(out)
+    assert vectors["e"][0] == -6.0 and vectors["d"][0] == 4.0 and vectors["L"][0] == -8.0
+    assert "t1" not in out
+
+
+def test_program_on_several_lines_and_out_never_a_taken_name(capsys):
+    code, out, _ = run(capsys, "u = sigmoid(x)\nu * out", "x=0", "out=3")
+    assert code == 0
+    ledger = parse_ledger(out)
+    assert ledger["dout1/dout"] == 0.5  # sigmoid(0); the input 'out' keeps its name
+    assert ledger["dout1/dx"] == pytest.approx(3 * 0.25, abs=5e-5)
+
+
+def test_max_min_and_activation_parameters(capsys):
+    code, out, _ = run(capsys, "L = max(a, b) * 10 + min(a, b) + leaky_relu(a, 0.1) + "
+                       "prelu(b, alpha=0.3)", "a=-2", "b=3")
+    assert code == 0
+    ledger = parse_ledger(out)
+    # d/da: min -> 1, leaky_relu at a < 0 -> 0.1; d/db: max -> 10, prelu at b > 0 -> 1
+    assert ledger["dL/da"] == pytest.approx(1.1, abs=5e-5)
+    assert ledger["dL/db"] == pytest.approx(11.0, abs=5e-5)
+    assert parse_vectors(out)["L"][0] == pytest.approx(30 - 2 - 0.2 + 3, abs=5e-7)
+
+
+def test_a_plus_a_ledger_shows_the_sum_once(capsys):
+    _, out, _ = run(capsys, "a + a", "a=1")
+    line = next(l for l in out.splitlines() if l.startswith("dout/da"))
+    assert line == "dout/da = 1 + 1 = 2.0000"
+
+
+def test_unknown_example_lists_the_examples(capsys):
+    code, _, err = run(capsys, "task6")
+    assert code == 2
+    assert "unknown example 'task6'" in err and "task5" in err and "seed002" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["e = a*b; e = e + 1", "a=1", "b=2"], "e is assigned twice"),
+    (["a = b*2; a", "a=1", "b=2"], "a is an input"),
+    (["e = a*b; L = a*2", "a=1", "b=2"], "e is assigned but never used"),
+    (["e = a; L = e*2", "a=1"], "only renames a"),
+    (["a*2; b*2", "a=1", "b=2"], "nobody uses"),
+    (["exp = a*2; exp", "a=1"], "is a function"),
+    (["for i in x: pass", "x=1"], "not allowed"),
+    (["e: int = a", "a=1"], "not allowed"),
+    (["max(a)", "a=1"], "two or more"),
+    (["leaky_relu(a, 0.1, 0.2)", "a=1"], "parameters alpha"),
+    (["leaky_relu(a, beta=0.2)", "a=1"], "no parameter 'beta'"),
+    (["leaky_relu(a, b)", "a=1", "b=2"], "must be a number"),
+    (["leaky_relu(a, 0.1, alpha=0.2)", "a=1"], "alpha given twice"),
+    (["max(*a)", "a=1"], "not allowed"),
+    (["a * " + "9" * 400, "a=1"], "too large"),
+    (["1e308 * 1e308 * a", "a=1"], "no finite"),
+    (["(" * 300 + "a" + ")" * 300, "a=1"], "nested"),
+    (["a * " + "-" * 1000 + "a", "a=1"], "nested"),
+])
+def test_bad_programs_are_refused_clearly(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2, err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and len(err) < 400

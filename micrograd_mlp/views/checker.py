@@ -146,8 +146,8 @@ def _judge(answer: Answer, cat: Catalog) -> Verdict:
         keys, name = vec.keys, vec.name
         right = np.vectorize(lambda k: cat.scalars[k].value, otypes=[float])(keys)
     else:
-        lookup = {canonical_name(n): n for n in cat.names()}
-        near = difflib.get_close_matches(key, list(lookup), n=3, cutoff=0.5)
+        lookup = {canonical_name(n).lower(): n for n in reversed(cat.names())}
+        near = difflib.get_close_matches(key.lower(), list(lookup), n=3, cutoff=0.5)
         hint = f"nearest names: {', '.join(lookup[k] for k in near)}" if near else \
             f"no such name; known names look like {', '.join(cat.names()[:4])}"
         return Verdict(answer, "unknown", note=hint)
