@@ -31,7 +31,7 @@ from .registry import (
 )
 
 __all__ = ["Primitive", "PRIMITIVES", "register_primitive", "unregister_primitive",
-           "on_registration", "get", "ATOM", "BUILT_IN"]
+           "on_registration", "get", "ATOM", "BUILT_IN", "erf_array"]
 
 ndarray = np.ndarray
 
@@ -39,9 +39,9 @@ SQRT_PI = math.sqrt(math.pi)
 TWO_OVER_SQRT_PI = 2.0 / SQRT_PI
 
 try:  # scipy comes with scikit-learn; a vectorised erf when it is there
-    from scipy.special import erf as _erf_array
+    from scipy.special import erf as erf_array
 except Exception:  # pragma: no cover - depends on the environment
-    _erf_array = np.vectorize(math.erf, otypes=[float])
+    erf_array = np.vectorize(math.erf, otypes=[float])
 
 
 def primitive(name: str, **row):
@@ -304,7 +304,7 @@ def _abs():
            doc="The error function ``erf(u) = 2/sqrt(pi) * int_0^u e^(-t^2) dt``.")
 def _erf():
     def forward(u):
-        return math.erf(u) if u.__class__ is float else _erf_array(u)
+        return math.erf(u) if u.__class__ is float else erf_array(u)
 
     def partials(out, u):
         return (TWO_OVER_SQRT_PI * _exp(-(u * u)),)

@@ -29,6 +29,7 @@ import numpy as np
 
 from .composite import COMPOSITES, Composite, tagged
 from ..core.engine import Value, current_group, where
+from ..core.primitives import erf_array
 from ..errors import DataTypeError, DomainError, UnknownActivationError
 
 __all__ = [
@@ -47,10 +48,6 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
-try:  # scipy comes with scikit-learn; a vectorised erf when it is there
-    from scipy.special import erf as _np_erf
-except Exception:  # pragma: no cover - depends on the environment
-    _np_erf = np.vectorize(math.erf, otypes=[float])
 
 
 #: An activation is a registered composite with numpy closed forms.
@@ -269,7 +266,7 @@ def _np_gelu(x, approximate="none"):
     x = _arr(x)
     if approximate == "tanh":
         return 0.5 * x * (1.0 + np.tanh(_SQRT_2_OVER_PI * (x + GELU_TANH_COEF * x ** 3)))
-    return 0.5 * x * (1.0 + _np_erf(x * _INV_SQRT_2))
+    return 0.5 * x * (1.0 + erf_array(x * _INV_SQRT_2))
 
 
 def _np_dgelu(x, approximate="none"):
@@ -278,7 +275,7 @@ def _np_dgelu(x, approximate="none"):
         t = np.tanh(_SQRT_2_OVER_PI * (x + GELU_TANH_COEF * x ** 3))
         dinner = _SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_COEF * x * x)
         return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * dinner
-    return 0.5 * (1.0 + _np_erf(x * _INV_SQRT_2)) + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI
+    return 0.5 * (1.0 + erf_array(x * _INV_SQRT_2)) + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI
 
 
 # ---------------------------------------------------------------- activations
