@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from micrograd_mlp.engine import ShapeError
+from micrograd_mlp.errors import ArgumentError, DataTypeError, GradientError
 from micrograd_mlp.nn import MLP
 from micrograd_mlp.optim import SGD, Adam
 from micrograd_mlp.train import History, accuracy, fit, listing, predict
@@ -264,3 +265,120 @@ def test_fit_rejects_bad_input():
         fit(m, XOR_X, XOR_Y, optimizer="rmsprop")
     with pytest.raises(ValueError, match="NaN"):
         fit(m, np.array([[0, np.nan]]), [1.0])
+
+
+# ---------------------------------------------------------------- -1/+1 labels, metrics
+
+
+def test_accuracy_of_raw_scores_against_minus_one_plus_one_labels():
+    scores = np.array([0.3, -0.2, 0.1, -0.5, 0.2])
+    y = np.array([1, -1, -1, -1, -1])
+    assert accuracy(scores, y) == 3 / 5           # thresholded at 0, class +1 when > 0
+    assert accuracy(scores, y.astype(float)) == 3 / 5
+    assert accuracy(scores, (y + 1) // 2) == 4 / 5  # the same scores as 0/1: threshold 0.5
+    assert accuracy(scores, y, threshold=0.25) == 5 / 5
+    with pytest.raises(ValueError, match="-1/\\+1"):
+        accuracy(scores, np.array([1, 2, 1, 1, 1]))
+
+
+def test_hinge_fit_reports_accuracy_of_the_sign():
+    X, y01 = toy_data(16)
+    y = 2 * y01 - 1
+    model = MLP(2, [6, 1], activation="tanh", out_activation=None, seed=0)
+    h = fit(model, X, y, loss="hinge", optimizer="adam", lr=0.05, epochs=40, progress=False,
+            validation=(X[:6], y[:6]))
+    assert len(h.metrics["accuracy"]) == len(h.val_metrics["accuracy"]) == 40
+    assert h.val_metrics["accuracy"][-1] == np.mean(np.sign(predict(model, X[:6])) == y[:6])
+    # all labels +1: still the hinge's sign rule (threshold 0), not 0.5
+    ones = np.ones(len(X))
+    model2 = MLP(2, [1], activation=None, seed=0)
+    model2.set_parameters(weights=[[[0.0, 0.0]]], biases=[[0.3]])
+    h2 = fit(model2, X, ones, loss="hinge", lr=0.0, epochs=1, progress=False)
+    assert h2.metrics["accuracy"] == [1.0]   # every score is 0.3 > 0
+
+
+def test_accuracy_asked_for_real_targets_is_refused_not_dropped():
+    X, _ = toy_data(8)
+    y = X.sum(1)
+    with pytest.raises(ArgumentError, match="class labels"):
+        fit(MLP(2, [1], seed=0), X, y, metrics=("accuracy",), epochs=1, progress=False)
+    with pytest.raises(ArgumentError, match="unknown metric"):
+        fit(MLP(2, [1], seed=0), X, y, metrics=("f1",), epochs=1, progress=False)
+    # validation targets that are not labels while training ones are
+    X01, y01 = toy_data(8)
+    with pytest.raises(ArgumentError, match="validation targets"):
+        fit(MLP(2, [1], seed=0), X01, y01, validation=(X01, y01 + 0.5), metrics="accuracy",
+            epochs=1, progress=False)
+
+
+def test_progress_bar_only_when_asked_or_on_a_terminal(capsys):
+    fit(MLP(2, [1], seed=0), XOR_X, XOR_Y, epochs=3)      # stderr is captured: no bar
+    assert capsys.readouterr().err == ""
+    fit(MLP(2, [1], seed=0), XOR_X, XOR_Y, epochs=3, progress=True)
+    assert "/3 [" in capsys.readouterr().err   # a tqdm bar of 3 epochs
+
+
+# ---------------------------------------------------------------- gradients per matrix, l2
+
+
+def numpy_backward(W1, b1, W2, b2, x, t):
+    """Sigmoid 2-layer network, E = 1/2 (x2 - t)^2 summed over outputs, written out."""
+    s1 = W1 @ x + b1
+    x1 = 1 / (1 + np.exp(-s1))
+    s2 = W2 @ x1 + b2
+    x2 = 1 / (1 + np.exp(-s2))
+    d2 = (x2 - t) * x2 * (1 - x2)
+    d1 = (W2.T @ d2) * x1 * (1 - x1)
+    return np.outer(d1, x), d1, np.outer(d2, x1), d2
+
+
+def test_get_gradients_per_matrix_in_both_layouts():
+    from micrograd_mlp.losses import squared_error
+
+    model = MLP(3, [4, 2], seed=4)
+    x, t = np.array([0.5, -1.0, 2.0]), np.array([1.0, 0.0])
+    E = squared_error(model(list(x)), list(t), reduction="sum")
+    E.backward()
+    (W1, W2), (b1, b2) = model.get_parameters()
+    dW1, db1, dW2, db2 = numpy_backward(W1, b1, W2, b2, x, t)
+    (gW1, gW2), (gb1, gb2) = model.get_gradients()
+    np.testing.assert_allclose(gW1, dW1, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(gW2, dW2, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(gb1, db1, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(gb2, db2, rtol=1e-12, atol=1e-15)
+    (tW1, tW2), _ = model.get_gradients(layout="in_out")
+    assert tW1.shape == (3, 4) and np.array_equal(tW1, gW1.T) and np.array_equal(tW2, gW2.T)
+    with pytest.raises(ArgumentError):
+        model.get_gradients(layout="rows")
+    model.layers[0].neurons[0].w[0].grad = None
+    with pytest.raises(GradientError, match="backward"):
+        model.get_gradients()
+
+
+def test_l2_with_and_without_biases_against_the_closed_form():
+    from micrograd_mlp.losses import l2
+
+    model = MLP(2, [3, 1], seed=1)
+    lam, n = 0.3, 5
+    (W1, W2), (b1, b2) = model.get_parameters()
+    for include_biases in (False, True):
+        model.zero_grad()
+        R = l2(model, lam, n, include_biases=include_biases)
+        squares = (W1 ** 2).sum() + (W2 ** 2).sum()
+        if include_biases:
+            squares += (b1 ** 2).sum() + (b2 ** 2).sum()
+        assert R.data == pytest.approx(lam / (2 * n) * squares, rel=1e-14)
+        R.backward()
+        (gW1, gW2), (gb1, gb2) = model.get_gradients()
+        np.testing.assert_allclose(gW1, lam / n * W1, rtol=1e-14)
+        np.testing.assert_allclose(gW2, lam / n * W2, rtol=1e-14)
+        want_b = lam / n if include_biases else 0.0
+        np.testing.assert_allclose(gb1, want_b * b1, rtol=1e-14)
+        np.testing.assert_allclose(gb2, want_b * b2, rtol=1e-14)
+    # micrograd's demo penalty alpha * sum(p^2) over every parameter
+    alpha = 1e-4
+    micrograd_penalty = alpha * sum(p.data ** 2 for p in model.parameters())
+    assert l2(model, 2 * alpha, 1, include_biases=True).data == pytest.approx(
+        micrograd_penalty, rel=1e-14)
+    with pytest.raises(DataTypeError):
+        l2(model, lam, n, include_biases="yes")

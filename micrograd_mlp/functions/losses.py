@@ -292,11 +292,11 @@ softmax_cross_entropy.target_rule = CLASSES
 # ---------------------------------------------------------------- regularisation
 
 
-def weights_of(params) -> List[Value]:
-    """The weights to regularise: a model (anything with ``named_parameters()`` giving
-    names like ``"W1[0,1]"``, ``"b1[0]"``) gives its parameters whose names start with
-    ``"W"`` (biases excluded); a dict ``{name: Value}`` likewise; a list of Values is
-    taken as it is (the caller passes weights only)."""
+def weights_of(params, include_biases: bool = False) -> List[Value]:
+    """The parameters to regularise: a model (anything with ``named_parameters()``
+    giving names like ``"W1[0,1]"``, ``"b1[0]"``) gives its parameters whose names start
+    with ``"W"`` (biases excluded; all of them with ``include_biases``); a dict
+    ``{name: Value}`` likewise; a list of Values is taken as it is (the caller chose)."""
     if hasattr(params, "named_parameters"):
         pairs = list(params.named_parameters())
     elif isinstance(params, dict):
@@ -304,7 +304,7 @@ def weights_of(params) -> List[Value]:
     else:
         pairs = None
     if pairs is not None:
-        return [v for name, v in pairs if str(name).startswith("W")]
+        return [v for name, v in pairs if include_biases or str(name).startswith("W")]
     weights = list(params)
     for w in weights:
         if not isinstance(w, Value):
@@ -313,16 +313,22 @@ def weights_of(params) -> List[Value]:
 
 
 @composite("l2", "L2 = lam / (2n) * sum_W w^2", "dL2/dw = (lam / n) w")
-def l2(params, lam, n):
+def l2(params, lam, n, include_biases: bool = False):
     """L2 regularisation ``lam / (2 n) * (||W1||^2 + ||W2||^2 + ...)`` over the weights
     only (see :func:`weights_of`: biases are excluded), with ``n`` the number of training
     samples. Its gradient is ``(lam / n) * w`` for each weight (not the
-    ``lam * ||w||`` that seed 004 prints)."""
+    ``lam * ||w||`` that seed 004 prints).
+
+    ``include_biases=True`` sums the squares of every parameter, biases too, as
+    micrograd's demo does: its penalty ``alpha * sum(p * p for p in model.parameters())``
+    is ``l2(model, lam=2 * alpha, n=1, include_biases=True)``, gradient ``2 alpha p``."""
     if isinstance(lam, Value) or not isinstance(lam, numbers.Real) or not lam >= 0:
         raise DomainError(f"l2: lam must be a number >= 0, got {lam!r}")
     if isinstance(n, bool) or not isinstance(n, numbers.Real) or not n > 0:
         raise DomainError(f"l2: n (the number of samples) must be > 0, got {n!r}")
-    weights = weights_of(params)
+    if not isinstance(include_biases, (bool, np.bool_)):
+        raise DataTypeError(f"l2: include_biases must be True or False, not {include_biases!r}")
+    weights = weights_of(params, bool(include_biases))
     if not weights:
         raise ShapeError("l2: no weights to regularise (a model's weights are the "
                          "parameters named 'W...')")

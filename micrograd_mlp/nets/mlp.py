@@ -8,7 +8,7 @@ import numpy as np
 
 from ..core.engine import Value
 from ..core.checks import check_flag, check_seed
-from ..errors import ArgumentError, CheckpointError, DataTypeError, ShapeError
+from ..errors import ArgumentError, CheckpointError, DataTypeError, GradientError, ShapeError
 from . import optim
 from .checkpoint import read_checkpoint, save_checkpoint
 from ..functions import activations as _activations
@@ -180,6 +180,27 @@ class MLP(Module):
         if layout == "in_out":
             ws = [W.T.copy() for W in ws]
         return ws, [layer.bias_vector() for layer in self.layers]
+
+    def get_gradients(self, layout: str = "out_in"):
+        """``(weight_grads, bias_grads)``: the ``grad`` of every weight and bias as numpy
+        arrays, one per layer, shaped as :meth:`get_parameters` gives the values
+        (``dE/dW[l]`` of shape ``(nout, nin)`` for ``layout="out_in"``, ``(nin, nout)``
+        for ``"in_out"``; ``bias_grads[l]`` None without biases). Raises
+        :class:`GradientError` when a gradient is not known yet (``grad`` is None)."""
+        if layout not in ("out_in", "in_out"):
+            raise ArgumentError(f"layout must be 'out_in' or 'in_out', not {layout!r}")
+        grads = [p.grad for p in self.parameters()]
+        if any(g is None for g in grads):
+            raise GradientError("some gradients are not computed yet (grad is None): call "
+                                "backward() on a loss of this model first")
+        ws, bs = [], []
+        for layer in self.layers:
+            ws.append(np.array([[w.grad for w in n.w] for n in layer.neurons], dtype=np.float64))
+            bs.append(np.array([n.b.grad for n in layer.neurons], dtype=np.float64)
+                      if layer.bias else None)
+        if layout == "in_out":
+            ws = [W.T.copy() for W in ws]
+        return ws, bs
 
     # ------------------------------------------------------------ training shortcut
 
