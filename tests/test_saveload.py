@@ -92,10 +92,15 @@ def test_random_bytes_truncated_and_foreign_files(tmp_path):
     doc = json.loads(text)
     doc["parameters"]["W1[0,0]"] = "abc"
     other.write_text(json.dumps(doc))
-    with pytest.raises(CheckpointError, match="W1\\[0,0\\] must be a number"):
+    with pytest.raises(CheckpointError, match="W1\\[0,0\\] must be a finite number"):
         MLP.load(other)
     doc = json.loads(text)
     del doc["parameters"]["b2[1]"]
+    other.write_text(json.dumps(doc))
+    with pytest.raises(CheckpointError, match="declares 31 parameters but 30 are stored"):
+        MLP.load(other)
+    doc["parameters"]["b2[1]"] = doc["parameters"].pop("b2[0]")
+    doc["parameters"]["x"] = 0.5
     other.write_text(json.dumps(doc))
     with pytest.raises(CheckpointError, match="missing 1"):
         MLP.load(other)

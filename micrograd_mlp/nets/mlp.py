@@ -10,13 +10,13 @@ from ..core.engine import Value
 from ..core.checks import check_flag, check_seed
 from ..errors import ArgumentError, CheckpointError, DataTypeError, GradientError, ShapeError
 from . import optim
-from .checkpoint import read_checkpoint, save_checkpoint
+from .checkpoint import check_architecture, read_checkpoint, save_checkpoint
 from ..functions import activations as _activations
 from .layers import SAME_ACTIVATION, Layer, Module, check_size, wrap_inputs
 from .torch_bridge import from_torch, to_torch
 from .train import fit
 
-__all__ = ["MLP", "load_checkpoint"]
+__all__ = ["MLP", "load_checkpoint", "from_document"]
 
 class MLP(Module):
     """A multi-layer perceptron ``nin -> sizes[0] -> ... -> sizes[-1]``.
@@ -228,19 +228,23 @@ class MLP(Module):
 
     @classmethod
     def from_architecture(cls, arch: Dict) -> "MLP":
-        """A fresh network (zero biases, seed-0 weights) of the given architecture."""
+        """A fresh network (zero biases, seed-0 weights) of the given architecture
+        (checked first by :func:`~micrograd_mlp.nets.checkpoint.check_architecture`)."""
+        if not isinstance(arch, dict):
+            raise CheckpointError(f"invalid architecture {arch!r:.100}: not an object")
+        check_architecture(arch)
         try:
             return cls(arch["nin"], arch["sizes"], activation=list(arch["activations"]),
-                       bias=bool(arch.get("bias", True)), seed=0)
-        except CheckpointError:
-            raise
-        except (KeyError, TypeError, ValueError) as e:
+                       bias=arch.get("bias", True), seed=0)
+        except (KeyError, TypeError, ValueError) as e:  # an unknown activation name
             raise CheckpointError(f"invalid architecture {arch!r:.200}: {e}") from e
 
     def save(self, path, optimizer=None) -> None:
-        """Write the network (and optionally ``optimizer``'s state) to ``path`` as JSON,
-        atomically (see :func:`save_checkpoint`)."""
-        save_checkpoint(path, self, optimizer)
+        """Write the network (and optionally ``optimizer``'s state, which must be over
+        exactly this network's parameters) to ``path`` as JSON, atomically, keeping the
+        file's mode and following a symlink (see :func:`save_checkpoint`). What could
+        not be loaded back raises :class:`CheckpointError` before the file is touched."""
+        save_checkpoint(path, self, optimizer, verify=from_document)
 
     @classmethod
     def load(cls, path) -> "MLP":
@@ -284,7 +288,13 @@ def load_checkpoint(path):
     """``(model, optimizer)`` from a file written by :func:`save_checkpoint`;
     ``optimizer`` is rebuilt (same type, settings and state, over the new model's
     parameters) when one was saved, else None."""
-    doc = read_checkpoint(path)
+    return from_document(read_checkpoint(path))
+
+
+def from_document(doc):
+    """``(model, optimizer)`` from a checked checkpoint document (see
+    :func:`~micrograd_mlp.nets.checkpoint.parse_checkpoint`); any part that does not
+    fit raises :class:`CheckpointError`."""
     model = MLP.from_architecture(doc["architecture"])
     model.load_state_dict(doc["parameters"])
     opt = None

@@ -152,7 +152,7 @@ class Optimizer:
                     setattr(self, k, tuple(v) if isinstance(v, list) else v)
         except CheckpointError:
             raise
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise CheckpointError(f"invalid {type(self).__name__} state: {e}") from e
 
     def _restore(self, buffers: Dict) -> None:
@@ -311,8 +311,8 @@ def from_state_dict(params, state: Dict) -> Optimizer:
     """Rebuild the optimiser described by ``state`` (from :meth:`Optimizer.state_dict`)
     over ``params``, with its settings and buffers."""
 
-    cls = {c.__name__: c for c in OPTIMIZERS.values()}.get(
-        state.get("type") if isinstance(state, dict) else None)
+    kind = state.get("type") if isinstance(state, dict) else None
+    cls = {c.__name__: c for c in OPTIMIZERS.values()}.get(kind if isinstance(kind, str) else None)
     if cls is None:
         raise CheckpointError(f"unknown optimiser type in state: {state!r:.80}")
     settings = state.get("settings") or {}
@@ -323,7 +323,7 @@ def from_state_dict(params, state: Dict) -> Optimizer:
         if "betas" in settings:
             settings["betas"] = tuple(settings["betas"])
         opt = cls(params, **settings)
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"invalid {cls.__name__} settings {settings}: {e}") from e
+    except (TypeError, ValueError, OverflowError) as e:
+        raise CheckpointError(f"invalid {cls.__name__} settings {settings!r:.200}: {e}") from e
     opt.load_state_dict(state)
     return opt

@@ -27,7 +27,8 @@ from typing import Dict, Iterable, Optional
 import numpy as np
 
 from ..core.engine import Value, sum_values
-from ..errors import GraphvizMissingError
+from ..core.checks import check_choice, check_int
+from ..errors import ArgumentError, DataTypeError, GraphvizMissingError
 from ..functions.composite import symbol_of
 from .trace import gradients
 from .viewmodel import Namer, View, build_view, constant_operand, format_number
@@ -116,8 +117,11 @@ def draw_dot(root: Value, collapse=False, rankdir: str = "LR", grads: Optional[D
     """
     import graphviz
 
-    if rankdir not in ("LR", "TB", "RL", "BT"):
-        raise ValueError(f"rankdir must be 'LR', 'TB', 'RL' or 'BT', not {rankdir!r}")
+    if not isinstance(root, Value):
+        raise DataTypeError(f"draw_dot needs the Value to draw, not {type(root).__name__}")
+    check_choice(rankdir, "rankdir", ("LR", "TB", "RL", "BT"))
+    digits = check_int(digits, "digits", minimum=0, maximum=17)
+    batch_items = check_int(batch_items, "batch_items", minimum=0)
     view = view or build_view(root, collapse, fold=False)
     order = view.order
     pos = {n: i for i, n in enumerate(order)}
@@ -448,6 +452,29 @@ def _vector_label(name, values, grads, digits, fill, scale=0.1, mark=False, hide
 
 
 _FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": None, ".gv": None}
+#: first line of a DOT file that render wrote because Graphviz was missing
+FALLBACK_MARK = "// micrograd_mlp render: Graphviz was missing, this is the DOT text\n"
+
+
+def fallback_dot_path(path: Path) -> Path:
+    """Where :func:`render` puts the DOT text when Graphviz is missing: ``f.dot`` beside
+    ``f.svg``, unless a ``f.dot`` exists that render did not write itself (its first
+    line is not :data:`FALLBACK_MARK`): then ``f.svg.dot``, ``f.svg.1.dot``, ... the first
+    free or render-written name. A user's own file is never overwritten."""
+    candidates = [path.with_suffix(".dot"), path.with_name(path.name + ".dot")]
+    n = 1
+    while True:
+        for c in candidates:
+            if not c.exists():
+                return c
+            try:
+                with open(c, encoding="utf-8", errors="replace") as f:
+                    if f.readline() == FALLBACK_MARK:
+                        return c
+            except OSError:
+                pass
+        candidates = [path.with_name(f"{path.name}.{n}.dot")]
+        n += 1
 
 
 def render(graph_or_value, path, dpi: Optional[int] = None, **draw_kwargs) -> Path:
@@ -457,13 +484,14 @@ def render(graph_or_value, path, dpi: Optional[int] = None, **draw_kwargs) -> Pa
     :func:`draw_dot` and ``draw_kwargs``). ``dpi`` sets the PNG resolution.
 
     Without the ``dot`` program the DOT text is written next to the target (same name,
-    ``.dot``) and :class:`GraphvizMissingError` says how to install Graphviz."""
+    ``.dot``; :func:`fallback_dot_path` says which file, never one the user wrote) and
+    :class:`GraphvizMissingError` says where it is and how to install Graphviz."""
     import graphviz
 
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in _FORMATS:
-        raise ValueError(f"render(): cannot tell the format of {str(path)!r}; use a file name "
+        raise ArgumentError(f"render(): cannot tell the format of {str(path)!r}; use a file name "
                          f"ending in {', '.join(_FORMATS)}")
     graph = draw_dot(graph_or_value, **draw_kwargs) if isinstance(graph_or_value, Value) \
         else graph_or_value
@@ -480,8 +508,8 @@ def render(graph_or_value, path, dpi: Optional[int] = None, **draw_kwargs) -> Pa
     try:
         data = graph.pipe(format=fmt)
     except graphviz.ExecutableNotFound:
-        dot_path = path.with_suffix(".dot")
-        dot_path.write_text(graph.source, encoding="utf-8")
+        dot_path = fallback_dot_path(path)
+        dot_path.write_text(FALLBACK_MARK + graph.source, encoding="utf-8")
         raise GraphvizMissingError(
             f"cannot write {path}: the Graphviz 'dot' program was not found on PATH. To render "
             f"drawings, {INSTALL_HINT}. The DOT text was written to {dot_path} (render it "
