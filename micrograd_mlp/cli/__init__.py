@@ -7,16 +7,20 @@ Subcommands:
 * ``check TARGET [NAME=VALUE ...] ANSWERS``: check a hand solution (see
   :mod:`micrograd_mlp.cli.check_cmd`);
 * ``demo NAME``: run one of the scripts in the checkout's ``demos/`` folder;
-  ``demo --list`` lists them.
+  ``demo --list`` lists them, each with what it shows;
+* ``--version``: the library's version.
 """
 from __future__ import annotations
 
 import argparse
+import ast
+import re
 import runpy
 import sys
 from pathlib import Path
 from typing import List, Optional
 
+from .. import __version__
 from . import check_cmd, trace_cmd
 
 DEMOS_DIR = Path(__file__).resolve().parent.parent.parent / "demos"
@@ -27,6 +31,25 @@ def demo_names() -> List[str]:
     if not DEMOS_DIR.is_dir():
         return []
     return sorted(p.stem for p in DEMOS_DIR.glob("*.py") if not p.stem.startswith("_"))
+
+
+def demo_summary(name: str) -> str:
+    """What demo ``name`` shows: the first sentence of its module docstring on one line,
+    read from the source without running it (so nothing heavy is imported)."""
+    try:
+        tree = ast.parse((DEMOS_DIR / f"{name}.py").read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return "(no description: the file cannot be read)"
+    paragraph = " ".join((ast.get_docstring(tree) or "").split("\n\n")[0].split())
+    sentence = re.split(r"(?<=[.!?])\s", paragraph, maxsplit=1)[0]
+    return sentence.replace("``", "`") or "(no description)"
+
+
+def demo_listing() -> List[str]:
+    """One line per demo: its name, then :func:`demo_summary`."""
+    names = demo_names()
+    width = max((len(n) for n in names), default=0)
+    return [f"{n:<{width}}  {demo_summary(n)}" for n in names]
 
 
 def run_demo(name: str, argv: List[str]) -> int:
@@ -58,6 +81,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="micrograd-mlp",
         description="Learn and teach backpropagation: trace the chain rule, run the demos.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="run a demo script (demo --list shows them)")
@@ -79,8 +103,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "demo":
         if args.list or not args.name:
-            for name in demo_names():
-                print(name)
+            for line in demo_listing():
+                print(line)
             return 0
         return run_demo(args.name, args.args)
     if args.command == "trace":
