@@ -21,6 +21,7 @@ LOOSE_MODULES = {
     "architecture": "errors",     # data only, imports nothing
     "__init__": "face", "__main__": "face", "examples": "face",
     "nn": "face", "trace": "face", "replay": "face", "cli": "face",
+    "check": "face", "exercises": "face",
 }
 
 # optional heavy dependencies that may be imported inside a function, on first use

@@ -6,6 +6,8 @@ Subcommands:
   (see :mod:`micrograd_mlp.trace`);
 * ``check TARGET [NAME=VALUE ...] ANSWERS``: check a hand solution (see
   :mod:`micrograd_mlp.cli.check_cmd`);
+* ``exercise``: a forward/backward exercise on a small network and its solution
+  (see :mod:`micrograd_mlp.cli.exercise_cmd`);
 * ``demo NAME``: run one of the scripts in the checkout's ``demos/`` folder;
   ``demo --list`` lists them, each with what it shows;
 * ``--version``: the library's version.
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from .. import __version__
-from . import check_cmd, trace_cmd
+from . import check_cmd, exercise_cmd, trace_cmd
 
 DEMOS_DIR = Path(__file__).resolve().parent.parent.parent / "demos"
 
@@ -94,6 +96,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="check a hand solution (answers file) against the trace")
     check_cmd.add_arguments(check)
+
+    exercise = sub.add_parser("exercise", help="write a forward/backward exercise and its solution")
+    exercise_cmd.add_arguments(exercise)
     return parser
 
 
@@ -111,5 +116,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return trace_cmd.run(args)
     if args.command == "check":
         return check_cmd.run(args)
+    if args.command == "exercise":
+        return exercise_cmd.run(args)
     parser.print_help()
     return 0

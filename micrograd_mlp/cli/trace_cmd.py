@@ -27,7 +27,7 @@ from ..core.engine import Value, max_values
 from ..core.primitives import PRIMITIVES
 from ..errors import GraphvizMissingError, MicrogradError, TraceInputError
 from ..functions import activations
-from ..views import stepper, trace
+from ..views import stepper, steps, trace
 from ..views.graph import render
 
 __all__ = ["TraceInputError", "parse_expression", "parse_assignments", "FUNCTIONS",
@@ -310,10 +310,11 @@ def _number_op(op, a, b):
     return float(result)
 
 
-def build_target(target: str, assignments=(), loss: Optional[str] = None):
+def build_target(target: str, assignments=(), loss: Optional[str] = None, with_model: bool = False):
     """The graph a ``trace`` or ``check`` command works on: a ready example
     (``task5``, ``seed002``) or an expression program with its ``NAME=VALUE``
-    assignments. Returns ``(root, title, description)``."""
+    assignments. Returns ``(root, title, description)`` (``with_model=True``: and the
+    example's MLP, or None)."""
     if target in examples.EXAMPLES:
         if assignments:
             raise TraceInputError(f"{target} is a ready example: it takes no NAME=VALUE pairs")
@@ -323,7 +324,7 @@ def build_target(target: str, assignments=(), loss: Optional[str] = None):
                 raise TraceInputError("--loss applies to task5 only")
             kwargs["loss"] = loss
         ex = examples.get(target, **kwargs)
-        return ex.root, ex.title, ex.description
+        return (ex.root, ex.title, ex.description) + ((ex.model,) if with_model else ())
     if loss is not None:
         raise TraceInputError("--loss applies to task5 only")
     values = parse_assignments(assignments)
@@ -337,7 +338,7 @@ def build_target(target: str, assignments=(), loss: Optional[str] = None):
     given = ", ".join(f"{k}={v:g}" for k, v in values.items())
     program = target.strip()
     title = program if "=" in program else f"{root.label or ROOT_NAME} = {program}"
-    return root, title, f"at {given}"
+    return (root, title, f"at {given}") + ((None,) if with_model else ())
 
 
 # ---------------------------------------------------------------- the command
@@ -355,9 +356,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="values of the expression's variables, e.g. a=1 b=2 c=0.5")
     parser.add_argument("--format", choices=("text", "markdown", "latex"), default="text",
                         help="output format of the ledger (default text)")
+    parser.add_argument("--level", choices=LEVELS, default=None,
+                        help="exercise: the hand solution's vector steps, layer by layer (the "
+                             "default for a network); node: one row per node, composites "
+                             "collapsed (the default otherwise); primitive: every primitive")
     parser.add_argument("--expand", action="store_true",
-                        help="show every primitive step instead of collapsing composites "
-                             "(sigmoid, loss) into exercise-level steps")
+                        help="the same as --level primitive: every primitive step")
     parser.add_argument("--digits", type=int, default=4,
                         help="decimals in the ledger (default 4; the summary uses 7)")
     parser.add_argument("--loss", choices=("half", "full"), default=None,
@@ -368,10 +372,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write one drawing per backward step (SVG+PNG) and an animated GIF")
     parser.add_argument("--html", metavar="FILE",
                         help="write a self-contained HTML page stepping through backward")
+    parser.add_argument("--quiz", action="store_true",
+                        help="with --html: the page asks for every number of each step and "
+                             "checks the typed answers (hints, score, progress kept)")
 
 
-def _build(args):
-    return build_target(args.target, args.assignments, args.loss)
+LEVELS = ("exercise", "node", "primitive")
+
+
+def _level(args, model) -> str:
+    """The level asked for (``--expand`` is ``primitive``), checked against the target."""
+    level = args.level
+    if args.expand:
+        if level not in (None, "primitive"):
+            raise TraceInputError(f"--expand means --level primitive; it cannot go with --level {level}")
+        level = "primitive"
+    if level is None:
+        level = "exercise" if model is not None else "node"
+    if level == "exercise" and model is None:
+        raise TraceInputError("--level exercise needs a network (task5, or micrograd-mlp exercise); "
+                              "use --level node or primitive for this target")
+    if args.quiz and not args.html:
+        raise TraceInputError("--quiz makes the HTML page a quiz: give it with --html FILE")
+    return level
+
+
+def _ledger_text(root, args, level, model, title, description) -> str:
+    """What ``trace`` prints: the vector summary, then the steps at ``level``."""
+    collapse = level != "primitive"
+    summary = trace.summary(root)
+    if level == "exercise" and args.format != "latex":
+        body = steps.format_steps(steps.exercise_steps(root, model, args.digits), args.format,
+                                  args.digits)
+        heading = "Hand solution, step by step (--level node or primitive for finer steps):"
+    else:
+        if level == "exercise":
+            print("micrograd-mlp trace: the exercise level has no LaTeX form; printing the node "
+                  "level", file=sys.stderr)
+        body = steps.define_intermediates(root, collapse, args.digits, args.format) + \
+            trace.format_table(root, args.format, collapse=collapse, digits=args.digits)
+        heading = ("Chain rule, node by node "
+                   f"({'every primitive' if not collapse else 'composites collapsed'}):")
+    if args.format == "text":
+        out = [title, description, "", summary, heading, body]
+    elif args.format == "markdown":
+        out = [f"## {title}", "", description, "", "```text", summary.rstrip(), "```", "",
+               heading, "", body]
+    else:
+        out = [f"% {title}", f"% {description}"] + [f"% {line}" for line in summary.splitlines()] + [body]
+    return "\n".join(out).rstrip("\n")
 
 
 def run(args) -> int:
@@ -381,45 +430,47 @@ def run(args) -> int:
         print("micrograd-mlp trace: --digits must be between 1 and 15", file=sys.stderr)
         return 2
     try:
-        root, title, description = _build(args)
+        root, title, description, model = build_target(args.target, args.assignments, args.loss,
+                                                        with_model=True)
+        level = _level(args, model)
     except (TraceInputError, MicrogradError, KeyError) as err:
         print(f"micrograd-mlp trace: {err}", file=sys.stderr)
         return 2
     if not root.requires_grad:
         print("micrograd-mlp trace: the expression depends on no variable", file=sys.stderr)
         return 2
-    collapse = not args.expand
-    table = trace.format_table(root, args.format, collapse=collapse, digits=args.digits)
-    summary = trace.summary(root)
-    if args.format == "text":
-        out = [title, description, "", summary, "Chain rule, node by node "
-               f"({'every primitive' if args.expand else 'composites collapsed'}):", table]
-    elif args.format == "markdown":
-        out = [f"## {title}", "", description, "", "```text", summary.rstrip(), "```", "", table]
-    else:
-        out = [f"% {title}", f"% {description}"] + [f"% {line}" for line in summary.splitlines()] + [table]
-    print("\n".join(out).rstrip("\n"))
+    print(_ledger_text(root, args, level, model, title, description))
     root.backward()  # fill Value.grad for the drawings
-    return _draw(root, args, collapse, title)
+    return _draw(root, args, level, model, title)
 
 
-def _draw(root, args, collapse, title) -> int:
+def _frames(root, level, model, digits, title, quiz=False):
+    if level == "exercise":
+        return stepper.exercise_frames(steps.exercise_steps(root, model, digits), digits,
+                                       title=title, quiz=quiz)
+    return stepper.step_frames(root, collapse=level == "node", digits=digits, title=title)
+
+
+def _draw(root, args, level, model, title) -> int:
 
     status = 0
     try:
         if args.draw:
-            path = render(root, args.draw, collapse=collapse, title=title)
+            path = render(root, args.draw, collapse=level != "primitive", title=title)
             print(f"wrote {path}", file=sys.stderr)
         frames = None
-        if args.frames or args.html:
-            frames = stepper.step_frames(root, collapse, title=title)
+        if args.frames or (args.html and not args.quiz):
+            frames = _frames(root, level, model, args.digits, title)
         if args.frames:
             paths = stepper.write_frames(root, args.frames, frames=frames)
             gif = stepper.write_gif([p for p in paths if p.suffix == ".png"],
                                     Path(args.frames) / "steps.gif")
             print(f"wrote {len(frames)} frames and {gif} into {args.frames}", file=sys.stderr)
         if args.html:
-            path = stepper.write_html(root, args.html, frames=frames, title=title)
+            if args.quiz:
+                frames = _frames(root, level, model, args.digits, title, quiz=True)
+            path = stepper.write_html(root, args.html, frames=frames, title=title,
+                                      digits=args.digits, quiz=args.quiz)
             print(f"wrote {path}", file=sys.stderr)
     except GraphvizMissingError as err:
         print(f"micrograd-mlp trace: {err}", file=sys.stderr)

@@ -290,7 +290,19 @@ def _row_strings(row: Row, root_name: str, namer: Namer, digits: int, latex: boo
         sym_text = num_text = ""
     if num_text == sym_text:  # only constant factors (a + a): "1 + 1" once, not twice
         num_text = ""
-    return lhs, sym_text, num_text, format_number(row.grad, digits)
+    shares = [part.upstream * part.edge.local for part in row.parts]
+    if len(shares) > 1 and num_text and not any(hasattr(x, "shape") for x in shares):
+        # every sum shown added up: 0.1105 * 0.4 + (-0.0515) * 0.1 = 0.0442 + (-0.0051)
+        num_text += " = " + " + ".join(paren(format_number(x, digits)) for x in shares)
+    return lhs, sym_text, num_text, format_number(_round_off_to_zero(row.grad, shares), digits)
+
+
+def _round_off_to_zero(value, shares):
+    """0 for a sum that cancels to floating-point round-off (``0.1 + 0.2 - 0.3`` gives
+    5.6e-17, not a gradient worth printing); the value itself otherwise."""
+    if hasattr(value, "shape") or len(shares) < 2 or any(hasattr(x, "shape") for x in shares):
+        return value
+    return 0.0 if abs(value) <= 1e-12 * sum(abs(x) for x in shares) else value
 
 
 def format_table(root: Value, fmt: str = "text", collapse=True, digits: int = 4,
