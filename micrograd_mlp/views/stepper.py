@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import io
 import re
 import textwrap
 from dataclasses import dataclass, field
@@ -197,8 +198,6 @@ def _captioned_pngs(pngs, max_width: int) -> None:
     """Write each ``{path: (png bytes, caption)}`` as one image: the drawing scaled to
     at most ``max_width`` pixels, the caption wrapped below it; every image padded to
     the largest size, so an animation does not jump."""
-    import io
-
     from PIL import Image, ImageDraw
 
     font = _font(14)
