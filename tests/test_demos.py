@@ -4,6 +4,7 @@ import importlib.util
 import math
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -286,3 +287,42 @@ def test_cli_lists_and_runs_a_demo(tmp_path, capsys):
     code = cli.main(["demo", "relu_approximation", "--quick", "--quiet", "--out", str(tmp_path)])
     assert code == 0
     assert (tmp_path / "relu_approximation.png").stat().st_size > 2000
+
+
+def png_size(path):
+    with open(path, "rb") as fh:
+        head = fh.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", path
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+@pytest.mark.parametrize("loss", ["half", "full"])
+def test_task5_layer2_graph_has_the_whole_graphs_numbers(loss):
+    from micrograd_mlp import examples
+    from micrograd_mlp.core.engine import topological_order
+    mod = load("task5")
+    whole = examples.task5(loss=loss)
+    whole.backward()
+    part = mod.layer2_graph(examples.task5(loss=loss), loss)
+    labelled = {n.label: n for n in topological_order(part, all_nodes=True) if n.label}
+    names = ([f"x1[{k}]" for k in range(3)] + [f"W2[{k},{j}]" for k in range(2) for j in range(3)]
+             + [f"{v}[{k}]" for v in ("b2", "s2", "x2") for k in range(2)] + ["E"])
+    assert set(names) <= set(labelled)
+    for name in names:
+        assert labelled[name].data == pytest.approx(whole.nodes[name].data, abs=1e-15), name
+        assert labelled[name].grad == pytest.approx(whole.nodes[name].grad, abs=1e-15), name
+    # Task 5's own numbers (seed 001): E = 0.1348 with the 1/2
+    if loss == "half":
+        assert round(labelled["E"].data, 4) == 0.1348
+
+
+def test_task5_graph_figures_fit_page_width(tmp_path):
+    if shutil.which("dot") is None:
+        pytest.skip("the Graphviz dot program is not installed")
+    r = load("task5").main(["--quiet", "--out", str(tmp_path)])
+    for name in ("task5_graph.png", "task5_network.png"):
+        width, height = png_size(tmp_path / name)
+        assert 800 <= width <= 1600 and height > 300, (name, width, height)
+    assert str(tmp_path / "task5_graph.png") in r["files"]
+    # the whole graph in one piece stays available as SVG
+    assert (tmp_path / "task5_graph.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
