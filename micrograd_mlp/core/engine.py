@@ -25,7 +25,10 @@ Errors are exceptions that name the node (its label, or its operation) and the c
 """
 from __future__ import annotations
 
+import contextvars
+import itertools
 import numbers
+import threading
 from contextlib import contextmanager
 from typing import Iterable
 
@@ -50,61 +53,113 @@ __all__ = [
 ]
 
 
-# ---------------------------------------------------------------- global switches
-# Module globals (not attributes of an object) because every operation reads them.
+# ---------------------------------------------------------------- per-thread switches
+# As PyTorch's grad modes, the switches belong to the thread that sets them: a thread
+# inside no_grad() leaves another thread's graph building alone. One object per thread
+# holds all three, found through a context variable (every thread has its own context,
+# and ContextVar.get() is the cheapest per-thread lookup: building a node does one).
 
-_GRAD_ENABLED = True
-_ANOMALY = False
-_GROUP = None  # the composite group being built (see composite.py), or None
+
+class _Modes:
+    """One thread's switches: record the graph (``grad_enabled``), check for NaN/inf
+    (``anomaly``), and the composite ``group`` new nodes are tagged with."""
+
+    __slots__ = ("grad_enabled", "anomaly", "group", "thread")
+
+    def __init__(self, thread=None):
+        self.grad_enabled = True
+        self.anomaly = False
+        self.group = None  # the composite group being built (see composite.py)
+        self.thread = thread  # the thread that owns (may change) these switches
+
+
+_DEFAULT_MODES = _Modes()  # read by threads that never changed a switch; never changed
+_MODES = contextvars.ContextVar("micrograd_mlp_modes", default=_DEFAULT_MODES)
+_modes = _MODES.get
+
+
+def _own_modes() -> _Modes:
+    """This thread's switches, to change: made on the thread's first change (a thread
+    that inherited another's context gets its own too)."""
+    modes = _modes()
+    me = threading.get_ident()
+    if modes.thread != me:
+        modes = _Modes(me)
+        _MODES.set(modes)
+    return modes
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside ``with no_grad():``."""
-    return _GRAD_ENABLED
+    """True unless this thread is inside ``with no_grad():``."""
+    return _modes().grad_enabled
 
 
 @contextmanager
 def no_grad():
     """Inside this block operations compute values but record no graph (like
-    ``torch.no_grad()``): results have no parents and ``backward()`` on them fails."""
-    global _GRAD_ENABLED
-    before = _GRAD_ENABLED
-    _GRAD_ENABLED = False
+    ``torch.no_grad()``): results have no parents and ``backward()`` on them fails.
+    Only the calling thread is affected."""
+    modes = _own_modes()
+    before = modes.grad_enabled
+    modes.grad_enabled = False
     try:
         yield
     finally:
-        _GRAD_ENABLED = before
+        modes.grad_enabled = before
 
 
 @contextmanager
 def anomaly_mode(enabled: bool = True):
     """Check every forward result and every gradient contribution for NaN/inf; the
-    first one found raises :class:`AnomalyError` naming the node that produced it."""
-    global _ANOMALY
-    before = _ANOMALY
-    _ANOMALY = enabled
+    first one found raises :class:`AnomalyError` naming the node that produced it.
+    Only the calling thread is affected."""
+    modes = _own_modes()
+    before = modes.anomaly
+    modes.anomaly = bool(enabled)
     try:
         yield
     finally:
-        _ANOMALY = before
+        modes.anomaly = before
 
 
 def is_anomaly_enabled() -> bool:
-    """True inside ``with anomaly_mode():``."""
-    return _ANOMALY
+    """True when this thread is inside ``with anomaly_mode():``."""
+    return _modes().anomaly
 
 
 def set_group(group):
-    """Make ``group`` the one new nodes belong to; returns the previous one."""
-    global _GROUP
-    before = _GROUP
-    _GROUP = group
+    """Make ``group`` the one this thread's new nodes belong to; returns the previous one."""
+    modes = _own_modes()
+    before = modes.group
+    modes.group = group
     return before
 
 
 def current_group():
-    """The composite group new nodes are tagged with (None outside composites)."""
-    return _GROUP
+    """The composite group this thread's new nodes are tagged with (None outside
+    composites)."""
+    return _modes().group
+
+
+# ---------------------------------------------------------------- versions
+# Every assignment to a Value's ``data`` takes a new tick of one clock; a node made by
+# an operation keeps the clock's value at its birth. backward() refuses a node whose
+# input was assigned after the node was computed (its tick is larger): the partials
+# would read the new value beside a result of the old one (PyTorch's version counter).
+
+_TICKS = itertools.count(1)
+_CLOCK = 0
+
+
+def _stale_input(node, inputs):
+    """Raise the error for an input of ``node`` assigned after ``node`` was computed."""
+    changed = [p for p in inputs if p._tick > node._tick]
+    names = ", ".join(describe(p) for p in changed)
+    raise GradientError(
+        f"backward(): the .data of {names} was assigned after {describe(node)} was "
+        f"computed from it, so the gradient would mix the old and the new value. Run the "
+        f"forward pass again after changing .data (an optimiser's step() goes after "
+        f"backward(), before the next forward pass).")
 
 
 # ---------------------------------------------------------------- data checking
@@ -171,22 +226,40 @@ class Value:
     ``requires_grad`` (False for constants: they get no gradient).
     """
 
-    __slots__ = ("data", "grad", "label", "op", "parents", "group", "requires_grad")
+    # ``_data`` holds ``data`` (read through a property, so that assigning it can be
+    # noticed); ``_tick`` is the version clock's value at birth or at the last assignment.
+    __slots__ = ("_data", "grad", "label", "op", "parents", "group", "requires_grad", "_tick")
     # ndarray * Value must call Value.__rmul__ rather than loop over the array
     __array_ufunc__ = None
 
     def __init__(self, data, label: str = "", requires_grad: bool = True):
         if not isinstance(label, str):
             raise DataTypeError(f"Value label must be a str, not {type(label).__name__}")
-        self.data = _as_data(data, label)
-        self.grad = 0.0 if self.data.__class__ is float else np.zeros_like(self.data)
+        self._data = _as_data(data, label)
+        self.grad = 0.0 if self._data.__class__ is float else np.zeros_like(self._data)
         self.label = label
         self.op = ""
         self.parents = ()
-        self.group = _GROUP
+        self.group = _modes().group
         self.requires_grad = bool(requires_grad)
+        self._tick = _CLOCK
 
     # ------------------------------------------------------------ properties
+
+    @property
+    def data(self):
+        """The number (float) or the batch (1-D float64 array) this node holds.
+        Assigning it is checked like ``Value(data)``, and a graph computed from the old
+        value then refuses ``backward()`` (see ``_stale_input``) instead of mixing the
+        two values."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        global _CLOCK
+        self._data = _as_data(value, self.label)
+        _CLOCK = next(_TICKS)
+        self._tick = _CLOCK
 
     @property
     def is_leaf(self) -> bool:
@@ -196,7 +269,7 @@ class Value:
     @property
     def is_batched(self) -> bool:
         """True when ``data`` is a 1-D array (one entry per sample)."""
-        return self.data.__class__ is ndarray
+        return self._data.__class__ is ndarray
 
     @property
     def primitive(self):
@@ -207,7 +280,8 @@ class Value:
         name = f"{self.label!r}, " if self.label else ""
         if self.data.__class__ is ndarray:
             return f"Value({name}batch of {self.data.size}, op={self.op or 'leaf'!r})"
-        return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g})"
+        grad = "None" if self.grad is None else f"{self.grad:.6g}"
+        return f"Value({name}data={self.data:.6g}, grad={grad})"
 
     def __float__(self):
         if self.data.__class__ is ndarray:
@@ -223,7 +297,7 @@ class Value:
     def __add__(self, other):
         other = other if other.__class__ is Value else _const(other)
         try:
-            data = self.data + other.data
+            data = self._data + other._data
         except ValueError:  # numpy could not broadcast two batches
             batch_mismatch("add", (self, other))
         return _make("add", data, (self, other))
@@ -234,7 +308,7 @@ class Value:
     def __sub__(self, other):
         other = other if other.__class__ is Value else _const(other)
         try:
-            data = self.data - other.data
+            data = self._data - other._data
         except ValueError:  # numpy could not broadcast two batches
             batch_mismatch("sub", (self, other))
         return _make("sub", data, (self, other))
@@ -245,7 +319,7 @@ class Value:
     def __mul__(self, other):
         other = other if other.__class__ is Value else _const(other)
         try:
-            data = self.data * other.data
+            data = self._data * other._data
         except ValueError:  # numpy could not broadcast two batches
             batch_mismatch("mul", (self, other))
         return _make("mul", data, (self, other))
@@ -261,7 +335,7 @@ class Value:
         return apply("div", _const(other), self)
 
     def __neg__(self):
-        return _make("neg", -self.data, (self,))
+        return _make("neg", -self._data, (self,))
 
     def __pow__(self, other):
         if other.__class__ is Value:
@@ -309,30 +383,38 @@ class Value:
             raise GradientError(f"backward() on {describe(self)}: no gradient path, {why}")
         seed = backward_seed(self, grad)
         if not self.parents:  # a leaf: nothing to propagate
-            self.grad = self.grad + seed
+            _accumulate(self, seed, self, False)
             return
         order = interior_order(self)  # also resets the interior grads to 0
         self.grad = seed
         partials_of = _PARTIALS
-        anomaly = _ANOMALY
+        anomaly = _modes().anomaly
         # Unrolled for the common one- and two-input primitives: this loop runs once
         # per node, so a list comprehension and a star-call per node are measurable.
         for node in reversed(order):
             parents = node.parents
             g = node.grad
+            t = node._tick
             n = len(parents)
             if n == 2:
                 a, b = parents
-                da, db = partials_of[node.op](node.data, a.data, b.data)
+                if a._tick > t or b._tick > t:
+                    _stale_input(node, parents)
+                da, db = partials_of[node.op](node._data, a._data, b._data)
                 if a.requires_grad:
                     _accumulate(a, g * da, node, anomaly)
                 if b.requires_grad:
                     _accumulate(b, g * db, node, anomaly)
             elif n == 1:
                 a = parents[0]
-                _accumulate(a, g * partials_of[node.op](node.data, a.data)[0], node, anomaly)
+                if a._tick > t:
+                    _stale_input(node, parents)
+                _accumulate(a, g * partials_of[node.op](node._data, a._data)[0], node, anomaly)
             else:
-                parts = partials_of[node.op](node.data, *[p.data for p in parents])
+                for p in parents:
+                    if p._tick > t:
+                        _stale_input(node, parents)
+                parts = partials_of[node.op](node._data, *[p._data for p in parents])
                 for p, d in zip(parents, parts):
                     if p.requires_grad:
                         _accumulate(p, g * d, node, anomaly)
@@ -354,11 +436,20 @@ def to_input_shape(contribution, input_data):
 
 
 def _accumulate(p, c, node, anomaly):
-    """Add the contribution ``c = d root/d node * d node/d p`` to ``p.grad``."""
-    c = to_input_shape(c, p.data)
+    """Add the contribution ``c = d root/d node * d node/d p`` to ``p.grad``; a grad of
+    None (PyTorch's "no gradient yet", as after ``p.grad = None``) starts from 0."""
+    if c.__class__ is ndarray:
+        c = to_input_shape(c, p._data)
     if anomaly:
         check_finite(c, node, f"gradient flowing into {describe(p)}")
-    p.grad = p.grad + c
+    try:
+        p.grad = p.grad + c
+    except TypeError:  # rare, so no test of the grad on the common path
+        if p.grad is not None:
+            raise GradientError(
+                f"backward(): the grad of {describe(p)} is a {type(p.grad).__name__}; it "
+                f"must be a number, an array of the batch's length, or None") from None
+        p.grad = 0.0 + c  # a new object: c may be the caller's seed array
 
 
 # ---------------------------------------------------------------- building nodes
@@ -374,26 +465,29 @@ _new = object.__new__
 def _const(x) -> Value:
     """Wrap a Python number or array as a constant node (no gradient)."""
     v = _new(Value)
-    v.data = x if x.__class__ is float else _as_data(x)  # floats need no checking
+    v._data = x if x.__class__ is float else _as_data(x)  # floats need no checking
     v.grad = 0.0
     v.label = ""
     v.op = ""
     v.parents = ()
-    v.group = _GROUP
+    v.group = _modes().group
     v.requires_grad = False
+    v._tick = _CLOCK
     return v
 
 
 def _make(op: str, data, parents: tuple) -> Value:
     """Create the node ``op(parents)`` whose forward result is ``data``."""
+    modes = _modes()
     v = _new(Value)
-    v.data = data
+    v._data = data
     v.grad = 0.0
     v.label = ""
-    v.group = _GROUP
+    v.group = modes.group
+    v._tick = _CLOCK
     if data.__class__ is ndarray:
         check_batch_shapes(op, data, parents)
-    if _GRAD_ENABLED:
+    if modes.grad_enabled:
         v.op = op
         v.parents = parents
         rg = False
@@ -406,14 +500,14 @@ def _make(op: str, data, parents: tuple) -> Value:
         v.op = ""
         v.parents = ()
         v.requires_grad = False
-    if _ANOMALY:
+    if modes.anomaly:
         check_finite(data, v, f"forward value of {op}", parents)
     return v
 
 
 def apply(op: str, *parents: Value) -> Value:
     """Apply the primitive ``op`` to the nodes ``parents`` (after its domain check)."""
-    args = [p.data for p in parents]
+    args = [p._data for p in parents]
     check = _CHECKS.get(op)
     try:
         problem = check(*args) if check is not None else None
@@ -465,8 +559,12 @@ def primitive_function(name: str):
     x)``, e.g. ``primitive_function("tanh")(0.5)``."""
     prim = PRIMITIVES[name]
 
-    def function(*inputs):
-        return apply(name, *[_lift(x) for x in inputs])
+    if prim.arity == 1:  # every activation calls these: no list, no star-call
+        def function(x):
+            return apply(name, x if x.__class__ is Value else _const(x))
+    else:
+        def function(*inputs):
+            return apply(name, *[_lift(x) for x in inputs])
 
     function.__name__ = prim.method or name
     function.__doc__ = prim.doc or f"``{prim.expr}`` (the primitive {name!r})."
