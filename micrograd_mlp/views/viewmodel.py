@@ -367,36 +367,44 @@ def build_view(root: Value, collapse=False, fold: Optional[bool] = None) -> View
             parts = n.primitive.partials(n.data, *[p.data for p in n.parents])
             edges[n] = [Edge(p, d, (Factor(n, i),)) for i, (p, d) in enumerate(zip(n.parents, parts))]
 
-    folded = set()
-    if fold:
-        uses: Dict[Value, int] = {}
-        for es in edges.values():
-            for e in es:
-                uses[e.inp] = uses.get(e.inp, 0) + 1
-
-        def foldable(p):
-            return (p in edges and not p.label and p is not root and uses.get(p) == 1)
-
-        # walk from the root down: a consumer splices in its foldable inputs' edges, and
-        # (through the stack) their foldable inputs' edges in turn. Products are kept
-        # short (MAX_FOLD factors): a long chain of helpers stays a chain of rows.
-        for n in reversed(visible):
-            if n not in edges or n in folded:
-                continue
-            out: List[Edge] = []
-            stack = list(reversed(edges[n]))
-            while stack:
-                e = stack.pop()
-                if foldable(e.inp) and len(e.factors) + max(
-                        (len(i.factors) for i in edges[e.inp]), default=0) <= MAX_FOLD:
-                    folded.add(e.inp)
-                    for inner in reversed(edges[e.inp]):
-                        stack.append(Edge(inner.inp, e.local * inner.local,
-                                          e.factors + inner.factors))
-                else:
-                    out.append(e)
-            edges[n] = out
+    folded = _fold_helpers(edges, visible, root) if fold else set()
     return View(root, order, visible, edges, groups, members, folded)
+
+
+def _fold_helpers(edges: Dict[Value, List[Edge]], visible: List[Value], root: Value) -> set:
+    """Fold every unlabelled helper node used by one consumer into that consumer: the
+    consumer's edge to it is replaced by the helper's own input edges, each carrying
+    the product of the local derivatives (``edges`` is changed in place). Returns the
+    folded nodes."""
+    folded = set()
+    uses: Dict[Value, int] = {}
+    for es in edges.values():
+        for e in es:
+            uses[e.inp] = uses.get(e.inp, 0) + 1
+
+    def foldable(p):
+        return (p in edges and not p.label and p is not root and uses.get(p) == 1)
+
+    # walk from the root down: a consumer splices in its foldable inputs' edges, and
+    # (through the stack) their foldable inputs' edges in turn. Products are kept
+    # short (MAX_FOLD factors): a long chain of helpers stays a chain of rows.
+    for n in reversed(visible):
+        if n not in edges or n in folded:
+            continue
+        out: List[Edge] = []
+        stack = list(reversed(edges[n]))
+        while stack:
+            e = stack.pop()
+            if foldable(e.inp) and len(e.factors) + max(
+                    (len(i.factors) for i in edges[e.inp]), default=0) <= MAX_FOLD:
+                folded.add(e.inp)
+                for inner in reversed(edges[e.inp]):
+                    stack.append(Edge(inner.inp, e.local * inner.local,
+                                      e.factors + inner.factors))
+            else:
+                out.append(e)
+        edges[n] = out
+    return folded
 
 
 def _group_edges(out: Value, group, cgroup, visible_set) -> List[Edge]:
