@@ -20,9 +20,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..core.engine import Value
 from ..errors import DataTypeError, ShapeError
 from .optim import Optimizer
+from .replay_heads import LossHeads
 from .replay_programs import program_for
 
 ndarray = np.ndarray
@@ -46,8 +46,9 @@ class CompiledStep:
         self.program = None
         self.unsynced = None           # (theta, grads) not yet written into the Values
         self._written = None           # (floats, array) last written into the Values
-        self._head_params = None       # [(index, parameter)] the loss itself reads
+        self.head = None               # the loss part (replay_heads), made at the first step
         self._preds = None
+        self._vector_optimizer = None  # (optimiser, its parameter list) known to match
 
     # ------------------------------------------------------------ parameters
 
@@ -110,58 +111,15 @@ class CompiledStep:
         if self.program is None:
             self.program = program_for(self.model, self.params, X)
         preds = self.program.forward(X, theta)
-        loss, G, head_grads = self._loss(preds, y, theta)
+        if self.head is None:
+            self.head = LossHeads(self.loss_fn, self.params, self.program.single,
+                                  self.program.output_labels)
+        loss, G, head_grads = self.head.run(preds, y, theta)
         grads = self.program.backward(G)
         for i, g in head_grads:
             grads[i] += g
         self._preds = preds
         return loss, grads, preds
-
-    def _loss(self, preds: np.ndarray, y, theta):
-        """The loss graph built on the predictions: ``(value, d loss/d preds (B, nout),
-        [(index, gradient)] of parameters the loss reads itself, e.g. an L2 term)``."""
-        cols = np.ascontiguousarray(preds.T)
-        zs = [Value(c, label) for c, label in zip(cols, self.program.output_labels)]
-        if self._head_params is None:   # once: which parameters the loss reads itself
-            self._head_params = self._parameters_in(self._build_loss(zs, y), zs)
-        head = self._head_params
-        saved = [p.grad for _, p in head]
-        for i, p in head:    # the loss reads these: give it their current values
-            p.data, p.grad = float(theta[i]), 0.0
-        loss = self._build_loss(zs, y)
-        loss.backward()
-        G = np.empty_like(preds)
-        for j, z in enumerate(zs):
-            G[:, j] = z.grad
-        head_grads = [(i, p.grad) for i, p in head]
-        for (_, p), g in zip(head, saved):
-            p.grad = g
-        return float(loss.data), G, head_grads
-
-    def _build_loss(self, zs, y) -> Value:
-        loss = self.loss_fn(zs[0] if self.program.single else zs, y)
-        if not isinstance(loss, Value):
-            raise DataTypeError(f"compile_step: loss_fn must return a Value, got "
-                                f"{type(loss).__name__}")
-        if loss.data.__class__ is ndarray:  # per-sample losses: their mean
-            loss = loss.mean()
-        return loss
-
-    def _parameters_in(self, loss: Value, zs):
-        """The parameters (with their index) that the loss graph reads directly."""
-        index = {id(p): i for i, p in enumerate(self.params)}
-        stop = {id(z) for z in zs}
-        found, seen, stack = [], set(), [loss]
-        while stack:
-            v = stack.pop()
-            if id(v) in seen or id(v) in stop:
-                continue
-            seen.add(id(v))
-            if v.parents:
-                stack.extend(v.parents)
-            elif id(v) in index:
-                found.append((index[id(v)], v))
-        return found
 
     def __call__(self, X, y, accumulate: bool = True, param_data=None):
         """Replay one step on the batch ``(X, y)``: ``(loss, grads)``, the grads also
@@ -181,6 +139,19 @@ class CompiledStep:
                              f"({len(self.params)},), got {theta.shape}")
         return theta
 
+    def takes_vectors(self, optimizer) -> bool:
+        """True when ``optimizer`` is a library one (its ``step`` is
+        :meth:`Optimizer.step`) over exactly this step's parameters in their order (the
+        answer is kept per optimiser and parameter list)."""
+        params = optimizer.params
+        key = (id(optimizer), id(params), len(params))
+        if self._vector_optimizer != key:
+            if not (type(optimizer).step is Optimizer.step and len(params) == len(self.params)
+                    and all(map(operator.is_, params, self.params))):
+                return False
+            self._vector_optimizer = key
+        return True
+
     def predictions(self) -> np.ndarray:
         """The model's outputs ``(B, nout)`` of the last step (before its update)."""
         return self._preds.copy()
@@ -199,9 +170,7 @@ def replayed_train_step(step: CompiledStep, Xb, yb, optimizer, sync: bool = True
     them as vectors inside ``step`` until ``step.sync()`` (or the next plain
     ``step(X, y)``): until then the Values hold the old numbers, so do not read or
     change them, nor call ``optimizer.step()``."""
-    params = optimizer.params
-    if (type(optimizer).step is Optimizer.step and len(params) == len(step.params)
-            and all(map(operator.is_, params, step.params))):
+    if step.takes_vectors(optimizer):
         theta = step.theta()
         value, grads, preds = step.run(Xb, yb, theta)
         preds = preds.copy()

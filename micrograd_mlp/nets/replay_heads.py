@@ -1,0 +1,208 @@
+"""The loss part of a replayed training step: from the predictions ``(B, nout)`` and the
+batch's targets, the loss and ``G = d loss/d predictions``.
+
+* :class:`BuiltHead` builds the loss as an ordinary graph on the predictions (one leaf
+  per output) at every step and runs ``backward()``: the loss's own code, so all its
+  checks, numbers and errors are the built graph's, whatever the loss computes.
+* :class:`RecordedHead` replays a recording of the loss graph (made on stand-in
+  predictions) for the library losses whose only batch-dependent checks are their
+  target rule (:data:`TARGET_RULE_ONLY`): that rule
+  (:func:`~micrograd_mlp.functions.targets.check_targets`) runs on every batch, and the
+  primitives' own checks run inside the replay. The targets' numbers reach the
+  recording as columns of ``y`` or one-hot columns of integer labels.
+
+:class:`LossHeads` picks the recorded head when it applies, else the built one.
+"""
+from __future__ import annotations
+
+from typing import Callable, List
+
+import numpy as np
+
+from ..core.engine import Value
+from ..core.recorder import Recorded
+from ..errors import DataTypeError
+from ..functions import losses
+from ..functions.targets import CLASSES, check_targets, rule_of
+
+ndarray = np.ndarray
+
+__all__ = ["BuiltHead", "RecordedHead", "LossHeads", "TARGET_RULE_ONLY"]
+
+#: library losses whose batch-dependent checks are exactly their target rule
+TARGET_RULE_ONLY = (losses.mse, losses.squared_error, losses.softmax_cross_entropy)
+
+
+def build_loss(loss_fn: Callable, zs: List[Value], single: bool, y) -> Value:
+    """``loss_fn(predictions, y)`` on the leaves ``zs``, reduced to its batch mean when
+    the loss gives one number per sample."""
+    loss = loss_fn(zs[0] if single else zs, y)
+    if not isinstance(loss, Value):
+        raise DataTypeError(f"compile_step: loss_fn must return a Value, got {type(loss).__name__}")
+    if loss.data.__class__ is ndarray:
+        loss = loss.mean()
+    return loss
+
+
+def _walk(loss: Value, stop):
+    """The leaves of the loss graph, not entering the nodes in ``stop``, depth first in
+    parent order (two graphs of one shape give their leaves in the same order)."""
+    found, seen, stack = [], set(), [loss]
+    while stack:
+        v = stack.pop()
+        if id(v) in seen or id(v) in stop:
+            continue
+        seen.add(id(v))
+        if v.parents:
+            stack.extend(reversed(v.parents))
+        else:
+            found.append(v)
+    return found
+
+
+class BuiltHead:
+    """The loss built on the predictions at every step (see the module docstring).
+
+    Parameters the loss reads itself (an L2 term) get their values from ``theta`` and
+    their gradients are returned apart, so the step adds them to the vector."""
+
+    def __init__(self, loss_fn, params, single, labels):
+        self.loss_fn, self.single, self.labels = loss_fn, single, labels
+        self.index = {id(p): i for i, p in enumerate(params)}
+        self.head_params = None
+
+    def run(self, preds: np.ndarray, y, theta):
+        """``(loss, G (B, nout), [(parameter index, gradient)])``."""
+        zs = [Value(c, label) for c, label in zip(np.ascontiguousarray(preds.T), self.labels)]
+        if self.head_params is None:   # once: which parameters the loss reads itself
+            leaves = _walk(build_loss(self.loss_fn, zs, self.single, y), {id(z) for z in zs})
+            self.head_params = [(self.index[id(v)], v) for v in leaves if id(v) in self.index]
+        saved = [p.grad for _, p in self.head_params]
+        for i, p in self.head_params:
+            p.data, p.grad = float(theta[i]), 0.0
+        loss = build_loss(self.loss_fn, zs, self.single, y)
+        loss.backward()
+        G = np.empty_like(preds)
+        for j, z in enumerate(zs):
+            G[:, j] = z.grad
+        extra = [(i, p.grad) for i, p in self.head_params]
+        for (_, p), g in zip(self.head_params, saved):
+            p.grad = g
+        return float(loss.data), G, extra
+
+
+def _recipe(data, y):
+    """How to get a loss constant from the targets ``y``: ``("col", j)`` for column
+    ``j`` of ``y`` (``y`` itself if 1-D), ``("onehot", i)`` for ``(y == i)`` of class
+    indices, ``("fixed", value)`` for a number; None unless exactly one fits."""
+    if data.__class__ is not ndarray:
+        return ("fixed", data)
+    cols = [y] if y.ndim == 1 else [y[:, j] for j in range(y.shape[1])]
+    fits = [("col", j) for j, col in enumerate(cols) if np.array_equal(data, col)]
+    if y.ndim == 1:
+        fits += [("onehot", i.item()) for i in np.unique(y)
+                 if float(i).is_integer() and np.array_equal(data, (y == i).astype(float))]
+    return fits[0] if len(fits) == 1 else None
+
+
+def _stand_in_targets(y: np.ndarray, nout: int, classes: bool) -> np.ndarray:
+    """Targets of ``y``'s kind (shape, dtype) whose columns, one-hot columns and numbers
+    differ as far as the batch size allows, to trace every loss constant to a recipe."""
+    B = y.shape[0]
+    i = np.arange(B)
+    if y.ndim == 2:
+        out = np.eye(y.shape[1])[i % y.shape[1]]
+    elif classes:
+        out = i % nout
+    elif y.dtype.kind == "f":
+        out = 0.125 * i + 0.0625
+    else:
+        out = i % 2
+    return out.astype(y.dtype)
+
+
+class RecordedHead:
+    """The loss graph of one batch size recorded on stand-in predictions and targets and
+    replayed on each batch of that size (its constants, such as the ``1/B`` of a mean,
+    belong to the size; see the module docstring); raises LookupError when the loss
+    does not qualify."""
+
+    def __init__(self, loss_fn, single, labels, nout, y):
+        if not any(loss_fn is f for f in TARGET_RULE_ONLY):
+            raise LookupError("not a loss whose checks are its target rule")
+        y = np.asarray(y)
+        if y.ndim not in (1, 2) or y.dtype.kind not in "biuf":
+            raise LookupError("targets that do not name their batch")
+        self.loss_fn, self.nout = loss_fn, nout
+        ys = _stand_in_targets(y, nout, rule_of(loss_fn) == CLASSES)
+        self.zs = [Value(np.full(ys.shape[0], 0.5), label) for label in labels]
+        loss = build_loss(loss_fn, self.zs, single, ys)
+        leaves = _walk(loss, {id(z) for z in self.zs})
+        if any(v.requires_grad for v in leaves):
+            raise LookupError("the loss reads a parameter")
+        consts = [v for v in leaves if v.data.__class__ is ndarray]
+        self.recipes = [_recipe(c.data, ys) for c in consts]
+        if any(r is None for r in self.recipes):
+            raise LookupError("a loss constant that is not read from the targets")
+        self.consts = consts
+        self.rec = Recorded(loss, params=[], inputs=self.zs + consts)
+
+    def run(self, preds: np.ndarray, y, theta=None):
+        y = np.asarray(y)
+        B = preds.shape[0]
+        check_targets(self.loss_fn, y, self.nout, B)
+        bound = self.rec.bind(B)
+        for j, z in enumerate(self.zs):
+            bound.row(z)[...] = preds[:, j]
+        for c, (kind, arg) in zip(self.consts, self.recipes):
+            if kind == "col":
+                bound.row(c)[...] = y if y.ndim == 1 else y[:, arg]
+            else:
+                np.equal(y, arg, out=bound.row(c), casting="unsafe")
+        bound.forward()
+        bound.backward()
+        G = np.empty_like(preds)
+        for j, z in enumerate(self.zs):
+            G[:, j] = bound.grad_row(z)
+        return bound.root_value(), G, ()
+
+
+class LossHeads:
+    """The loss part for every batch size: a :class:`RecordedHead` per size when the
+    loss qualifies and, on the first batch of that size, gives the built loss's numbers
+    (to 1e-12); else the :class:`BuiltHead`."""
+
+    def __init__(self, loss_fn, params, single, labels):
+        self.built = BuiltHead(loss_fn, params, single, labels)
+        self.loss_fn, self.single, self.labels = loss_fn, single, labels
+        self.recorded = {}
+        self.replayable = any(loss_fn is f for f in TARGET_RULE_ONLY)
+
+    def run(self, preds: np.ndarray, y, theta):
+        """``(loss, G (B, nout), [(parameter index, gradient)])``."""
+        if not self.replayable:
+            return self.built.run(preds, y, theta)
+        B = preds.shape[0]
+        head = self.recorded.get(B)
+        if head is None:
+            result = self.built.run(preds, y, theta)
+            if len(self.recorded) >= 4:   # bounded: forget the oldest size
+                self.recorded.pop(next(iter(self.recorded)))
+            self.recorded[B] = self._recorded_or_built(preds, y, result)
+            return result
+        return head.run(preds, y, theta)
+
+    def _recorded_or_built(self, preds, y, expected):
+        try:
+            head = RecordedHead(self.loss_fn, self.single, self.labels, len(self.labels), y)
+        except LookupError:
+            return self.built
+        value, G, _ = head.run(preds, y)
+        if expected[2] or not _close(value, expected[0]) or not _close(G, expected[1]):
+            return self.built
+        return head
+
+
+def _close(a, b, tol=1e-12):
+    a, b = np.asarray(a), np.asarray(b)
+    return bool(np.all(np.abs(a - b) <= tol * (1.0 + np.abs(b))))
