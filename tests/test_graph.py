@@ -183,7 +183,7 @@ def test_render_without_dot(tmp_path, monkeypatch):
     assert "apt-get install graphviz" in msg and "brew install graphviz" in msg
     dot_file = tmp_path / "out" / "g.dot"
     assert dot_file.exists() and str(dot_file) in msg
-    assert dot_file.read_text() == graph.FALLBACK_MARK + graph.draw_dot(f).source
+    assert dot_file.read_text() == graph.draw_dot(f).source + graph.FALLBACK_MARK
     assert not target.exists()
 
 

@@ -300,15 +300,15 @@ def _legend(dot, scale, digits):
 
 
 _FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": None, ".gv": None}
-#: first line of a DOT file that render wrote because Graphviz was missing
-FALLBACK_MARK = "// micrograd_mlp render: Graphviz was missing, this is the DOT text\n"
+#: last line of a DOT file that render wrote because Graphviz was missing
+FALLBACK_MARK = "// written by micrograd_mlp render: Graphviz was missing\n"
 
 
 def fallback_dot_path(path: Path) -> Path:
     """Where :func:`render` puts the DOT text when Graphviz is missing: ``f.dot`` beside
-    ``f.svg``, unless a ``f.dot`` exists that render did not write itself (its first
-    line is not :data:`FALLBACK_MARK`): then ``f.svg.dot``, ``f.svg.1.dot``, ... the first
-    free or render-written name. A user's own file is never overwritten."""
+    ``f.svg``, unless a ``f.dot`` exists that render did not write itself (render ends
+    its files with :data:`FALLBACK_MARK`): then ``f.svg.dot``, ``f.svg.1.dot``, ... the
+    first free or render-written name. A user's own file is never overwritten."""
     candidates = [path.with_suffix(".dot"), path.with_name(path.name + ".dot")]
     n = 1
     while True:
@@ -316,10 +316,9 @@ def fallback_dot_path(path: Path) -> Path:
             if not c.exists():
                 return c
             try:
-                with open(c, encoding="utf-8", errors="replace") as f:
-                    if f.readline() == FALLBACK_MARK:
-                        return c
-            except OSError:
+                if c.read_text(encoding="utf-8", errors="replace").endswith(FALLBACK_MARK):
+                    return c
+            except OSError:  # a folder or an unreadable file: not ours
                 pass
         candidates = [path.with_name(f"{path.name}.{n}.dot")]
         n += 1
@@ -357,7 +356,7 @@ def render(graph_or_value, path, dpi: Optional[int] = None, **draw_kwargs) -> Pa
         data = graph.pipe(format=fmt)
     except graphviz.ExecutableNotFound:
         dot_path = fallback_dot_path(path)
-        dot_path.write_text(FALLBACK_MARK + graph.source, encoding="utf-8")
+        dot_path.write_text(graph.source + FALLBACK_MARK, encoding="utf-8")
         raise GraphvizMissingError(
             f"cannot write {path}: the Graphviz 'dot' program was not found on PATH. To render "
             f"drawings, {INSTALL_HINT}. The DOT text was written to {dot_path} (render it "
