@@ -209,8 +209,10 @@ def _normalise(grads: Dict) -> Tuple[Dict[str, np.ndarray], List[str]]:
     return out, odd
 
 
-def _layout_of(given: Dict[str, np.ndarray], model, layout: str, notes: List[str]) -> str:
-    """The layout of the student's weight gradients (from the shapes when ``auto``)."""
+def _layout_of(given: Dict[str, np.ndarray], model, layout: str, notes: List[str],
+               default: str) -> str:
+    """The layout of the student's weight gradients (from the shapes when ``auto``;
+    ``default`` when no shape tells, e.g. only square matrices)."""
     if layout != "auto":
         return layout
     votes = []
@@ -223,7 +225,7 @@ def _layout_of(given: Dict[str, np.ndarray], model, layout: str, notes: List[str
         elif g.shape == (layer.nout, layer.nin):
             votes.append("out_in")
     if not votes:
-        return "out_in"
+        return default
     if len(set(votes)) > 1:
         notes.append("the weight gradients mix (in, out) and (out, in); the output layer's "
                      "layout is taken as meant")
@@ -341,7 +343,8 @@ def gradients(student: Union[Dict, Callable], model, X, y, loss: str = "cross_en
 
     ``student``: a dict ``{"W1": ..., "b1": ..., "W2": ...}`` of numpy arrays, or a
     function returning one, called as ``f()``, ``f(X, y)`` or ``f(params, X, y)`` (then
-    ``params`` holds the model's weights in ``layout``, ``(in, out)`` for ``"auto"``).
+    ``params`` holds the model's weights in ``layout``, ``(in, out)`` for ``"auto"``;
+    the layout of the returned gradients is read from their shapes).
     ``X`` is an ``(n, nin)`` array; ``y`` the targets as the loss takes them (class
     indices for ``cross_entropy``). A gradient is right when
     ``|S - G| <= atol + rtol * max|G|`` entrywise. The model's ``grad`` fields are left
@@ -354,8 +357,9 @@ def gradients(student: Union[Dict, Callable], model, X, y, loss: str = "cross_en
     ws, bs, arrays, dout = _autodiff(model, X, y, loss, reduction)
     given, odd = _normalise(_student_grads(student, model, X, y, layout))
     notes: List[str] = []
-    used = _layout_of(given, model, layout if not callable(student) or layout != "auto"
-                      else "in_out", notes)
+    # a function given the weights as (in, out) most likely returns that layout
+    used = _layout_of(given, model, layout, notes,
+                      "in_out" if callable(student) and not isinstance(student, dict) else "out_in")
     ctx = dict(model=model, arrays=arrays, dout=dout, rtol=rtol, atol=atol, n=len(X), layout=used)
     verdicts: Dict[str, ParameterVerdict] = {}
     for l, (W, b) in enumerate(zip(ws, bs), 1):
