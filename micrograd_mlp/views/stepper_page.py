@@ -8,7 +8,7 @@ mode, checks typed answers: a value within one unit of the last shown decimal of
 right one turns green (hand round-off of the intermediate numbers is allowed); a wrong
 one shows what it is built from (the upstream value and the local factor) and can be
 retried or revealed; the score is kept with the typed values in ``localStorage``, so a
-reload keeps the progress. ``?autotest=3:0.1105,4:-1`` types those answers into
+reload keeps the progress. ``?autotest=3:0.1105;4:-1`` types those answers into
 questions 3 and 4 and writes the results as JSON into ``#autotest`` (for headless tests).
 """
 from __future__ import annotations
@@ -210,7 +210,7 @@ SCRIPT = r"""
   var auto = /[?&]autotest=([^&#]*)/.exec(location.search);
   if (auto) {
     var out = {answers: [], score: null, step: current};
-    var pairs = decodeURIComponent(auto[1]).split(",").filter(function (p) { return p; });
+    var pairs = decodeURIComponent(auto[1]).split(";").filter(function (p) { return p; });
     for (var k = 0; k < pairs.length; k++) {
       var cut = pairs[k].indexOf(":"), q = pairs[k].slice(0, cut), value = pairs[k].slice(cut + 1);
       var row = document.querySelector('tr.q[data-q="' + q + '"]');
@@ -222,8 +222,13 @@ SCRIPT = r"""
     }
     out.score = score();
     out.states = state;
+    var box = frames[current].querySelector(".graphbox");
+    out.scroll = box ? [box.scrollLeft, box.scrollTop, box.scrollWidth, box.clientWidth] : null;
+    out.visible = [];
+    for (var k = 0; k < frames.length; k++) { if (!frames[k].hidden) { out.visible.push(k); } }
     var pre = document.createElement("pre");
     pre.id = "autotest";
+    pre.hidden = true;
     pre.textContent = JSON.stringify(out);
     body.appendChild(pre);
   }
