@@ -13,7 +13,7 @@ STAMP_TEST := $(VENV)/.installed-test
 # the targets beyond demo and test (bench ...) use the full test install
 STAMP  := $(STAMP_TEST)
 
-.PHONY: demo test bench dot venv clean
+.PHONY: demo test bench dot chromium venv clean
 
 venv: $(STAMP_DEMO)
 
@@ -46,10 +46,23 @@ dot:
 		echo "Install it with: sudo apt-get install graphviz   (or: brew install graphviz)"; \
 	fi
 
+# Headless Chromium drives the quiz page in the tests (they skip without it); a missing
+# browser is installed when we can, else explained.
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Chromium with apt-get (for the quiz page tests) ..."; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "Could not install Chromium; the quiz page tests will be skipped."; \
+	else \
+		echo "Chromium is missing: the quiz page tests are skipped."; \
+		echo "Install it with: sudo apt-get install chromium"; \
+	fi
+
 demo: $(STAMP_DEMO) dot
 	$(BIN)/python -m micrograd_mlp demo main
 
-test: $(STAMP_TEST) dot
+test: $(STAMP_TEST) dot chromium
 	$(BIN)/python -m pytest -q
 
 # The peer (micrograd) comes with the default extras; install it only when missing
