@@ -253,7 +253,7 @@ def test_typography_from_notes_is_read(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("dE/dW2 = [[0.1, 0.2], [0.3]]\n", "line 1: cannot read"),
+    ("dE/dW2 = [[0.1, 0.2], [0.3]]\n", "answers.txt line 1: cannot read"),
     ("E 0.1348\n", "line 1: expected 'name = value'"),
     ("# only a comment\n\n", "no answers"),
     ("E = nan\n", "cannot read"),

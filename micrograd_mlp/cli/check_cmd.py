@@ -71,7 +71,8 @@ def run(args) -> int:
         text = read_answers(answers_path)
         if len(text) > MAX_ANSWERS_BYTES:
             raise TraceInputError("the answers are too large for an answers file")
-        report = check(root, text, title=title)
+        where = "stdin" if answers_path == "-" else Path(answers_path).name
+        report = check(root, text, title=title, where=where)
     except (MicrogradError, KeyError) as err:
         message = str(err).strip("'\"").splitlines()[0] if str(err) else type(err).__name__
         print(f"micrograd-mlp check: {message}", file=sys.stderr)

@@ -172,13 +172,15 @@ def _judge(answer: Answer, cat: Catalog) -> Verdict:
     return Verdict(answer, status, name, right, wrong if given.ndim else bool(wrong), note, keys, out_given)
 
 
-def check(root: Value, answers: Union[str, Mapping], title: str = "") -> CheckReport:
+def check(root: Value, answers: Union[str, Mapping], title: str = "",
+          where: str = "answers") -> CheckReport:
     """Check a student's ``answers`` (answers-file text, or a mapping name -> value)
-    against the graph below ``root``; returns a :class:`CheckReport`. An answer is
+    against the graph below ``root``; returns a :class:`CheckReport` (``title`` names
+    the graph in it, ``where`` the answers in error messages). An answer is
     right when ``|given - true| <= 0.5 * 10^-d`` for the ``d`` decimals written. Raises
     :class:`~micrograd_mlp.errors.TraceInputError` for unreadable answers."""
     cat = Catalog(root)
-    parsed = parse_answers(answers)
+    parsed = parse_answers(answers, where)
     if not parsed:
         raise TraceInputError("no answers given: write one 'name = value' line per number")
     verdicts = [_judge(a, cat) for a in parsed]
@@ -247,8 +249,8 @@ def _candidates(v: Verdict, cat: Catalog, verdicts: List[Verdict]):
     """``(slip, explanation, value the slip gives)`` for every slip tried, in order."""
     r = np.asarray(v.right, dtype=float)
     R = cat.root_name
-    yield ("sign", "your value is minus the right one: a sign slip (x2 - y, not y - x2; "
-           "the minus of a local derivative)", -r)
+    yield ("sign", "your value is minus the right one: a minus lost or added (y - x2 "
+           "written for x2 - y, or the minus of a local derivative)", -r)
     yield ("factor 2", f"your value is twice the right one: the 1/2 of the loss is lost "
            f"(with {R} = 1/2 ||x2 - y||^2 the 1/2 cancels the 2 of the square, so "
            f"d{R}/dx2 = x2 - y)", 2.0 * r)
