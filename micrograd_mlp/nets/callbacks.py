@@ -66,6 +66,8 @@ class LambdaCallback(Callback):
                 raise DataTypeError(f"LambdaCallback {name} must be a function, not "
                                     f"{type(fn).__name__}")
         self._epoch_end, self._begin, self._end = on_epoch_end, on_train_begin, on_train_end
+        fn = on_epoch_end or on_train_begin or on_train_end
+        self.name = getattr(fn, "__name__", "") or type(self).__name__  # for stop messages
 
     def on_train_begin(self, logs=None):
         """Calls the ``on_train_begin`` function, if any."""

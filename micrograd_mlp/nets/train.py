@@ -528,8 +528,9 @@ def _stop_reason(epoch, epoch_loss, epsilon, callbacks, logs) -> str:
     for cb in callbacks:
         asked = cb.on_epoch_end(epoch, dict(logs)) is True or getattr(cb, "stop_training", False)
         if asked and not stop:
+            name = getattr(cb, "name", "") or type(cb).__name__
             stop = (getattr(cb, "stop_reason", "") or
-                    f"{type(cb).__name__} stopped training at epoch {epoch}")
+                    f"callback {name} stopped training at epoch {epoch}")
     return stop
 
 
