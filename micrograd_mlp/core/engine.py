@@ -25,11 +25,7 @@ Errors are exceptions that name the node (its label, or its operation) and the c
 """
 from __future__ import annotations
 
-import contextvars
 import itertools
-import numbers
-import threading
-from contextlib import contextmanager
 from typing import Iterable
 
 import numpy as np
@@ -39,106 +35,23 @@ from ..errors import (
     ShapeError,
 )
 from .graph_walk import interior_order, topological_order
+from .modes import (
+    anomaly_mode, current_group, current_modes, is_anomaly_enabled, is_grad_enabled, no_grad,
+    set_group,
+)
 from .node_checks import batch_mismatch, check_batch_shapes, check_finite, describe
 from .primitives import PRIMITIVES, on_registration
+from .value_data import as_value_data, quote_label
 
 ndarray = np.ndarray
 
 __all__ = [
     "Value", "no_grad", "anomaly_mode", "is_grad_enabled", "sum_values", "max_values",
     "where", "topological_order", "apply", "primitive_function", "backward_seed",
-    "to_input_shape", "describe",
+    "to_input_shape", "describe", "is_anomaly_enabled", "set_group", "current_group",
     "MicrogradError", "DataTypeError", "DomainError", "ShapeError", "GradientError",
     "AnomalyError",
 ]
-
-
-# ---------------------------------------------------------------- per-thread switches
-# As PyTorch's grad modes, the switches belong to the thread that sets them: a thread
-# inside no_grad() leaves another thread's graph building alone. One object per thread
-# holds all three, found through a context variable (every thread has its own context,
-# and ContextVar.get() is the cheapest per-thread lookup: building a node does one).
-
-
-class _Modes:
-    """One thread's switches: record the graph (``grad_enabled``), check for NaN/inf
-    (``anomaly``), and the composite ``group`` new nodes are tagged with."""
-
-    __slots__ = ("grad_enabled", "anomaly", "group", "thread")
-
-    def __init__(self, thread=None):
-        self.grad_enabled = True
-        self.anomaly = False
-        self.group = None  # the composite group being built (see composite.py)
-        self.thread = thread  # the thread that owns (may change) these switches
-
-
-_DEFAULT_MODES = _Modes()  # read by threads that never changed a switch; never changed
-_MODES = contextvars.ContextVar("micrograd_mlp_modes", default=_DEFAULT_MODES)
-_modes = _MODES.get
-
-
-def _own_modes() -> _Modes:
-    """This thread's switches, to change: made on the thread's first change (a thread
-    that inherited another's context gets its own too)."""
-    modes = _modes()
-    me = threading.get_ident()
-    if modes.thread != me:
-        modes = _Modes(me)
-        _MODES.set(modes)
-    return modes
-
-
-def is_grad_enabled() -> bool:
-    """True unless this thread is inside ``with no_grad():``."""
-    return _modes().grad_enabled
-
-
-@contextmanager
-def no_grad():
-    """Inside this block operations compute values but record no graph (like
-    ``torch.no_grad()``): results have no parents and ``backward()`` on them fails.
-    Only the calling thread is affected."""
-    modes = _own_modes()
-    before = modes.grad_enabled
-    modes.grad_enabled = False
-    try:
-        yield
-    finally:
-        modes.grad_enabled = before
-
-
-@contextmanager
-def anomaly_mode(enabled: bool = True):
-    """Check every forward result and every gradient contribution for NaN/inf; the
-    first one found raises :class:`AnomalyError` naming the node that produced it.
-    Only the calling thread is affected."""
-    modes = _own_modes()
-    before = modes.anomaly
-    modes.anomaly = bool(enabled)
-    try:
-        yield
-    finally:
-        modes.anomaly = before
-
-
-def is_anomaly_enabled() -> bool:
-    """True when this thread is inside ``with anomaly_mode():``."""
-    return _modes().anomaly
-
-
-def set_group(group):
-    """Make ``group`` the one this thread's new nodes belong to; returns the previous one."""
-    modes = _own_modes()
-    before = modes.group
-    modes.group = group
-    return before
-
-
-def current_group():
-    """The composite group this thread's new nodes are tagged with (None outside
-    composites)."""
-    return _modes().group
 
 
 # ---------------------------------------------------------------- versions
@@ -165,52 +78,13 @@ def _stale_input(node, inputs):
 # ---------------------------------------------------------------- data checking
 
 
-def _int_as_float(number, label):
-    """``float(number)``; a number beyond the float range (``10**400``) is a
-    :class:`DomainError`, not Python's bare ``OverflowError``."""
-    try:
-        return float(number)
-    except OverflowError:
-        size = f"{int(number).bit_length()}-bit" if isinstance(number, numbers.Integral) else "huge"
-        raise DomainError(f"Value({_quote(label)}): a {size} number is too large for a float "
-                          f"(the largest is about 1.8e308)") from None
-
-
 def _as_data(data, label=""):
     """Validate ``data`` and return it as a Python float or a 1-D float64 array."""
-    cls = data.__class__
-    if cls is float:
+    if data.__class__ is float:
         return data
-    if cls is int:
-        return _int_as_float(data, label)
     if isinstance(data, Value):
-        raise DataTypeError(f"Value({_quote(label)}): got a Value as data; use the Value itself")
-    if isinstance(data, ndarray):
-        if data.dtype.kind not in "biuf":
-            raise DataTypeError(
-                f"Value({_quote(label)}): an array of dtype {data.dtype} is not numeric")
-        if data.ndim == 0:
-            return float(data)
-        if data.ndim != 1:
-            raise ShapeError(
-                f"Value({_quote(label)}): a batch must be a 1-D array (one entry per sample); "
-                f"got shape {data.shape}")
-        if data.size == 0:
-            raise ShapeError(f"Value({_quote(label)}): an empty batch has no samples")
-        return np.asarray(data, dtype=np.float64)
-    if isinstance(data, numbers.Real):  # bool, numpy scalars, Fraction ...
-        return _int_as_float(data, label)
-    if isinstance(data, (list, tuple)):
-        raise DataTypeError(
-            f"Value({_quote(label)}): got a {cls.__name__}; a Value holds one number, or a "
-            f"batch as a 1-D numpy array (np.asarray(...))")
-    raise DataTypeError(
-        f"Value({_quote(label)}): data must be a real number or a 1-D float array, "
-        f"not {cls.__name__} ({data!r:.40})")
-
-
-def _quote(label):
-    return repr(label) if label else ""
+        raise DataTypeError(f"Value({quote_label(label)}): got a Value as data; use the Value itself")
+    return as_value_data(data, label)
 
 
 # ---------------------------------------------------------------- the node
@@ -240,7 +114,7 @@ class Value:
         self.label = label
         self.op = ""
         self.parents = ()
-        self.group = _modes().group
+        self.group = current_modes().group
         self.requires_grad = bool(requires_grad)
         self._tick = _CLOCK
 
@@ -388,7 +262,7 @@ class Value:
         order = interior_order(self)  # also resets the interior grads to 0
         self.grad = seed
         partials_of = _PARTIALS
-        anomaly = _modes().anomaly
+        anomaly = current_modes().anomaly
         # Unrolled for the common one- and two-input primitives: this loop runs once
         # per node, so a list comprehension and a star-call per node are measurable.
         for node in reversed(order):
@@ -470,7 +344,7 @@ def _const(x) -> Value:
     v.label = ""
     v.op = ""
     v.parents = ()
-    v.group = _modes().group
+    v.group = current_modes().group
     v.requires_grad = False
     v._tick = _CLOCK
     return v
@@ -478,7 +352,7 @@ def _const(x) -> Value:
 
 def _make(op: str, data, parents: tuple) -> Value:
     """Create the node ``op(parents)`` whose forward result is ``data``."""
-    modes = _modes()
+    modes = current_modes()
     v = _new(Value)
     v._data = data
     v.grad = 0.0
