@@ -73,10 +73,17 @@ class Optimizer:
     def lr(self, value):
         self._lr = _check_nonneg(value, "learning rate")
 
-    def zero_grad(self) -> None:
-        """Set the ``grad`` of every parameter to 0."""
+    #: Per parameter, how many updates it has had; None while all have had the same
+    #: number (until a step skips a parameter whose grad is None).
+    param_steps = None
+
+    def zero_grad(self, set_to_none: bool = False) -> None:
+        """Set the ``grad`` of every parameter to 0; with ``set_to_none=True`` to None
+        instead (PyTorch's default since 2.0): "no gradient yet", so a parameter that the
+        next ``backward()`` does not reach is left alone by :meth:`step`."""
+        value = None if set_to_none else 0.0
         for p in self.params:
-            p.grad = 0.0
+            p.grad = value
 
     def _grads(self) -> np.ndarray:
         g = np.fromiter((p.grad for p in self.params), dtype=np.float64, count=len(self.params))
@@ -96,9 +103,71 @@ class Optimizer:
         ``grad``, ``theta``: the gradient and parameter vectors (in the order of
         ``params``) when the caller already holds them, as replayed training does;
         they replace reading every Value and give the same numbers."""
-        g = self._grads() if grad is None else self._vector_arg(grad, "grad")
+        if grad is not None:
+            g = self._vector_arg(grad, "grad")
+        else:
+            try:
+                g = self._grads()
+            except (TypeError, ValueError):  # a grad that is not a number: _step_some says so
+                return self._step_some(theta)
+            # numpy reads a grad of None as NaN: look for None only when there is a NaN
+            if np.isnan(g).any() and any(p.grad is None for p in self.params):
+                return self._step_some(theta)
         theta = self._data() if theta is None else self._vector_arg(theta, "theta")
         self._write(self.update(theta, g))
+
+    def _step_some(self, theta=None) -> None:
+        """``step()`` when some parameters have ``grad = None`` ("no gradient yet"): as
+        PyTorch, those are skipped: their ``data`` and their share of the optimiser's
+        state (momentum, running averages, step count) stay as they are, and the others
+        get the usual update."""
+        present = np.array([p.grad is not None for p in self.params])
+        try:
+            g = np.array([p.grad if ok else 0.0 for p, ok in zip(self.params, present)],
+                         dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DataTypeError(f"{type(self).__name__}.step: every parameter's grad must be "
+                                f"a number, or None for no gradient yet") from None
+        if not present.any():
+            return
+        theta = self._data() if theta is None else self._vector_arg(theta, "theta")
+        if self.param_steps is None:
+            self.param_steps = self._steps_so_far()
+        skipped = ~present
+        before = {k: getattr(self, k) for k in self._per_param_state}
+        before = {k: None if v is None else np.array(v) for k, v in before.items()}
+        new = self.update(theta, g)
+        for k, old in before.items():
+            now = getattr(self, k)
+            if now is not None:  # (plain SGD keeps no momentum buffer)
+                now[skipped] = 0 if old is None else old[skipped]  # None: no buffer yet
+        for p, v, ok in zip(self.params, new.tolist(), present):
+            if ok:
+                p.data = v
+
+    _per_param_state: tuple = ("param_steps",)
+
+    def _steps_so_far(self) -> np.ndarray:
+        """Every parameter's number of updates so far, when all are equal."""
+        raise NotImplementedError
+
+    def _advance_steps(self) -> None:
+        if self.param_steps is not None:
+            self.param_steps += 1
+
+    def _restore_steps(self, buffers: Dict) -> None:
+        steps = buffers.get("param_steps")
+        if steps is None:
+            self.param_steps = None
+            return
+        arr = self._vector(steps, "param_steps")
+        if not np.all((arr >= 0) & (arr == np.floor(arr))):
+            raise CheckpointError("optimiser buffer 'param_steps' must hold integers >= 0")
+        self.param_steps = arr.astype(np.int64)
+
+    def _steps_state(self) -> Dict:
+        steps = self.param_steps
+        return {} if steps is None else {"param_steps": steps.tolist()}
 
     def update(self, theta: np.ndarray, grad: np.ndarray) -> np.ndarray:  # pragma: no cover
         """The update rule on vectors: the new parameter vector from ``theta`` and its
@@ -209,19 +278,30 @@ class SGD(Optimizer):
             else:
                 self.momentum_buffer = (self.momentum_buffer * self.momentum
                                         + (1 - self.dampening) * g)
+                if self.param_steps is not None:  # a parameter's first update: b <- g
+                    fresh = self.param_steps == 0
+                    self.momentum_buffer[fresh] = g[fresh]
             if self.nesterov:
                 g = g + self.momentum * self.momentum_buffer
             else:
                 g = self.momentum_buffer
+        self._advance_steps()
         return theta - self.lr * g
+
+    _per_param_state = ("momentum_buffer", "param_steps")
+
+    def _steps_so_far(self):
+        # only "none yet" (no momentum buffer) or "some" matters to SGD
+        return np.full(len(self.params), 0 if self.momentum_buffer is None else 1, dtype=np.int64)
 
     def _buffers(self):
         buf = self.momentum_buffer
-        return {"momentum_buffer": None if buf is None else buf.tolist()}
+        return {"momentum_buffer": None if buf is None else buf.tolist(), **self._steps_state()}
 
     def _restore(self, buffers):
         buf = buffers.get("momentum_buffer")
         self.momentum_buffer = None if buf is None else self._vector(buf, "momentum_buffer")
+        self._restore_steps(buffers)
 
 
 class Adam(Optimizer):
@@ -268,21 +348,30 @@ class Adam(Optimizer):
             g = g + self.weight_decay * theta
         self.exp_avg = self.exp_avg * beta1 + (1 - beta1) * g
         self.exp_avg_sq = self.exp_avg_sq * beta2 + (1 - beta2) * g * g
-        bias_correction1 = 1 - beta1 ** self.t
-        bias_correction2 = 1 - beta2 ** self.t
+        # each parameter's own step number (PyTorch keeps one per parameter): the same
+        # for all until a step skips a parameter whose grad is None
+        t = self.t if self.param_steps is None else self.param_steps + 1
+        bias_correction1 = 1 - beta1 ** t
+        bias_correction2 = 1 - beta2 ** t
         step_size = self.lr / bias_correction1
         if self.amsgrad:
             self.max_exp_avg_sq = np.maximum(self.max_exp_avg_sq, self.exp_avg_sq)
             v = self.max_exp_avg_sq
         else:
             v = self.exp_avg_sq
-        denom = np.sqrt(v) / math.sqrt(bias_correction2) + self.eps
+        denom = np.sqrt(v) / np.sqrt(bias_correction2) + self.eps
+        self._advance_steps()
         return theta - step_size * (self.exp_avg / denom)
+
+    _per_param_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "param_steps")
+
+    def _steps_so_far(self):
+        return np.full(len(self.params), self.t, dtype=np.int64)
 
     def _buffers(self):
         return {"step": self.t, "exp_avg": self.exp_avg.tolist(),
                 "exp_avg_sq": self.exp_avg_sq.tolist(),
-                "max_exp_avg_sq": self.max_exp_avg_sq.tolist()}
+                "max_exp_avg_sq": self.max_exp_avg_sq.tolist(), **self._steps_state()}
 
     def _restore(self, buffers):
         t = buffers["step"]
@@ -292,6 +381,7 @@ class Adam(Optimizer):
         v = self._vector(buffers["exp_avg_sq"], "exp_avg_sq")
         vmax = self._vector(buffers["max_exp_avg_sq"], "max_exp_avg_sq")
         self.t, self.exp_avg, self.exp_avg_sq, self.max_exp_avg_sq = t, m, v, vmax
+        self._restore_steps(buffers)
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}
