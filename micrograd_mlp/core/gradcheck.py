@@ -53,12 +53,14 @@ def numeric_grad(f: Callable, inputs: Sequence[Value], eps: float = 1e-6) -> Lis
             original = x.data
             flat = np.atleast_1d(np.array(original, dtype=float))
             g = np.zeros_like(flat)
-            for i in range(flat.size):
-                for sign in (+1, -1):
-                    bumped = flat.copy()
-                    bumped[i] += sign * eps
-                    x.data = bumped if x.is_batched else float(bumped[0])
-                    g[i] += sign * float(_scalar_output(f, inputs, "numeric").data)
+            try:
+                for i in range(flat.size):
+                    for sign in (+1, -1):
+                        bumped = flat.copy()
+                        bumped[i] += sign * eps
+                        x.data = bumped if x.is_batched else float(bumped[0])
+                        g[i] += sign * float(_scalar_output(f, inputs, "numeric").data)
+            finally:  # also when f raises: a model weight must not stay moved by eps
                 x.data = original
             grads.append((g / (2 * eps)).reshape(np.shape(original)))
     return grads

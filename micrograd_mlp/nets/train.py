@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import sys
 import warnings
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 
@@ -35,6 +35,10 @@ from . import optim as _optim
 from ..core.recorder import single_threaded_blas
 from .callbacks import as_callback
 from .compiled_step import compile_step, replayed_train_step
+from .history import (
+    History, class_accuracy, class_labels, classes_of, compute_metrics, epoch_line,
+    score_threshold, select_metrics,
+)
 from .layers import Module
 
 __all__ = ["fit", "train_step", "History", "predict", "accuracy", "listing", "resolve_loss",
@@ -229,117 +233,6 @@ def train_step(model, Xb: np.ndarray, yb, loss: Callable, optimizer, per_sample:
     return value, preds
 
 
-# ---------------------------------------------------------------- history
-
-
-class History:
-    """What :func:`fit` measured, one entry per epoch: ``loss`` and ``val_loss``
-    (lists of floats), ``metrics`` and ``val_metrics`` (name -> list), ``lr`` (the
-    learning rate each epoch used). ``epochs`` is the number of epochs run,
-    ``stopped_early`` tells whether ``epsilon``, a non-finite loss or a callback ended
-    training, ``stop_reason`` says why it ended. Draw it with
-    :func:`micrograd_mlp.plots_training.plot_history`."""
-
-    def __init__(self):
-        self.loss: List[float] = []
-        self.val_loss: List[float] = []
-        self.metrics: Dict[str, List[float]] = {}
-        self.val_metrics: Dict[str, List[float]] = {}
-        self.lr: List[float] = []
-        self.stopped_early = False
-        self.stop_reason = ""
-
-    @property
-    def epochs(self) -> int:
-        """Number of epochs run."""
-        return len(self.loss)
-
-    def as_dict(self) -> Dict:
-        """All curves as a plain dict (JSON-ready)."""
-        return {"loss": self.loss, "val_loss": self.val_loss, "metrics": self.metrics,
-                "val_metrics": self.val_metrics, "lr": self.lr,
-                "stopped_early": self.stopped_early, "stop_reason": self.stop_reason}
-
-    def logs(self) -> Dict[str, float]:
-        """The last epoch's numbers as callbacks receive them: ``loss``, each metric,
-        ``val_loss`` and ``val_<metric>`` (with validation data), ``lr``."""
-        out = {"loss": self.loss[-1]}
-        out.update({k: v[-1] for k, v in self.metrics.items()})
-        if self.val_loss:
-            out["val_loss"] = self.val_loss[-1]
-        out.update({f"val_{k}": v[-1] for k, v in self.val_metrics.items()})
-        out["lr"] = self.lr[-1]
-        return out
-
-    def __repr__(self):
-        if not self.loss:
-            return "History(empty)"
-        extra = "".join(f", {k}={v[-1]:.4g}" for k, v in self.metrics.items())
-        return f"History({self.epochs} epochs, loss={self.loss[-1]:.6g}{extra})"
-
-
-# ---------------------------------------------------------------- metrics
-
-
-def _classes_of(preds: np.ndarray, threshold: float = 0.5) -> np.ndarray:
-    preds = np.asarray(preds, dtype=np.float64)
-    if preds.ndim == 2 and preds.shape[1] == 1:
-        preds = preds[:, 0]
-    if preds.ndim == 1:
-        return (preds > threshold).astype(np.int64)
-    return preds.argmax(axis=1)
-
-
-def _accuracy(preds, classes, threshold=0.5) -> float:
-    return float(np.mean(_classes_of(preds, threshold) == classes))
-
-
-METRICS = {"accuracy": _accuracy}
-
-
-def score_threshold(y, loss=None) -> float:
-    """Where a one-output classifier's score splits the classes: 0 for -1/+1 labels
-    (a raw score, as hinge trains it: class ``+1`` when ``score > 0``) or for the hinge
-    loss, else 0.5 (a probability, class 1 when ``p > 0.5``)."""
-    if loss is losses.hinge or (isinstance(loss, str) and loss.lower() == "hinge"):
-        return 0.0
-    y = np.asarray(y)
-    return 0.0 if y.dtype.kind in "if" and np.any(y == -1) else 0.5
-
-
-def _metric_names(metrics, targets: _Targets, val: Optional[_Targets]) -> tuple:
-    """The metrics ``fit`` computes. None: accuracy when the targets are class labels,
-    else none; an accuracy asked for explicitly on other targets is refused."""
-    if metrics is None:
-        return ("accuracy",) if targets.classes() is not None else ()
-    if isinstance(metrics, str) or callable(metrics):
-        metrics = (metrics,)
-    metrics = tuple(metrics)
-    for m in metrics:
-        if callable(m):
-            continue
-        if m not in METRICS:
-            raise ArgumentError(f"unknown metric {m!r}; known: {', '.join(METRICS)} or a "
-                                f"callable (predictions, y) -> float")
-        for which, t in (("", targets), ("validation ", val)):
-            if t is not None and t.classes() is None:
-                raise ArgumentError(
-                    f"metric {m!r} needs class labels, but the {which}targets are not: give "
-                    f"0/1 or -1/+1 labels for one output, integer labels or one-hot rows "
-                    f"for several, or pass metrics=() (or a callable) for real targets")
-    return metrics
-
-
-def _compute_metrics(names, preds, targets: _Targets, threshold: float = 0.5) -> Dict[str, float]:
-    out = {}
-    for m in names:
-        if callable(m):
-            out[getattr(m, "__name__", "metric")] = float(m(preds, targets.y))
-        else:  # "accuracy": _metric_names checked that the targets are class labels
-            out["accuracy"] = _accuracy(preds, targets.classes(), threshold)
-    return out
-
-
 # ---------------------------------------------------------------- fit
 
 
@@ -405,6 +298,8 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
         optimizer = _optim.get(optimizer or "sgd", model.parameters(), lr=0.01 if lr is None else lr)
     elif lr is not None:
         raise ArgumentError("lr was given together with an optimiser object; set the optimiser's lr")
+    else:
+        _check_optimizer_covers(model, optimizer)
     scheduler = _make_scheduler(scheduler, optimizer)
     callbacks = [as_callback(cb) for cb in (callbacks or ())]
     val = None
@@ -415,7 +310,7 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
             raise ArgumentError("validation must be a pair (X_val, y_val)") from None
         Xv = _as_inputs(model, Xv)
         val = (Xv, _Targets(model, yv, Xv.shape[0]))
-    metrics = _metric_names(metrics, targets, None if val is None else val[1])
+    metrics = select_metrics(metrics, targets, None if val is None else val[1])
     threshold = score_threshold(targets.y, loss)
     per_sample = per_sample or bs == 1
     out = file if file is not None else sys.stdout
@@ -461,7 +356,7 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
                 preds[idx] = p
             epoch_loss = total / n
             history.loss.append(epoch_loss)
-            for k, v in _compute_metrics(metrics, preds, targets, threshold).items():
+            for k, v in compute_metrics(metrics, preds, targets, threshold).items():
                 history.metrics.setdefault(k, []).append(v)
             if compiled is not None and (val is not None or callbacks):
                 compiled.sync()  # validation and callbacks read the parameter Values
@@ -478,7 +373,7 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
                 if epoch % 10 == 0 or stop:
                     bar.set_postfix(loss=f"{epoch_loss:.4g}")
             if print_every and (epoch % print_every == 0 or stop or epoch == epochs):
-                print(_epoch_line(epoch, history), file=out)
+                print(epoch_line(epoch, history), file=out)
             if stop:
                 history.stopped_early = True
                 history.stop_reason = stop
@@ -496,6 +391,24 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
         if hasattr(cb, "on_train_end"):
             cb.on_train_end(history.logs() if history.loss else {})
     return history
+
+
+def _check_optimizer_covers(model, optimizer):
+    """An optimiser given to ``fit`` must update ``model``: every trainable parameter
+    of the model must be among the optimiser's ``params`` (an optimiser made over another
+    model's parameters would step them and leave this model untrained, silently)."""
+    if not isinstance(optimizer, _optim.Optimizer):
+        raise DataTypeError(f"optimizer must be an optimiser object (optim.SGD(...), "
+                            f"optim.Adam(...)), a name ('sgd', 'adam') or None, "
+                            f"not {type(optimizer).__name__}")
+    held = {id(p) for p in optimizer.params}
+    named = model.named_parameters()
+    missing = [name for name, p in named if p.requires_grad and id(p) not in held]
+    if missing:
+        raise ArgumentError(
+            f"the optimiser does not update {len(missing)} of this model's {len(named)} "
+            f"parameters ({', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}): "
+            f"was it made for another model? Build it over model.parameters()")
 
 
 def _make_scheduler(scheduler, optimizer):
@@ -548,23 +461,12 @@ def _progress_bar(total, progress):
     return tqdm(total=total, unit="epoch", leave="ipykernel" in sys.modules)
 
 
-def _epoch_line(epoch, h: History) -> str:
-    parts = [f"epoch {epoch:6d}", f"loss {h.loss[-1]:.6f}"]
-    for k, v in h.metrics.items():
-        parts.append(f"{k} {100 * v[-1]:.2f}%" if k == "accuracy" else f"{k} {v[-1]:.6g}")
-    if h.val_loss:
-        parts.append(f"val_loss {h.val_loss[-1]:.6f}")
-    for k, v in h.val_metrics.items():
-        parts.append(f"val_{k} {100 * v[-1]:.2f}%" if k == "accuracy" else f"val_{k} {v[-1]:.6g}")
-    return "  ".join(parts)
-
-
-def _evaluate(model, X, targets: _Targets, loss_fn, metrics, threshold=0.5):
+def _evaluate(model, X, targets, loss_fn, metrics, threshold=0.5):
     with no_grad():
         out = model.forward(X)
         L = _mean_loss(loss_fn(_squeeze(out), targets.batch(np.arange(X.shape[0]))))
     preds = _predictions(out, X.shape[0])
-    return float(L.data), _compute_metrics(metrics, preds, targets, threshold)
+    return float(L.data), compute_metrics(metrics, preds, targets, threshold)
 
 
 # ---------------------------------------------------------------- evaluation
@@ -601,36 +503,10 @@ def accuracy(model_or_preds, X_or_y, y=None, threshold: Optional[float] = None) 
     preds = np.asarray(preds, dtype=np.float64)
     if preds.ndim == 1:
         preds = preds.reshape(-1, 1)
-    classes = _class_labels(y, preds.shape)
+    classes = class_labels(y, preds.shape)
     if threshold is None:
         threshold = score_threshold(y)
-    return _accuracy(preds, classes, threshold)
-
-
-def _class_labels(y, shape) -> np.ndarray:
-    y = np.asarray(y)
-    n, k = shape
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.shape[0] != n:
-        raise ShapeError(f"{n} predictions but targets of shape {y.shape}")
-    if y.ndim == 2:
-        if y.shape[1] != k:
-            raise ShapeError(f"targets of shape {y.shape} for predictions of shape {shape}")
-        if not np.all(((y == 0) | (y == 1)).all(axis=1) & (y.sum(axis=1) == 1)):
-            raise ValueError("2-D targets must be one-hot rows to measure accuracy")
-        return y.argmax(axis=1)
-    if y.ndim != 1:
-        raise ShapeError(f"targets of shape {y.shape} are not class labels")
-    if not np.all(np.equal(np.mod(y, 1), 0)):
-        raise ValueError("accuracy needs class labels (0/1 or -1/+1, or integers for several "
-                         "outputs), got non-integer targets")
-    if k == 1:
-        if np.all((y == -1) | (y == 1)):
-            return (y > 0).astype(np.int64)
-        if not np.all((y == 0) | (y == 1)):
-            raise ValueError("a one-output classifier needs 0/1 or -1/+1 targets")
-    return y.astype(np.int64)
+    return class_accuracy(preds, classes, threshold)
 
 
 def listing(model, X, y, show: bool = False, file=None, threshold: Optional[float] = None,
@@ -661,11 +537,11 @@ def listing(model, X, y, show: bool = False, file=None, threshold: Optional[floa
             pred_s = "[" + ", ".join(f"{v:.{digits}f}" for v in preds2[i]) + "]"
         line = f"sample {i:>{width}}  input ({xs})  ground truth {truth_s}  prediction {pred_s}"
         if classes is not None:
-            c = int(_classes_of(preds2[i:i + 1], threshold)[0])
+            c = int(classes_of(preds2[i:i + 1], threshold)[0])
             line += f"  -> class {c}  {'correct' if c == classes[i] else 'WRONG'}"
         lines.append(line)
     if classes is not None:
-        acc = _accuracy(preds2, classes, threshold)
+        acc = class_accuracy(preds2, classes, threshold)
         lines.append(f"accuracy {100 * acc:.2f}% ({int(round(acc * len(classes)))}/{len(classes)})")
     if show:
         print("\n".join(lines), file=file if file is not None else sys.stdout)
