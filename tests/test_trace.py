@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from micrograd_mlp import Value, activations, examples, topological_order, trace
+from micrograd_mlp import Value, activations, examples, sum_values, topological_order, trace
 from micrograd_mlp.primitives import PRIMITIVES
 
 
@@ -295,3 +295,115 @@ def test_every_primitive_traces_and_draws():
     src = graph.draw_dot(f).source
     for symbol in ("where", "max", "erf", "Σ_batch", "^3"):
         assert symbol in src
+
+
+# ---------------------------------------------------------------- the row's templates
+
+
+def _expression(f):
+    """The name a trace gives an unlabelled node (its expression)."""
+    from micrograd_mlp.views.viewmodel import Namer, build_view
+
+    view = build_view(f)
+    return Namer(view.order, view=view, max_len=80)(f, atom=False)
+
+
+@pytest.mark.parametrize("build, expected", [
+    (lambda a, b, c: (a + b) * c, "(a + b) * c"),
+    (lambda a, b, c: a + b * c, "a + b * c"),
+    (lambda a, b, c: a - (b - c), "a - (b - c)"),
+    (lambda a, b, c: (a - b) - c, "a - b - c"),
+    (lambda a, b, c: a / (b * c), "a / (b * c)"),
+    (lambda a, b, c: -(a + b), "-(a + b)"),
+    (lambda a, b, c: (a * b) ** 2, "(a * b)^2"),
+    (lambda a, b, c: a ** b, "a^b"),
+    (lambda a, b, c: (a + b).tanh() * c, "tanh(a + b) * c"),
+    (lambda a, b, c: (a * b).exp() - 1.0, "exp(a * b) - 1"),
+    (lambda a, b, c: a.expm1() * c, "(exp(a) - 1) * c"),
+    (lambda a, b, c: sum_values([a, b * c, c]) * a, "(a + b * c + c) * a"),
+])
+def test_expressions_are_parenthesised_by_the_rows_precedence(build, expected):
+    a, b, c = Value(0.7, "a"), Value(1.3, "b"), Value(-0.4, "c")
+    assert _expression(build(a, b, c)) == expected
+
+
+def test_latex_expression_templates():
+    from micrograd_mlp.views.viewmodel import Namer, build_view
+
+    a, b = Value(0.7, "a"), Value(1.3, "b")
+    f = (a / b).log() * a ** 2
+    view = build_view(f)
+    namer = Namer(view.order, "latex", view=view, max_len=80)
+    assert namer(f, atom=False) == "\\ln(\\frac{a}{b}) \\cdot a^{2}"
+
+
+@pytest.mark.parametrize("exponent, text, latex", [
+    (2.0, "2 * x", "2 x"), (3.0, "3 * x^2", "3 \\cdot x^{2}"),
+    (-1.0, "-1 * x^-2", "-1 \\cdot x^{-2}"), (0.5, "0.5 * x^-0.5", "0.5 \\cdot x^{-0.5}"),
+])
+def test_a_constant_exponent_is_written_as_its_number(exponent, text, latex):
+    x = Value(1.7, "x")
+    f = x ** exponent
+    f.label = "f"
+    (step,) = trace.backward_steps(f)
+    local = text[1:] if text.startswith("-") else text
+    assert step.terms[0].expr.lstrip("-") == local
+    assert step.terms[0].local == pytest.approx(exponent * 1.7 ** (exponent - 1.0), rel=1e-15)
+    tex = trace.format_table(f, "latex", collapse=False)
+    assert latex.lstrip("-") in tex
+
+
+def test_a_constant_exponent_is_drawn_inside_its_operation():
+    from micrograd_mlp import graph
+
+    x = Value(1.7, "x")
+    f = x ** 3 * x
+    src = graph.draw_dot(f).source
+    assert "label=<^3>" in src
+    assert "data 3.0000" not in src and ">3<" not in src  # the constant has no node
+
+
+def test_n_ary_rows_name_the_input_they_are_for():
+    from micrograd_mlp import max_values
+
+    a, b, c = Value(0.7, "a"), Value(1.3, "b"), Value(-0.4, "c")
+    f = max_values([a, b, c]) * 2.0
+    f.label = "f"
+    step = next(s for s in trace.backward_steps(f) if s.node.op == "max")
+    assert [t.expr for t in step.terms] == ["[a = max]", "[b = max]", "[c = max]"]
+    assert [t.local for t in step.terms] == [0.0, 1.0, 0.0]
+
+
+def test_short_names_come_from_the_composite_registry():
+    from micrograd_mlp.functions.composite import COMPOSITES
+
+    s = Value(0.3, "s")
+    f = activations.tanh(s) * activations.sigmoid(s)
+    f.label = "f"
+    text = trace.format_table(f, "text", collapse=True)
+    assert "sigma'(s)" in text
+    assert "\\sigma'(s)" in trace.format_table(f, "latex", collapse=True)
+    # the activation table is a view of the one registry, not a second one
+    assert all(activations.ACTIVATIONS[k] is COMPOSITES[k] for k in activations.ACTIVATIONS)
+    assert set(activations.ACTIVATIONS) < set(COMPOSITES)
+
+
+def test_a_batched_scalar_gets_the_batch_sum_in_the_trace_as_in_backward():
+    rng = np.random.default_rng(3)
+    w = Value(0.4, "w")
+    x = Value(rng.normal(size=5), "x", requires_grad=False)
+    f = ((x * w).tanh() * (x - w)).sum()
+    grads = trace.gradients(f)
+    w.grad = 0.0
+    f.backward()
+    assert isinstance(grads[w], float)
+    assert grads[w] == pytest.approx(w.grad, rel=1e-13)
+
+
+def test_a_sum_of_single_numbers_is_not_written_twice():
+    s = Value(0.3, "s")
+    f = activations.tanh(s) * activations.sigmoid(s)
+    f.label = "f"
+    line = trace.format_table(f, "text", collapse=True).splitlines()[1]
+    numbers = line.split(" = ")[2:]
+    assert len(numbers) == len(set(numbers)), line

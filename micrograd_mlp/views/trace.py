@@ -293,7 +293,9 @@ def _row_strings(row: Row, root_name: str, namer: Namer, digits: int, latex: boo
     shares = [part.upstream * part.edge.local for part in row.parts]
     if len(shares) > 1 and num_text and not any(hasattr(x, "shape") for x in shares):
         # every sum shown added up: 0.1105 * 0.4 + (-0.0515) * 0.1 = 0.0442 + (-0.0051)
-        num_text += " = " + " + ".join(paren(format_number(x, digits)) for x in shares)
+        added = " + ".join(paren(format_number(x, digits)) for x in shares)
+        if added != num_text:  # not when every term is one number already
+            num_text += " = " + added
     return lhs, sym_text, num_text, format_number(_round_off_to_zero(row.grad, shares), digits)
 
 
