@@ -413,7 +413,7 @@ class Recorded:
         loss = self.forward(input_data, param_data)
         grads = self.backward()
         for p, g in zip(self.params, grads.tolist()):
-            p.grad = p.grad + g if accumulate else g
+            p.grad = (0.0 if p.grad is None else p.grad) + g if accumulate else g  # None: no grad yet
         return loss, grads
 
     def slot_of(self, node: Value) -> int:
