@@ -65,15 +65,25 @@ def use_agg():
     return plt
 
 
+PNG_DPI = 110
+PNG_MAX_WIDTH = 1600  # pixels: wider figures are unreadable once a page scales them down
+
+
+def png_dpi(fig) -> float:
+    """``PNG_DPI``, lowered for a figure so wide that its PNG would exceed
+    ``PNG_MAX_WIDTH`` pixels (width = inches x dpi)."""
+    return min(PNG_DPI, PNG_MAX_WIDTH / fig.get_figwidth())
+
+
 def save_figure(fig, folder, stem: str) -> List[str]:
-    """Write ``fig`` as ``folder/stem.png`` and ``folder/stem.svg``, close it and
-    return both paths."""
+    """Write ``fig`` as ``folder/stem.png`` (at most ``PNG_MAX_WIDTH`` pixels wide) and
+    ``folder/stem.svg``, close it and return both paths."""
     import matplotlib.pyplot as plt
     folder = out_dir(folder)
     paths = []
     for ext in ("png", "svg"):
         path = folder / f"{stem}.{ext}"
-        fig.savefig(path, dpi=110 if ext == "png" else None, bbox_inches="tight")
+        fig.savefig(path, dpi=png_dpi(fig) if ext == "png" else None, bbox_inches="tight")
         paths.append(str(path))
     plt.close(fig)
     return paths

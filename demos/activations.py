@@ -6,8 +6,8 @@ top as dots. The script also prints, for each activation, the largest difference
 between the two derivatives at 201 points in [-10, 10] (kinks at 0 left out), and
 checks that f and f' stay finite at x = -1000 and x = +1000.
 
-Writes OUT/activations.png and OUT/activations.svg; a run with the default output
-folder also refreshes the small copy demos/figures/activations.png shown in the README.
+Writes OUT/activations.png and OUT/activations.svg (``make figures`` copies the PNG
+to demos/figures/ for the README).
 
     python demos/activations.py [--out DIR] [--quick]
 """
@@ -26,7 +26,6 @@ from micrograd_mlp import activations as A
 from micrograd_mlp.plots import plot_activations, save_figure
 
 KINKED = {"relu", "prelu", "leaky_relu", "selu", "selu_standard"}
-README_FIGURE = _common.DEMOS_DIR / "figures" / "activations.png"
 
 
 def derivative_check(name, n=201):
@@ -61,8 +60,6 @@ def main(argv=None) -> dict:
 
     fig = plot_activations(n_dots=13 if args.quick else 21)
     paths = save_figure(fig, out / "activations")
-    if not args.quick and out.resolve() == _common.DEFAULT_OUT.resolve():
-        paths += save_figure(fig, README_FIGURE, formats=("png",), dpi=75)
     worst = max(errors.values())
     say(f"\nlargest derivative difference: {worst:.1e} (autodiff vs closed form)")
     say("every value and derivative finite at +-1000: " + str(all(finite.values())))

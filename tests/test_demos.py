@@ -326,3 +326,41 @@ def test_task5_graph_figures_fit_page_width(tmp_path):
     assert str(tmp_path / "task5_graph.png") in r["files"]
     # the whole graph in one piece stays available as SVG
     assert (tmp_path / "task5_graph.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+
+
+def test_make_figures_copies_the_demos_own_pngs(tmp_path, capsys):
+    if shutil.which("dot") is None:
+        pytest.skip("the Graphviz dot program is not installed")
+    mod = load("_figures")
+    out, figures = tmp_path / "out", tmp_path / "figures"
+    copied = mod.main(["--quick", "--only", "task5", "xor", "--out", str(out),
+                       "--figures", str(figures)])
+    assert sorted(copied) == ["task5_graph", "task5_network", "xor"]
+    for stem, path in copied.items():
+        assert Path(path).read_bytes() == (out / f"{stem}.png").read_bytes()
+        assert png_size(path)[0] <= 1600
+    assert "task5_graph.png" in capsys.readouterr().out
+
+
+def test_make_figures_covers_every_figure_the_docs_show():
+    mod = load("_figures")
+    made = {stem for stems in mod.FIGURES.values() for stem in stems}
+    root = DEMOS.parent
+    pages = [root / "README.md"] + sorted((root / "docs").glob("*.md"))
+    shown = set()
+    for page in pages:
+        shown |= set(re.findall(r"demos/figures/([\w-]+)\.png", page.read_text()))
+    shown = {s for s in shown if not s.startswith("benchmark")}  # make bench's
+    assert shown, "no figure found in the docs"
+    assert shown <= made, f"figures no demo regenerates: {sorted(shown - made)}"
+    # and every listed figure exists in demos/figures/
+    for stem in made:
+        assert (DEMOS / "figures" / f"{stem}.png").is_file(), stem
+
+
+def test_demo_pngs_are_at_most_1600_pixels_wide(tmp_path):
+    mod = load("_common")
+    plt = mod.use_agg()
+    fig, _ = plt.subplots(figsize=(30, 3))  # 3300 px at the default 110 dpi
+    path = mod.save_figure(fig, tmp_path, "wide")[0]
+    assert 1000 < png_size(path)[0] <= 1600
