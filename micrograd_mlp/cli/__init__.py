@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import re
 import runpy
 import sys
 from pathlib import Path
 from typing import List, Optional
 
-from .. import __version__
+import micrograd_mlp  # the package's __version__ (same level: the face)
+from ..errors import MicrogradError
 from . import check_cmd, exercise_cmd, trace_cmd
 
 DEMOS_DIR = Path(__file__).resolve().parent.parent.parent / "demos"
@@ -80,10 +82,10 @@ def run_demo(name: str, argv: List[str]) -> int:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="micrograd-mlp",
         description="Learn and teach backpropagation: trace the chain rule, run the demos.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {micrograd_mlp.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="run a demo script (demo --list shows them)")
@@ -102,10 +104,60 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (the usage is behind
+    ``--help``); its subcommand parsers are of the same class."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    """Entry point; returns the process exit code."""
+    """Entry point; returns the process exit code: 0 done, 1 a failure (a drawing could
+    not be written ...), 2 bad input. Never a traceback: an error is one line on
+    stderr, and a reader that closes the pipe early (``| head -1``) ends the command
+    quietly. ``--help``, ``--version`` and usage errors raise ``SystemExit`` as
+    argparse does (code 0, or 2 after a one-line message)."""
+    try:
+        return _dispatch(argv)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
+    except KeyboardInterrupt:
+        print("micrograd-mlp: interrupted", file=sys.stderr)
+        return 130
+    except MicrogradError as err:  # bad input that a subcommand did not report itself
+        print(f"micrograd-mlp: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except (RecursionError, MemoryError) as err:
+        print(f"micrograd-mlp: the input is too large or too deeply nested "
+              f"({type(err).__name__})", file=sys.stderr)
+        return 2
+    except Exception as err:  # a bug or an environment failure: still one line
+        print(f"micrograd-mlp: failed: {type(err).__name__}: {_one_line(err)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush on exit does not
+    report the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests)
+        pass
+
+
+def _dispatch(argv: Optional[List[str]] = None) -> int:
+    """Parse ``argv`` and run the subcommand."""
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # --help, --version and usage errors: SystemExit
     if args.command == "demo":
         if args.list or not args.name:
             for line in demo_listing():
