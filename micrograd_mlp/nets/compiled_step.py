@@ -42,7 +42,7 @@ class CompiledStep:
     def __init__(self, model, loss_fn: Callable, params=None):
         self.model = model
         self.loss_fn = loss_fn
-        self.params = list(params) if params is not None else list(model.parameters())
+        self.params = list(params) if params is not None else None   # None: the model's
         self.program = None
         self.unsynced = None           # (theta, grads) not yet written into the Values
         self._written = None           # (floats, array) last written into the Values
@@ -73,19 +73,28 @@ class CompiledStep:
         """The current parameter vector (unsynced vector, else the Values' data)."""
         if self.unsynced is not None:
             return self.unsynced[0]
-        current = [p.data for p in self.params]
         written = self._written
-        if written is not None and all(map(operator.is_, current, written[0])):
+        if written is not None and all(map(operator.is_, (p.data for p in self.params),
+                                           written[0])):
             return written[1]   # the very numbers written last: no conversion
-        return np.array(current, dtype=np.float64)
+        return np.fromiter((p.data for p in self.params), dtype=np.float64,
+                           count=len(self.params))
 
     # ------------------------------------------------------------ the step
 
     def record(self, X, y=None):
-        """Record the model part (done by the first step when not called)."""
+        """Record the model part (done by the first step when not called); ``X``: a
+        batch (of any size) of inputs, ``y`` is not needed."""
         X = self._inputs(X)
-        self.program = program_for(self.model, self.params, X)
+        self.program, self.params = program_for(self.model, self.params, X)
         return self.program
+
+    def prepare(self, X) -> np.ndarray:
+        """``X`` checked (see :meth:`record`), recording the model part if not yet done."""
+        X = self._inputs(X)
+        if self.program is None:
+            self.program, self.params = program_for(self.model, self.params, X)
+        return X
 
     def _inputs(self, X) -> np.ndarray:
         """``X`` as a C-ordered float64 ``(B, nin)`` array, refused as the model's
@@ -107,9 +116,7 @@ class CompiledStep:
     def run(self, X, y, theta: np.ndarray):
         """``(loss, grads, predictions)`` for the batch ``(X, y)`` at parameters
         ``theta``; touches no parameter Value except those the loss itself reads."""
-        X = self._inputs(X)
-        if self.program is None:
-            self.program = program_for(self.model, self.params, X)
+        X = self.prepare(X)
         preds = self.program.forward(X, theta)
         if self.head is None:
             self.head = LossHeads(self.loss_fn, self.params, self.program.single,
@@ -126,10 +133,11 @@ class CompiledStep:
         added into (``accumulate=False``: written to) the parameters' ``.grad``.
         ``param_data``: the parameter vector to use instead of the Values' ``data``."""
         self.sync()
+        X = self.prepare(X)
         theta = self.theta() if param_data is None else self._vector(param_data)
         loss, grads, _ = self.run(X, y, theta)
         for p, g in zip(self.params, grads.tolist()):
-            p.grad = p.grad + g if accumulate else g
+            p.grad = (0.0 if p.grad is None else p.grad) + g if accumulate else g  # None: no grad yet
         return loss, grads
 
     def _vector(self, theta):
@@ -170,6 +178,7 @@ def replayed_train_step(step: CompiledStep, Xb, yb, optimizer, sync: bool = True
     them as vectors inside ``step`` until ``step.sync()`` (or the next plain
     ``step(X, y)``): until then the Values hold the old numbers, so do not read or
     change them, nor call ``optimizer.step()``."""
+    Xb = step.prepare(Xb)
     if step.takes_vectors(optimizer):
         theta = step.theta()
         value, grads, preds = step.run(Xb, yb, theta)

@@ -68,7 +68,7 @@ class BuiltHead:
 
     def __init__(self, loss_fn, params, single, labels):
         self.loss_fn, self.single, self.labels = loss_fn, single, labels
-        self.index = {id(p): i for i, p in enumerate(params)}
+        self.params = params
         self.head_params = None
 
     def run(self, preds: np.ndarray, y, theta):
@@ -76,7 +76,9 @@ class BuiltHead:
         zs = [Value(c, label) for c, label in zip(np.ascontiguousarray(preds.T), self.labels)]
         if self.head_params is None:   # once: which parameters the loss reads itself
             leaves = _walk(build_loss(self.loss_fn, zs, self.single, y), {id(z) for z in zs})
-            self.head_params = [(self.index[id(v)], v) for v in leaves if id(v) in self.index]
+            trainable = {id(v) for v in leaves if v.requires_grad}
+            self.head_params = [(i, p) for i, p in enumerate(self.params)
+                                if id(p) in trainable] if trainable else []
         saved = [p.grad for _, p in self.head_params]
         for i, p in self.head_params:
             p.data, p.grad = float(theta[i]), 0.0
@@ -91,28 +93,30 @@ class BuiltHead:
         return float(loss.data), G, extra
 
 
-def _recipe(data, y):
+def _recipe(data, y, indices: bool):
     """How to get a loss constant from the targets ``y``: ``("col", j)`` for column
-    ``j`` of ``y`` (``y`` itself if 1-D), ``("onehot", i)`` for ``(y == i)`` of class
-    indices, ``("fixed", value)`` for a number; None unless exactly one fits."""
+    ``j`` of ``y`` (``y`` itself if 1-D), or, when ``y`` holds class ``indices``,
+    ``("onehot", i)`` for ``(y == i)``; ``("fixed", value)`` for a number; None unless
+    exactly one fits."""
     if data.__class__ is not ndarray:
         return ("fixed", data)
-    cols = [y] if y.ndim == 1 else [y[:, j] for j in range(y.shape[1])]
-    fits = [("col", j) for j, col in enumerate(cols) if np.array_equal(data, col)]
-    if y.ndim == 1:
-        fits += [("onehot", i.item()) for i in np.unique(y)
-                 if float(i).is_integer() and np.array_equal(data, (y == i).astype(float))]
+    if indices:
+        fits = [("onehot", i.item()) for i in np.unique(y)
+                if np.array_equal(data, (y == i).astype(float))]
+    else:
+        cols = [y] if y.ndim == 1 else [y[:, j] for j in range(y.shape[1])]
+        fits = [("col", j) for j, col in enumerate(cols) if np.array_equal(data, col)]
     return fits[0] if len(fits) == 1 else None
 
 
-def _stand_in_targets(y: np.ndarray, nout: int, classes: bool) -> np.ndarray:
+def _stand_in_targets(y: np.ndarray, nout: int, indices: bool) -> np.ndarray:
     """Targets of ``y``'s kind (shape, dtype) whose columns, one-hot columns and numbers
     differ as far as the batch size allows, to trace every loss constant to a recipe."""
     B = y.shape[0]
     i = np.arange(B)
     if y.ndim == 2:
         out = np.eye(y.shape[1])[i % y.shape[1]]
-    elif classes:
+    elif indices:
         out = i % nout
     elif y.dtype.kind == "f":
         out = 0.125 * i + 0.0625
@@ -134,14 +138,15 @@ class RecordedHead:
         if y.ndim not in (1, 2) or y.dtype.kind not in "biuf":
             raise LookupError("targets that do not name their batch")
         self.loss_fn, self.nout = loss_fn, nout
-        ys = _stand_in_targets(y, nout, rule_of(loss_fn) == CLASSES)
+        indices = rule_of(loss_fn) == CLASSES and y.ndim == 1
+        ys = _stand_in_targets(y, nout, indices)
         self.zs = [Value(np.full(ys.shape[0], 0.5), label) for label in labels]
         loss = build_loss(loss_fn, self.zs, single, ys)
         leaves = _walk(loss, {id(z) for z in self.zs})
         if any(v.requires_grad for v in leaves):
             raise LookupError("the loss reads a parameter")
         consts = [v for v in leaves if v.data.__class__ is ndarray]
-        self.recipes = [_recipe(c.data, ys) for c in consts]
+        self.recipes = [_recipe(c.data, ys, indices) for c in consts]
         if any(r is None for r in self.recipes):
             raise LookupError("a loss constant that is not read from the targets")
         self.consts = consts
@@ -191,6 +196,10 @@ class LossHeads:
             self.recorded[B] = self._recorded_or_built(preds, y, result)
             return result
         return head.run(preds, y, theta)
+
+    def head_of(self, batch_size: int):
+        """The head that runs batches of ``batch_size`` (after the first of them)."""
+        return self.recorded.get(batch_size, self.built) if self.replayable else self.built
 
     def _recorded_or_built(self, preds, y, expected):
         try:

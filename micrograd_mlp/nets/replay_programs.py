@@ -21,6 +21,7 @@ of ``theta`` from the predictions' gradient ``G``:
 """
 from __future__ import annotations
 
+import operator
 from typing import List, Optional
 
 import numpy as np
@@ -202,30 +203,40 @@ class GraphProgram:
 
 
 def program_for(model, params, X: np.ndarray):
-    """A :class:`LayerProgram` when ``model`` is a plain stack of dense layers (its
-    ``forward`` chains the layers' own, unchanged) whose parameters are ``params`` in
-    their order, else a :class:`GraphProgram`."""
-    if _plain_layer_stack(model, params):
+    """``(program, params)``: a :class:`LayerProgram` when ``model`` is a plain stack of
+    dense layers (its ``forward`` chains the layers' own, unchanged) whose parameters
+    are ``params`` in their order (None: all of them), else a :class:`GraphProgram`
+    (``params`` None: ``model.parameters()``)."""
+    stack = _layer_stack_parameters(model)
+    if stack is not None and (params is None or (
+            len(stack) == len(params) and all(map(operator.is_, stack, params)))):
         try:
-            return LayerProgram(model)
+            return LayerProgram(model), stack
         except LookupError:
             pass
-    return GraphProgram(model, params, X)
+    params = list(model.parameters()) if params is None else params
+    return GraphProgram(model, params, X), params
 
 
-def _plain_layer_stack(model, params) -> bool:
+def _layer_stack_parameters(model) -> Optional[List[Value]]:
+    """The parameters of a plain stack of :class:`Layer` of :class:`Neuron` (each neuron
+    with one activation per layer), in ``model.parameters()`` order; else None."""
     cls = type(model)
-    if (getattr(cls.forward, "__qualname__", "") != "MLP.forward"
-            or getattr(cls.__call__, "__qualname__", "") != "MLP.__call__"):
-        return False
+    for name in ("forward", "__call__", "named_parameters", "parameters"):
+        owner = getattr(getattr(cls, name, None), "__qualname__", "")
+        if owner not in (f"MLP.{name}", f"Module.{name}"):
+            return None
     layers = getattr(model, "layers", None)
     if not (isinstance(layers, list) and layers
             and all(type(layer) is Layer for layer in layers)):
-        return False
-    neurons = [n for layer in layers for n in layer.neurons]
-    if not all(type(n) is Neuron for n in neurons):
-        return False
-    if not all(n.act is layer.neurons[0].act for layer in layers for n in layer.neurons):
-        return False
-    expected = [p for n in neurons for p in (n.w + ([n.b] if n.b is not None else []))]
-    return len(expected) == len(params) and all(a is b for a, b in zip(expected, params))
+        return None
+    params = []
+    for layer in layers:
+        first = layer.neurons[0]
+        for n in layer.neurons:
+            if type(n) is not Neuron or n.act is not first.act:
+                return None
+            params += n.w
+            if n.b is not None:
+                params.append(n.b)
+    return params
