@@ -29,7 +29,8 @@ h1 { font-size: 1.3em; margin: 0 0 .4em 0; }
 body.fit .graphbox svg.graph { width: 100% !important; height: auto !important; }
 .help { color: #666; font-size: .85em; }
 table.quiz { border-collapse: collapse; font-family: ui-monospace, monospace; }
-table.quiz td { padding: .2em .5em; vertical-align: top; }
+table.quiz td { padding: .2em .5em; vertical-align: top; white-space: nowrap; }
+table.quiz td.feedback { white-space: normal; }
 table.quiz input { font: inherit; width: 9em; padding: .15em .3em; border: 2px solid #bbb;
   border-radius: 4px; }
 tr.right input { border-color: #2e9b2e; background: #e6f7e6; }
