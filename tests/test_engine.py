@@ -351,3 +351,34 @@ def test_import_does_not_load_matplotlib_or_graphviz():
             "for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------- the shared rules
+
+
+def test_backward_seed_and_the_batch_sum_rule():
+    from micrograd_mlp.engine import backward_seed, to_input_shape
+
+    assert backward_seed(Value(2.0)) == 1.0
+    np.testing.assert_array_equal(backward_seed(Value(np.array([1.0, 2.0, 3.0]))), [1.0, 1.0, 1.0])
+    weights = np.array([0.5, 2.0])
+    np.testing.assert_array_equal(backward_seed(Value(np.array([1.0, 2.0])), weights), weights)
+    with pytest.raises(ShapeError, match="seed has shape"):
+        backward_seed(Value(np.array([1.0, 2.0])), np.array([1.0, 2.0, 3.0]))
+    # a scalar input of a batched node receives the sum; a batched one its own entries
+    c = np.array([0.25, -1.0, 4.0])
+    got = to_input_shape(c, 7.0)
+    assert isinstance(got, float) and got == 3.25
+    assert to_input_shape(c, np.zeros(3)) is c
+    assert to_input_shape(0.5, 7.0) == 0.5
+
+
+def test_value_methods_are_made_from_the_table():
+    for name, prim in PRIMITIVES.items():
+        if prim.method:
+            method = getattr(Value, prim.method)
+            assert method.__doc__, name
+            x = Value(0.6)
+            assert method(x).op == name
+    assert {p.method for p in PRIMITIVES.values() if p.method} >= {
+        "exp", "log", "log1p", "expm1", "tanh", "relu", "abs", "erf"}

@@ -185,3 +185,55 @@ def test_an_n_ary_primitive_is_written_with_its_joiner():
         assert sum_values([a, b]).primitive.expr == "u_1 + ... + u_n"
     finally:
         primitives.unregister_primitive("avg")
+
+
+def test_a_registered_domain_check_holds_on_both_paths():
+    """A registered op with a domain check (a square root of u >= 0): the built graph
+    and the replay of its recording give the same numbers on good batches and the same
+    error on a bad one."""
+    from micrograd_mlp.core.recorder import Recorded
+    from micrograd_mlp.errors import DomainError
+
+    def check(u):
+        return "root of a negative number" if np.any(np.asarray(u) < 0) else None
+
+    primitives.register_primitive(
+        "root", lambda u: np.sqrt(u) if isinstance(u, np.ndarray) else math.sqrt(u),
+        lambda out, u: (0.5 / out,), local_text=("1/(2 * root({u}))",), check=check)
+    try:
+        w = Value(1.5, "w")
+
+        def loss(xd):
+            x = Value(xd, "x", requires_grad=False)
+            return (x * w).root().mean(), x
+
+        rng = np.random.default_rng(11)
+        L, x = loss(rng.uniform(0.1, 2.0, size=4))
+        rec = Recorded(L, params=[w], inputs=[x])
+        good = rng.uniform(0.1, 2.0, size=4)
+        built, _ = loss(good)
+        w.grad = 0.0
+        built.backward()
+        value, grads = rec.run([good], accumulate=False)
+        assert value == pytest.approx(built.data, rel=1e-12)
+        assert grads[0] == pytest.approx(0.5 * np.mean(good / np.sqrt(good * 1.5)), rel=1e-12)
+        assert grads[0] == pytest.approx(w.grad, rel=1e-12)
+        bad = good.copy()
+        bad[2] = -1.0
+        with pytest.raises(DomainError, match="negative"):
+            loss(bad)
+        with pytest.raises(DomainError, match="negative"):
+            rec.run([bad])
+    finally:
+        primitives.unregister_primitive("root")
+
+
+def test_scalar_and_batch_paths_agree_for_sin(sin):
+    rng = np.random.default_rng(5)
+    xs = rng.normal(scale=3.0, size=7)
+    batch = Value(xs.copy(), "x")
+    (batch.sin() * batch).sum().backward()
+    for i, v in enumerate(xs):
+        s = Value(float(v))
+        (s.sin() * s).backward()
+        assert batch.grad[i] == pytest.approx(s.grad, rel=1e-14, abs=1e-15)
