@@ -133,6 +133,7 @@ def exercise_frames(steps: ExerciseSteps, digits: int = 4, title: str = "", quiz
     given = ", ".join(steps.given)
 
     def picture(hidden, highlight=()):
+        """The vector view with ``hidden`` vectors as ``?`` and ``highlight`` outlined."""
         saved = steps.model.intermediates  # draw_mlp runs its own forward pass
         try:
             return draw_mlp(steps.model, steps.x, steps.y, loss=steps.loss or "half",

@@ -153,9 +153,11 @@ class _Net:
         self.rname = root.label or "E"
 
     def grad(self, node: Value) -> float:
+        """``dE/d node`` from the replayed backward pass (0 when none reaches it)."""
         return float(self.grads.get(node, 0.0))
 
     def activated(self, l: int) -> bool:
+        """True when layer ``l`` has an activation (``x_l`` is not ``s_l`` itself)."""
         return self.cache[f"x{l}"][0] is not self.cache[f"s{l}"][0]
 
     def out_name(self, l: int) -> str:
