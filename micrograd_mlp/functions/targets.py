@@ -181,8 +181,10 @@ def _class_indices(arr: np.ndarray, k: int, what) -> np.ndarray:
 
 def _class_probabilities(rows: np.ndarray, k: int, batch, what) -> List[Item]:
     if rows.shape[-1] != k:
+        extra = (" (class indices of a batch need batched logits: Values holding arrays)"
+                 if batch is None else _transposed_hint(rows, k, batch))
         raise ShapeError(f"{what}: {k} logits but one-hot / probability rows of length "
-                         f"{rows.shape[-1]} (shape {rows.shape}){_transposed_hint(rows, k, batch)}")
+                         f"{rows.shape[-1]} (shape {rows.shape}){extra}")
     if rows.ndim == 2 and rows.shape[0] != batch:
         raise ShapeError(f"{what}: {rows.shape[0]} one-hot rows for a batch of {batch}")
     if not np.all((rows >= 0) & (rows <= 1)):
