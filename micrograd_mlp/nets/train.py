@@ -283,114 +283,135 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
     the scheduler's step. Returns a :class:`History`.
     """
 
-    X = _as_inputs(model, X)
-    n = X.shape[0]
-    targets = _Targets(model, y, n)
-    loss_fn = resolve_loss(loss)
-    targets.check_loss(loss_fn)
-    epochs = check_int(epochs, "epochs", minimum=0)
-    bs = n if batch_size is None else min(check_int(batch_size, "batch_size", minimum=1), n)
-    if epsilon is not None:
-        epsilon = check_real(epsilon, "epsilon", minimum=0.0, finite=False)
-    if print_every is not None:
-        print_every = check_int(print_every, "print_every", minimum=1)
-    if optimizer is None or isinstance(optimizer, str):
-        optimizer = _optim.get(optimizer or "sgd", model.parameters(), lr=0.01 if lr is None else lr)
-    elif lr is not None:
-        raise ArgumentError("lr was given together with an optimiser object; set the optimiser's lr")
-    else:
-        _check_optimizer_covers(model, optimizer)
-    scheduler = _make_scheduler(scheduler, optimizer)
-    callbacks = [as_callback(cb) for cb in (callbacks or ())]
-    val = None
-    if validation is not None:
-        try:
-            Xv, yv = validation
-        except (TypeError, ValueError):
-            raise ArgumentError("validation must be a pair (X_val, y_val)") from None
-        Xv = _as_inputs(model, Xv)
-        val = (Xv, _Targets(model, yv, Xv.shape[0]))
-    metrics = select_metrics(metrics, targets, None if val is None else val[1])
-    threshold = score_threshold(targets.y, loss)
-    per_sample = per_sample or bs == 1
-    out = file if file is not None else sys.stdout
-
-    use_replay = isinstance(loss, str) if replay is None else bool(replay)
-    compiled = None
-    if use_replay and not per_sample and not is_anomaly_enabled():
-        compiled = compile_step(model, loss_fn)
-
+    run = _FitRun(model, X, y, loss, optimizer, lr, epochs, batch_size, epsilon, validation,
+                  metrics, print_every, per_sample, replay, scheduler, callbacks)
     rng = np.random.default_rng(seed)
     history = History()
-    for cb in callbacks:
+    for cb in run.callbacks:
         if hasattr(cb, "set_model"):
             cb.set_model(model)
         if getattr(cb, "stop_training", False):
             cb.stop_training = False  # as Keras resets model.stop_training
         if hasattr(cb, "on_train_begin"):
             cb.on_train_begin({})
-    bar = _progress_bar(epochs, progress)
+    out = file if file is not None else sys.stdout
+    bar = _progress_bar(run.epochs, progress)
     blas = None
-    if compiled is not None:  # replay's small matrix products: one BLAS thread is fastest
+    if run.compiled is not None:  # replay's small matrix products: one BLAS thread is fastest
         blas = single_threaded_blas()
         blas.__enter__()
     try:
-        for epoch in range(1, epochs + 1):
-            order = rng.permutation(n) if (shuffle and bs < n) else np.arange(n)
-            total = 0.0
-            preds = np.empty((n, model.nout))
-            history.lr.append(float(optimizer.lr))
-            for start in range(0, n, bs):
-                idx = order[start:start + bs]
-                if compiled is not None:
-                    try:  # parameters kept as a vector between steps: synced below
-                        value, p = replayed_train_step(compiled, X[idx], targets.batch(idx),
-                                                      optimizer, sync=False)
-                    except GradientError:  # this loss's graph depends on the data
-                        compiled.sync()
-                        compiled = None
-                if compiled is None:
-                    value, p = train_step(model, X[idx], targets.batch(idx), loss_fn, optimizer,
-                                          per_sample=per_sample)
-                total += value * len(idx)
-                preds[idx] = p
-            epoch_loss = total / n
-            history.loss.append(epoch_loss)
-            for k, v in compute_metrics(metrics, preds, targets, threshold).items():
-                history.metrics.setdefault(k, []).append(v)
-            if compiled is not None and (val is not None or callbacks):
-                compiled.sync()  # validation and callbacks read the parameter Values
-            if val is not None:
-                vl, vm = _evaluate(model, val[0], val[1], loss_fn, metrics, threshold)
-                history.val_loss.append(vl)
-                for k, v in vm.items():
-                    history.val_metrics.setdefault(k, []).append(v)
-            stop = _stop_reason(epoch, epoch_loss, epsilon, callbacks, history.logs())
-            if scheduler is not None:
-                scheduler.step()
+        for epoch in range(1, run.epochs + 1):
+            n = run.X.shape[0]
+            order = rng.permutation(n) if (shuffle and run.bs < n) else np.arange(n)
+            history.lr.append(float(run.optimizer.lr))
+            epoch_loss = run.train_epoch(order, history)
+            stop = _stop_reason(epoch, epoch_loss, run.epsilon, run.callbacks, history.logs())
+            if run.scheduler is not None:
+                run.scheduler.step()
             if bar is not None:
                 bar.update(1)
                 if epoch % 10 == 0 or stop:
                     bar.set_postfix(loss=f"{epoch_loss:.4g}")
-            if print_every and (epoch % print_every == 0 or stop or epoch == epochs):
+            if run.print_every and (epoch % run.print_every == 0 or stop or epoch == run.epochs):
                 print(epoch_line(epoch, history), file=out)
             if stop:
                 history.stopped_early = True
                 history.stop_reason = stop
                 break
         else:
-            history.stop_reason = f"reached {epochs} epochs"
+            history.stop_reason = f"reached {run.epochs} epochs"
     finally:
-        if compiled is not None:
-            compiled.sync()
+        if run.compiled is not None:
+            run.compiled.sync()
         if blas is not None:
             blas.__exit__(None, None, None)
         if bar is not None:
             bar.close()
-    for cb in callbacks:
+    for cb in run.callbacks:
         if hasattr(cb, "on_train_end"):
             cb.on_train_end(history.logs() if history.loss else {})
     return history
+
+
+class _FitRun:
+    """One call of :func:`fit`: its arguments checked and turned into what the epochs
+    use (inputs, targets, loss, batch size, optimiser, scheduler, callbacks, validation,
+    metrics, the replayed step), and one epoch of training."""
+
+    def __init__(self, model, X, y, loss, optimizer, lr, epochs, batch_size, epsilon,
+                 validation, metrics, print_every, per_sample, replay, scheduler, callbacks):
+        self.model = model
+        self.X = X = _as_inputs(model, X)
+        n = X.shape[0]
+        self.targets = targets = _Targets(model, y, n)
+        self.loss_fn = resolve_loss(loss)
+        targets.check_loss(self.loss_fn)
+        self.epochs = check_int(epochs, "epochs", minimum=0)
+        self.bs = n if batch_size is None else min(check_int(batch_size, "batch_size", minimum=1), n)
+        self.epsilon = None if epsilon is None else check_real(epsilon, "epsilon", minimum=0.0,
+                                                                finite=False)
+        self.print_every = None if print_every is None else check_int(print_every, "print_every",
+                                                                      minimum=1)
+        if optimizer is None or isinstance(optimizer, str):
+            optimizer = _optim.get(optimizer or "sgd", model.parameters(),
+                                   lr=0.01 if lr is None else lr)
+        elif lr is not None:
+            raise ArgumentError("lr was given together with an optimiser object; set the optimiser's lr")
+        else:
+            _check_optimizer_covers(model, optimizer)
+        self.optimizer = optimizer
+        self.scheduler = _make_scheduler(scheduler, optimizer)
+        self.callbacks = [as_callback(cb) for cb in (callbacks or ())]
+        self.val = None
+        if validation is not None:
+            try:
+                Xv, yv = validation
+            except (TypeError, ValueError):
+                raise ArgumentError("validation must be a pair (X_val, y_val)") from None
+            Xv = _as_inputs(model, Xv)
+            self.val = (Xv, _Targets(model, yv, Xv.shape[0]))
+        self.metrics = select_metrics(metrics, targets, None if self.val is None else self.val[1])
+        self.threshold = score_threshold(targets.y, loss)
+        self.per_sample = per_sample or self.bs == 1
+        use_replay = isinstance(loss, str) if replay is None else bool(replay)
+        self.compiled = None
+        if use_replay and not self.per_sample and not is_anomaly_enabled():
+            self.compiled = compile_step(model, self.loss_fn)
+
+    def train_epoch(self, order, history: History) -> float:
+        """The steps of one epoch over the samples in ``order``, batch by batch, then its
+        loss, metrics and validation appended to ``history``; returns the epoch loss."""
+        model, X, targets, n = self.model, self.X, self.targets, self.X.shape[0]
+        total = 0.0
+        preds = np.empty((n, model.nout))
+        for start in range(0, n, self.bs):
+            idx = order[start:start + self.bs]
+            if self.compiled is not None:
+                try:  # parameters kept as a vector between steps: synced below
+                    value, p = replayed_train_step(self.compiled, X[idx], targets.batch(idx),
+                                                  self.optimizer, sync=False)
+                except GradientError:  # this loss's graph depends on the data
+                    self.compiled.sync()
+                    self.compiled = None
+            if self.compiled is None:
+                value, p = train_step(model, X[idx], targets.batch(idx), self.loss_fn,
+                                      self.optimizer, per_sample=self.per_sample)
+            total += value * len(idx)
+            preds[idx] = p
+        epoch_loss = total / n
+        history.loss.append(epoch_loss)
+        for k, v in compute_metrics(self.metrics, preds, targets, self.threshold).items():
+            history.metrics.setdefault(k, []).append(v)
+        if self.compiled is not None and (self.val is not None or self.callbacks):
+            self.compiled.sync()  # validation and callbacks read the parameter Values
+        if self.val is not None:
+            vl, vm = _evaluate(model, self.val[0], self.val[1], self.loss_fn, self.metrics,
+                               self.threshold)
+            history.val_loss.append(vl)
+            for k, v in vm.items():
+                history.val_metrics.setdefault(k, []).append(v)
+        return epoch_loss
 
 
 def _check_optimizer_covers(model, optimizer):
