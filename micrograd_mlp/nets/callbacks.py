@@ -101,10 +101,11 @@ class EarlyStopping(Callback):
 
     An epoch improves when its value beats the best so far by more than ``min_delta``
     (``value < best - min_delta`` in mode ``"min"``, ``value > best + min_delta`` in
-    ``"max"``; ``"auto"`` is ``"max"`` for accuracies, else ``"min"``). Each epoch that does
-    not improve adds one to ``wait`` (an improving one resets it to 0, unless it still
-    misses ``baseline``); training stops when ``wait >= patience``, never after the first
-    epoch. Epochs before ``start_from_epoch`` are not counted.
+    ``"max"``; ``"auto"`` is ``"max"`` for accuracies, else ``"min"``). Every epoch adds
+    one to ``wait`` and an improving one resets it to 0 (unless it still misses
+    ``baseline``); at an epoch that does not improve, training stops when
+    ``wait >= patience`` (never after the first epoch). Epochs up to
+    ``start_from_epoch`` are not counted.
 
     ``restore_best_weights=True``: when it stops, the parameters are set back to those
     of the best epoch (``best_epoch``; the first epoch's when none improved). As in Keras,
