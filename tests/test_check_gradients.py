@@ -190,3 +190,26 @@ def test_demo_diagnoses_its_three_planted_mistakes(tmp_path):
     assert slips["transposed"] == {"W1": "transposed"}
     text = Path(result["files"][0]).read_text()
     assert text.count("Planted mistake") == 3
+
+
+def test_square_weights_only_the_layout_is_the_one_that_fits():
+    # batch size == number of classes == every width: every shape is ambiguous
+    model = MLP(3, [3, 3], activation="tanh", out_activation=None, seed=2)
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(3, 3)), np.array([0, 2, 1])
+    torch = pytest.importorskip("torch")
+    (W1, W2), (b1, b2) = model.get_parameters("out_in")
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in dict(W1=W1, b1=b1, W2=W2, b2=b2).items()}
+    logits = torch.tanh(torch.tensor(X) @ t["W1"].T + t["b1"]) @ t["W2"].T + t["b2"]
+    torch.nn.functional.cross_entropy(logits, torch.tensor(y)).backward()
+    grads = {k: v.grad.numpy() for k, v in t.items()}
+    seed004 = {k: (v.T if k[0] == "W" else v) for k, v in grads.items()}
+    for given, layout in ((grads, "out_in"), (seed004, "in_out")):
+        report = check.gradients(given, model, X, y, loss="cross_entropy")
+        assert report.ok and report.layout == layout, str(report)
+    seed004["W2"] = seed004["W2"].T  # one of them the other way round
+    report = check.gradients(seed004, model, X, y, loss="cross_entropy")  # a tie
+    assert len(report.wrong()) == 1 and report[report.wrong()[0]].slip == "transposed"
+    assert "shapes do not tell the layout" in str(report)
+    report = check.gradients(seed004, model, X, y, loss="cross_entropy", layout="in_out")
+    assert report.wrong() == ["W2"] and report["W2"].slip == "transposed"

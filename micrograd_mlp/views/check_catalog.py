@@ -90,6 +90,7 @@ class Catalog:
                     self._add(self.name_of(node), "forward", node, float(node.data), 1e6 + i, {},
                               node.label)
         self.vectors = self._vectors()
+        self._lower: Optional[Dict[str, str]] = None
 
     def name_of(self, node: Value) -> str:
         """The node's name as the ledger prints it."""
@@ -128,6 +129,12 @@ class Catalog:
     def names(self) -> List[str]:
         """Every name that can be answered (vectors first)."""
         return [v.name for v in self.vectors.values()] + [q.name for q in self.scalars.values()]
+
+    def lowercase_names(self) -> Dict[str, str]:
+        """``{canonical name in lower case: name}`` for suggestions (computed once)."""
+        if self._lower is None:
+            self._lower = {canonical_name(n).lower(): n for n in reversed(self.names())}
+        return self._lower
 
     # ------------------------------------------------------------ replay under a slip
 

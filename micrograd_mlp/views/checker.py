@@ -38,7 +38,9 @@ from .trace import format_array, format_table
 from ..functions.composite import short_name
 from .viewmodel import INDEXED_NAME, format_number
 
-__all__ = ["Verdict", "CheckReport", "check", "catalog"]
+__all__ = ["Verdict", "CheckReport", "check", "catalog", "MAX_ANSWERS"]
+
+MAX_ANSWERS = 5000  # answers in one check: far more than any hand solution
 
 
 # ---------------------------------------------------------------- verdicts
@@ -146,7 +148,7 @@ def _judge(answer: Answer, cat: Catalog) -> Verdict:
         keys, name = vec.keys, vec.name
         right = np.vectorize(lambda k: cat.scalars[k].value, otypes=[float])(keys)
     else:
-        lookup = {canonical_name(n).lower(): n for n in reversed(cat.names())}
+        lookup = cat.lowercase_names()
         near = difflib.get_close_matches(key.lower(), list(lookup), n=3, cutoff=0.5)
         hint = f"nearest names: {', '.join(lookup[k] for k in near)}" if near else \
             f"no such name; known names look like {', '.join(cat.names()[:4])}"
@@ -183,6 +185,9 @@ def check(root: Value, answers: Union[str, Mapping], title: str = "",
     parsed = parse_answers(answers, where)
     if not parsed:
         raise TraceInputError("no answers given: write one 'name = value' line per number")
+    if len(parsed) > MAX_ANSWERS:
+        raise TraceInputError(f"{where}: {len(parsed)} answers; a hand solution has at most "
+                              f"{MAX_ANSWERS} (one line per number)")
     verdicts = [_judge(a, cat) for a in parsed]
     report = CheckReport(title or f"the graph of {cat.root_name}", verdicts)
     wrong = [v for v in verdicts if v.status == "wrong"]
