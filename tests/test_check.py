@@ -329,3 +329,29 @@ def test_check_refuses_a_batched_graph():
     root = (Value(np.array([1.0, 2.0]), "a") * 2.0).sum()
     with pytest.raises(TraceInputError, match="single numbers"):
         trace.check(root, "a = 1")
+
+
+def test_catalog_numbers_are_the_numpy_solution():
+    cat = trace.catalog(examples.task5().root)
+    pairs = {"s1": "s1", "x1": "x1", "s2": "s2", "x2": "x2", "dE/dx2": "dx2",
+             "sigma'(s2)": "dsig2", "dE/ds2": "ds2", "dE/dW2": "dW2", "dE/db2": "db2",
+             "dE/dx1": "dx1", "sigma'(s1)": "dsig1", "dE/ds1": "ds1", "dE/dW1": "dW1",
+             "dE/db1": "db1", "dE/dx0": "dx0"}
+    for name, key in pairs.items():
+        np.testing.assert_allclose(cat[name], REF[key], atol=1e-12, err_msg=name)
+    assert cat["E"] == pytest.approx(REF["E"], abs=1e-12)
+
+
+def test_vector_and_entry_answers_get_the_same_verdicts():
+    rng = np.random.default_rng(5)
+    root = examples.task5().root
+    for _ in range(20):
+        dW1 = np.round(REF["dW1"] + rng.choice([0, 0, 0.01], size=(3, 2)), 4)
+        whole = trace.check(root, f"dE/dW1 = {fmt(dW1)}")
+        entries = trace.check(root, "\n".join(f"dE/dW1[{i},{j}] = {dW1[i, j]:.4f}"
+                                              for i in range(3) for j in range(2)))
+        wrong = [v.status == "wrong" for v in entries.verdicts]
+        np.testing.assert_array_equal(whole.verdicts[0].wrong, np.reshape(wrong, (3, 2)))
+        assert whole.ok == entries.ok
+        if not whole.ok:
+            assert whole.first_key == entries.first_key  # the same first wrong entry
