@@ -220,7 +220,16 @@ class Recorded:
         keys = sorted(buckets, key=lambda k: (k[0], k[1], k[2]))
         slot, self._n_scalar, self._n_batched = self._assign_slots(plan, buckets, keys)
         self._record_leaves(plan, slot)
-        self._specs, self._backward_order = self._plan_groups(plan, buckets, keys, slot)
+        # gradient contributions per node: its uses, plus one for an output (the caller)
+        contributions = plan.uses.copy()
+        for v in self.outputs:
+            contributions[plan.position[id(v)]] += 1
+        single = contributions == 1
+        self._specs, self._backward_order, added = self._plan_groups(plan, buckets, keys,
+                                                                     slot, single)
+        batched = np.asarray(plan.batched, dtype=bool)
+        self._accumulated_rows = np.unique(np.concatenate(
+            [slot[batched & ~single & (slot >= 0)], np.asarray(added, dtype=np.intp)]))
         self._bindings: "OrderedDict[int, BoundRecording]" = OrderedDict()
 
     # ------------------------------------------------------------ recording steps
@@ -305,11 +314,11 @@ class Recorded:
         self._batched_leaves = [(slot[i], n.data, id(n) in fed) for i, n in enumerate(order)
                                 if not n.parents and plan.batched[i]]
 
-    def _plan_groups(self, plan, buckets, keys, slot):
+    def _plan_groups(self, plan, buckets, keys, slot, single):
         """One group spec per bucket (a batched rule's or the generic one), with the
         slots it reads and writes; bound to buffers by :meth:`bind`."""
         fed = {id(v) for v in self.params + self.inputs}
-        specs, backward = [], []
+        specs, backward, added = [], [], []
         for key in keys:
             members = np.array(buckets[key], dtype=np.intp)
             if key[1] == "affine":
@@ -319,11 +328,11 @@ class Recorded:
                 spec = rule.build(plan, key, members) if rule is not None else None
                 if spec is None:
                     spec = self._generic_spec(plan, key, members, fed)
-            spec.map_slots(slot)
+            added += spec.map_slots(slot, single)
             specs.append(spec)
             if key[-1] if key[1] == "affine" else key[4]:
                 backward.append(len(specs) - 1)
-        return specs, backward[::-1]
+        return specs, backward[::-1], added
 
     @staticmethod
     def _affine_spec(plan, key, members):
@@ -506,15 +515,15 @@ class BoundRecording:
         for g in self.backward_groups:
             g.backward()
 
-    def zero_grads(self, keep: Sequence[Value] = ()) -> None:
-        """Set every gradient to 0 except those of the batched nodes ``keep``."""
-        if not keep:
+    def zero_grads(self) -> None:
+        """Prepare a backward: zero the gradients that add several contributions (the
+        others are written once; an output's gradient is the caller's to write, with
+        ``grad_row(node)[...] = ...``, after this call)."""
+        rows = self.rec._accumulated_rows
+        if rows.size == self.grads.shape[0]:
             self.grads.fill(0.0)
-        else:
-            saved = [(self.rec.slot_of(v), self.grad_row(v).copy()) for v in keep]
-            self.grads.fill(0.0)
-            for s, g in saved:
-                self.grads[s] = g
+        elif rows.size:
+            self.grads[rows] = 0.0
         self.scalar_grads.fill(0.0)
 
     def root_value(self) -> float:

@@ -57,13 +57,15 @@ class Ref:
     precomputed view when the slots are regular (see :func:`regular_view`), else by
     fancy indexing, with repeated slots (a node used several times by one group) summed."""
 
-    __slots__ = ("buf", "idx", "view", "scatter")
+    __slots__ = ("buf", "idx", "view", "scatter", "add")
 
-    def __init__(self, buf: np.ndarray, idx):
+    def __init__(self, buf: np.ndarray, idx, assign: bool = False):
         self.buf = buf
         self.idx = np.asarray(idx, dtype=np.intp)
         self.view = regular_view(buf, self.idx)
         self.scatter = _Scatter(self.idx) if self.view is None else None
+        # a gradient with this one contribution is written, not added (no zeroing)
+        self.add = self.set if assign else self.accumulate
 
     def get(self) -> np.ndarray:
         view = self.view
@@ -75,7 +77,7 @@ class Ref:
         else:
             self.buf[self.idx] = x
 
-    def add(self, c) -> None:
+    def accumulate(self, c) -> None:
         if self.view is not None:
             self.view += c
         else:
@@ -111,16 +113,17 @@ class _Scatter:
 class RefSpec:
     """Graph positions (any shape) of batched or scalar nodes, before binding."""
 
-    __slots__ = ("idx", "batched")
+    __slots__ = ("idx", "batched", "assign")
 
     def __init__(self, positions, batched: bool):
         self.idx = np.asarray(positions, dtype=np.intp)
         self.batched = bool(batched)
+        self.assign = False   # set by the recorder: the only gradient these nodes get
 
     def bind(self, bufs):
         """``(Ref into the values, Ref into the gradients)`` of this batch size."""
         values, grads = bufs[self.batched]
-        return Ref(values, self.idx), Ref(grads, self.idx)
+        return Ref(values, self.idx), Ref(grads, self.idx, self.assign)
 
 
 class Group:
@@ -130,12 +133,20 @@ class Group:
 
     specs = ()
 
-    def map_slots(self, slot: np.ndarray) -> None:
-        """Turn graph positions into buffer slots (once, after the layout)."""
+    def map_slots(self, slot: np.ndarray, single) -> list:
+        """Turn graph positions into buffer slots (once, after the layout); a batched
+        spec whose nodes all get exactly one gradient contribution (``single[i]``)
+        writes its gradient instead of adding it. Returns the batched slots whose
+        gradients are added to (they need zeroing before a backward)."""
+        added = []
         for name in self.specs:
             for spec in _as_list(getattr(self, name)):
                 if isinstance(spec, RefSpec):
+                    spec.assign = spec.batched and bool(np.all(single[spec.idx]))
                     spec.idx = slot[spec.idx]
+                    if spec.batched and not spec.assign:
+                        added.extend(spec.idx.ravel().tolist())
+        return added
 
     def bind(self, bufs) -> "Group":
         bound = copy.copy(self)

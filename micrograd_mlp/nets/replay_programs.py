@@ -195,9 +195,15 @@ class GraphProgram:
     def backward(self, G: np.ndarray) -> np.ndarray:
         bound = self._bound
         bound.zero_grads()
+        written = set()
         for j, o in enumerate(self.outputs):
             if o.data.__class__ is np.ndarray:
-                bound.grad_row(o)[...] += G[:, j]
+                row = bound.grad_row(o)
+                if id(o) in written:     # one node given twice as an output
+                    row += G[:, j]
+                else:
+                    row[...] = G[:, j]
+                    written.add(id(o))
         bound.backward(seed=False)
         return bound.param_grads()
 
