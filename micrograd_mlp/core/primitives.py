@@ -202,6 +202,7 @@ def _pow():
     def partials(out, u, v):
         du = v * _pow_float(u, v - 1.0) if not (v.__class__ is float and v == 0.0) else 0.0
         if u.__class__ is ndarray or v.__class__ is ndarray:
+            du = np.where(v == 0, 0.0, du)  # d(u^0)/du = 0, also at u = NaN (as PyTorch)
             u_arr = np.broadcast_to(u, np.broadcast(u, v).shape)
             safe = np.where(u_arr == 0, 1.0, u_arr)  # the check refused u < 0
             dv = np.where(u_arr == 0, 0.0, out * np.log(safe))  # limit u^v ln u -> 0 as u -> 0+

@@ -30,7 +30,7 @@ import numpy as np
 from . import activations
 from .composite import composite
 from .targets import CLASSES, PER_OUTPUT, class_targets, per_output_targets
-from ..core.engine import Value, max_values, sum_values
+from ..core.engine import Value, max_values, sum_values, where
 from ..errors import ArgumentError, DataTypeError, DomainError, ShapeError, UnknownLossError
 
 __all__ = [
@@ -188,12 +188,14 @@ def binary_cross_entropy(p, target, reduction="mean"):
            "dBCE/dz = sigma(z) - y")
 def binary_cross_entropy_with_logits(z, target, reduction="mean"):
     """Binary cross-entropy of ``sigma(z)`` computed from the logit ``z``:
-    ``-(y ln sigma(z) + (1 - y) ln(1 - sigma(z))) = softplus(z) - y z``, finite for any
-    z (the stable softplus), gradient ``sigma(z) - y``. Averaged (or summed, by
-    ``reduction``) over outputs and samples; targets in [0, 1]."""
+    ``-(y ln sigma(z) + (1 - y) ln(1 - sigma(z))) = (1 - y) z + softplus(-z)``, finite
+    for any finite z (the stable softplus), gradient ``sigma(z) - y``. Averaged (or
+    summed, by ``reduction``) over outputs and samples; targets in [0, 1]. The formula
+    is PyTorch's, so an infinite logit gives what PyTorch gives (``z = +inf, y = 0``:
+    inf; ``z = +inf, y = 1``: NaN, as ``0 * inf``)."""
     what = "binary_cross_entropy_with_logits"
     preds, targets = _binary_inputs(z, target, what)
-    terms = [activations.softplus(zz) - y * zz for zz, y in zip(preds, targets)]
+    terms = [(1.0 - y) * zz + activations.softplus(-zz) for zz, y in zip(preds, targets)]
     return _reduce_elementwise(terms, reduction, what)
 
 
@@ -278,7 +280,9 @@ def softmax_cross_entropy(logits, label, reduction="mean"):
     if isinstance(t, int):
         loss = lse - z[t]
     else:
-        loss = lse - sum_values([ti * zi for ti, zi in zip(t, z)])
+        # where(t_i > 0, t_i z_i, 0): a class of probability 0 adds nothing, also when its
+        # logit is -inf (0 * -inf would be NaN where PyTorch's class index gives a number)
+        loss = lse - sum_values([where(ti, ti * zi, 0.0) for ti, zi in zip(t, z)])
     return _reduce(loss, reduction, what)
 
 
