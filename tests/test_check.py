@@ -355,3 +355,13 @@ def test_vector_and_entry_answers_get_the_same_verdicts():
         assert whole.ok == entries.ok
         if not whole.ok:
             assert whole.first_key == entries.first_key  # the same first wrong entry
+
+
+def test_a_wrong_forward_value_is_shown_with_its_formula():
+    root = examples.task5().root
+    report = trace.check(root, "x1 = (0.5750, 0.0832, 0.9002)\nE = 0.2697\n")
+    assert report.first_wrong.name == "x1"  # forward values come in forward order
+    assert "built as:    x1[0] = sigma(s1[0]) = 0.4750" in str(report)
+    report = trace.check(root, "E = 0.2697\n")  # the 1/2 left out of E itself
+    assert report.slip == "factor 2"
+    assert "E = squared_error(x2[0], x2[1]) = 0.1348" in str(report)

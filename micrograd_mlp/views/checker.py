@@ -36,7 +36,7 @@ from .answers import Answer, canonical_name, parse_answers
 from .check_catalog import OUTPUT_FORMS, Catalog, catalog
 from .trace import format_array, format_table
 from ..functions.composite import short_name
-from .viewmodel import INDEXED_NAME, format_number
+from .viewmodel import INDEXED_NAME, fill_template, format_number
 
 __all__ = ["Verdict", "CheckReport", "check", "catalog", "MAX_ANSWERS"]
 
@@ -332,7 +332,17 @@ def _built(key: str, cat: Catalog, digits: int) -> str:
         rule = act.derivative if act is not None else group.name
         return (f"{q.name} with {rule}, at {cat.name_of(inp)} = "
                 f"{format_number(inp.data, digits)}: {format_number(q.value, digits)}")
-    return f"{q.name} = {format_number(q.value, digits)} (forward pass)"
+    value = format_number(q.value, digits)
+    node = q.node
+    if node in cat.view.groups:
+        edges = cat.view.edges[node]
+        ins = [e.inp for e in edges if e.inp.requires_grad] or [e.inp for e in edges]
+        group = cat.view.groups[node].name
+        args = ", ".join(sorted(dict.fromkeys(cat.name_of(i) for i in ins)))
+        return f"{q.name} = {short_name(group) or group}({args}) = {value}"
+    if node.parents and node.primitive is not None:
+        return f"{q.name} = {fill_template(node.primitive.text, node, cat.namer)} = {value}"
+    return f"{q.name} = {value} (given)"
 
 
 def _diagnose(report: CheckReport, cat: Catalog, verdicts: List[Verdict]) -> None:
