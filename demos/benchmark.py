@@ -10,15 +10,18 @@ Rows:
 3. a chain x <- x * c, 10^4, 10^5, 10^6 deep (micrograd recurses: RecursionError);
 4. bytes per node (tracemalloc, a 200k-node chain);
 5. the digits softmax demo: seconds per epoch of fit() (full batch and mini-batches,
-   replayed and not), the one-time recording timed apart.
+   replayed and not), the one-time recording timed apart;
+6. replay at every size (issue 15): six networks from MLP(2, [16, 16, 1]) to seed 004's
+   MLP(3072, [100, 10]), replay against numpy and torch (:mod:`benchmark_scaling`).
 
-Writes ``demos/out/benchmark.md`` (copied to ``demos/figures/benchmark.md``) and a bar
-chart ``benchmark.png``/``.svg`` (log scale); prints the ratios against the targets.
+Writes ``demos/out/benchmark.md`` (copied to ``demos/figures/benchmark.md``), a bar
+chart ``benchmark.png``/``.svg`` (log scale) and the log-log figure
+``benchmark_scaling.png``/``.svg`` (both copied to ``demos/figures/``); prints the
+ratios against the targets.
 """
 from __future__ import annotations
 
 import gc
-import platform
 import shutil
 import statistics
 import sys
@@ -31,8 +34,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _common, however run
 from _common import make_parser  # noqa: E402  (also puts the checkout on sys.path)
 
-from micrograd_mlp import MLP, Value, losses, optim, replay
-from micrograd_mlp.replay import compile_step
+from benchmark_report import bar_chart, ratios, report  # noqa: E402
+from benchmark_scaling import bench_scaling, scaling_figure  # noqa: E402
+from micrograd_mlp import MLP, Value, losses, optim, replay  # noqa: E402
+from micrograd_mlp.replay import compile_step  # noqa: E402
 
 OUT_NAME = "benchmark"
 FIG_DIR = Path(__file__).resolve().parent / "figures"
@@ -381,131 +386,39 @@ def bench_digits(quick):
     return result
 
 
-# ---------------------------------------------------------------- report
-
-
-def _fmt_time(s):
-    if s >= 1.0:
-        return f"{s:.2f} s"
-    if s >= 1e-3:
-        return f"{s * 1e3:.2f} ms"
-    return f"{s * 1e6:.0f} µs"
-
-
-def report(steps, graph, chains, memory, digits):
-    lines = [f"Measured in one run of `make bench` on {platform.processor() or platform.machine()}, "
-             f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}, "
-             f"numpy {np.__version__}.", ""]
-    lines += ["**1. One training step** of MLP(2, [16, 16, 1]) (ReLU), 100 two-moons samples, "
-              "MSE, SGD (median of repeats, engines interleaved)", "",
-              "| engine | time per step | vs micrograd | vs numpy |", "|---|---:|---:|---:|"]
-    mg = steps.get("micrograd 0.1.0")
-    npt = steps["numpy matrices, hand backward"]
-    for name, t in steps.items():
-        vs_mg = f"{mg / t:.1f}x faster" if mg and name != "micrograd 0.1.0" else "-"
-        lines.append(f"| {name} | {_fmt_time(t)} | {vs_mg} | {t / npt:.1f}x the time |")
-    lines += ["", "**2. Random graph** (+, *, relu of random earlier nodes)", "",
-              "| engine | build (nodes/s) | backward (nodes/s) | nodes reached by backward |",
-              "|---|---:|---:|---:|"]
-    for name, (b, f, reached) in graph.items():
-        back = "RecursionError" if reached == 0 else f"{f:,.0f}"
-        lines.append(f"| {name} | {b:,.0f} | {back} | {reached:,} |")
-    lines += ["", "**3. Chain** `x = x * 1.0000001`, n deep (GC on, as by default; the last "
-              "column builds again with the cyclic GC paused)", "",
-              "| depth | ours: build | ours: backward | backward / build | gradient exact | "
-              "micrograd | build, GC paused |",
-              "|---:|---:|---:|---:|:---:|---|---:|"]
-    for n, tb, tf, ok, micro, tng in chains:
-        lines.append(f"| {n:,} | {_fmt_time(tb)} | {_fmt_time(tf)} | {tf / tb:.2f} | "
-                     f"{'yes' if ok else 'NO'} | {micro} | {_fmt_time(tng)} |")
-    lines += ["", "**4. Memory** (tracemalloc, bytes per chain node incl. its constant)", "",
-              "| engine | bytes per node |", "|---|---:|"]
-    for name, b in memory.items():
-        lines.append(f"| {name} | {b:.0f} |")
-    lines += ["", "**5. Digits softmax** (1797 x 64, MLP(64, [32, 10]), SGD; per epoch = "
-              "(T(1 + E epochs) - T(1 epoch)) / E, median of 3)", ""]
-    if "skipped" in digits:
-        lines.append(f"skipped: {digits['skipped']}")
-    else:
-        lines += ["| run | time per epoch (recording excluded) |", "|---|---:|"]
-        for name, t in digits.items():
-            lines.append(f"| {name} | {_fmt_time(t)}{' (once)' if name.startswith('recording') else ''} |")
-    return "\n".join(lines) + "\n"
-
-
-def ratios(steps, chains, memory):
-    out = []
-    mg = steps.get("micrograd 0.1.0")
-    npt = steps["numpy matrices, hand backward"]
-    if mg:
-        r = mg / steps["ours, per-sample scalar"]
-        out.append(("per-sample scalar vs micrograd", f"{r:.1f}x faster", "target >= 3x", r >= 3))
-        r = mg / steps["ours, batched"]
-        out.append(("batched vs micrograd", f"{r:.0f}x faster", "target >= 200x", r >= 200))
-    r = steps["ours, replayed"] / npt
-    out.append(("replayed vs numpy", f"{r:.1f}x the time", "target <= 5x", r <= 5))
-    deep = [c for c in chains if c[0] == 1_000_000]
-    if deep:
-        r = deep[0][2] / deep[0][1]
-        out.append(("chain 10^6 backward / build", f"{r:.2f}", "target <= 3", r <= 3))
-    if "micrograd 0.1.0" in memory:
-        r = memory["ours"] / memory["micrograd 0.1.0"]
-        out.append(("bytes per node vs micrograd", f"{r:.2f}", "target <= 0.3", r <= 0.3))
-    return out
-
-
-def bar_chart(steps, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = list(steps)
-    ms = [steps[n] * 1e3 for n in names]
-    fig, ax = plt.subplots(figsize=(8, 4))
-    bars = ax.barh(names, ms, color=["#c44" if "micrograd" in n else "#48c" if "ours" in n
-                                     else "#888" for n in names], label="time per step")
-    ax.set_xscale("log")
-    ax.invert_yaxis()
-    ax.set_xlabel("milliseconds per training step (log scale)")
-    ax.set_title("One SGD step of MLP(2, [16, 16, 1]) on 100 samples")
-    for bar, v in zip(bars, ms):
-        ax.text(v, bar.get_y() + bar.get_height() / 2, f" {v:.3g} ms", va="center", fontsize=8)
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path.with_suffix(".png"), dpi=120)
-    fig.savefig(path.with_suffix(".svg"))
-    plt.close(fig)
-
-
 def main(argv=None):
     parser = make_parser(OUT_NAME, "Benchmark against micrograd, numpy and torch (issue 8).")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     say = (lambda *a: None) if args.quiet else print
-    say("1/5 training step ...")
+    say("1/6 training step ...")
     with replay.single_threaded_blas():  # numpy's and ours alike (torch: 1 thread too)
         steps = bench_steps(args.quick)
-    say("2/5 random graph ...")
+    say("2/6 random graph ...")
     graph = bench_random_graph(args.quick)
-    say("3/5 chains ...")
+    say("3/6 chains ...")
     chains = bench_chains(args.quick)
-    say("4/5 memory ...")
+    say("4/6 memory ...")
     memory = bench_memory(args.quick)
-    say("5/5 digits ...")
+    say("5/6 digits ...")
     digits = bench_digits(args.quick)
-    table = report(steps, graph, chains, memory, digits)
+    say("6/6 replay at every size ...")
+    scaling = bench_scaling(args.quick)
+    table = report(steps, graph, chains, memory, digits, scaling)
     (out / f"{OUT_NAME}.md").write_text(table)
+    bar_chart(steps, out / OUT_NAME)
+    scaling_figure(scaling, out / f"{OUT_NAME}_scaling")
     if not args.quick:
         FIG_DIR.mkdir(exist_ok=True)
-        shutil.copy(out / f"{OUT_NAME}.md", FIG_DIR / f"{OUT_NAME}.md")
-    bar_chart(steps, out / OUT_NAME)
-    checks = ratios(steps, chains, memory)
+        for name in (f"{OUT_NAME}.md", f"{OUT_NAME}_scaling.png", f"{OUT_NAME}_scaling.svg"):
+            shutil.copy(out / name, FIG_DIR / name)
+    checks = ratios(steps, chains, memory, scaling)
     say(table)
     for what, value, target, ok in checks:
-        say(f"{what:34s} {value:>16s}   ({target}: {'met' if ok else 'NOT met'})")
+        say(f"{what:55s} {value:>16s}   ({target}: {'met' if ok else 'NOT met'})")
     return {"steps": steps, "graph": graph, "chains": chains, "memory": memory,
-            "digits": digits, "ratios": checks}
+            "digits": digits, "scaling": scaling, "ratios": checks}
 
 
 if __name__ == "__main__":

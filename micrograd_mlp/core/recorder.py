@@ -39,7 +39,7 @@ import numpy as np
 
 from ..errors import GradientError, ShapeError
 from .engine import Value, topological_order
-from .recorder_groups import (AffineGroup, BatchSumGroup, OpGroup, Ref, RefSpec, SumGroup,
+from .recorder_groups import (AffineGroup, BatchSumGroup, OpGroup, RefSpec, SumGroup,
                               affine_terms)
 
 __all__ = ["Recorded", "BoundRecording", "register_batched_rule", "BATCHED_RULES",
