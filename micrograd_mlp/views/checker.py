@@ -60,6 +60,7 @@ class Verdict:
     note: str = ""
     keys: object = None
     given: Union[float, np.ndarray, None] = None
+    half: Union[float, np.ndarray, None] = None  # the rounding tolerance, shaped as given
 
     def line(self, digits: int) -> str:
         """One line of the report."""
@@ -164,14 +165,16 @@ def _judge(answer: Answer, cat: Catalog) -> Verdict:
             note = f"expected shape {'x'.join(map(str, right_arr.shape)) or 'a single number'}"
             if given.ndim == 2 and given.shape == right_arr.T.shape:
                 note = "transposed: " + note
-            return Verdict(answer, "wrong", name, right, np.ones(right_arr.shape, bool), note, keys, given)
+            return Verdict(answer, "wrong", name, right, np.ones(right_arr.shape, bool), note, keys,
+                           given, half)
     exact = _agree(given, right_arr, half)
     close = _agree(given, right_arr, half, 2.0) & (np.abs(right_arr) >= 100 * half)
     wrong = ~(exact | close)
     note = "" if (exact | wrong).all() else "last digit off by one: rounding carried from an earlier step?"
     status = "wrong" if wrong.any() else "right"
     out_given = float(given) if given.ndim == 0 else given
-    return Verdict(answer, status, name, right, wrong if given.ndim else bool(wrong), note, keys, out_given)
+    return Verdict(answer, status, name, right, wrong if given.ndim else bool(wrong), note, keys,
+                   out_given, half)
 
 
 def check(root: Value, answers: Union[str, Mapping], title: str = "",
@@ -302,7 +305,7 @@ def _upstream(v: Verdict, cat: Catalog, verdicts: List[Verdict]):
     """The first other wrong answer whose number, used as the student used it, gives
     ``v``'s value: ``(verdict, value)``; or None."""
     g = np.asarray(v.given, dtype=float)
-    half = np.broadcast_to(np.asarray(v.answer.half_units, dtype=float), g.shape)
+    half = np.broadcast_to(np.asarray(v.half, dtype=float), g.shape)
     mask = np.broadcast_to(np.asarray(v.wrong, dtype=bool), g.shape)
     others = sorted((o for o in verdicts if o.status == "wrong" and o is not v),
                     key=lambda o: cat.scalars[_first_wrong_key(o, cat)].rank)
@@ -351,7 +354,7 @@ def _diagnose(report: CheckReport, cat: Catalog, verdicts: List[Verdict]) -> Non
     firsts = {id(v): _first_wrong_key(v, cat) for v in wrong}
     first = min(wrong, key=lambda v: cat.scalars[firsts[id(v)]].rank)
     key = firsts[id(first)]
-    digits = _digits_of(first.answer.half_units, 4)
+    digits = _digits_of(first.half, 4)
     report.first_wrong, report.first_key = first, key
     entry = cat.scalars[key].name
     head = f"First wrong value, in backward order: {first.name}"
@@ -376,7 +379,7 @@ def _find_slip(v: Verdict, cat: Catalog, verdicts: List[Verdict]):
     """``(slip name, explanation)`` for the first slip that gives the student's value."""
     g = np.asarray(v.given, dtype=float)
     r = np.asarray(v.right, dtype=float)
-    half = np.asarray(v.answer.half_units, dtype=float)
+    half = np.asarray(v.half, dtype=float)
     if g.shape != r.shape:
         if g.ndim == 2 and g.shape == r.T.shape and _agree(g.T, r, half.reshape(g.shape).T, 3.0).all():
             return "transposed", (f"your matrix is {' x '.join(map(str, g.shape))}, the transpose "
