@@ -21,7 +21,7 @@ from typing import Callable, Dict, Optional, Tuple
 from ..core import engine
 
 __all__ = ["Group", "Composite", "composite", "grouped", "COMPOSITES", "group_path",
-           "short_name", "symbol_of", "tagged"]
+           "short_name", "symbol_of", "tagged", "tagging"]
 
 
 class Group:
@@ -67,14 +67,19 @@ def group_path(node) -> Tuple[Group, ...]:
 
 
 @contextmanager
-def grouped(name: str, kind: str = "composite", title: str = "", **params):
-    """Tag every node created inside the ``with`` block with a new group."""
-    g = Group(name, params, engine.current_group(), kind, title)
-    before = engine.set_group(g)
+def tagging(group: Group):
+    """Tag every node created inside the ``with`` block with ``group``."""
+    before = engine.set_group(group)
     try:
-        yield g
+        yield group
     finally:
         engine.set_group(before)
+
+
+def grouped(name: str, kind: str = "composite", title: str = "", **params):
+    """Tag every node created inside the ``with`` block with a new group inside the
+    current one."""
+    return tagging(Group(name, params, engine.current_group(), kind, title))
 
 
 @dataclass(eq=False)
@@ -139,12 +144,8 @@ def tagged(name: str, fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         params = {k: v for k, v in kwargs.items() if isinstance(v, (int, float, str, bool))}
-        g = Group(name, params, engine.current_group(), "composite")
-        before = engine.set_group(g)
-        try:
+        with tagging(Group(name, params, engine.current_group(), "composite")):
             return fn(*args, **kwargs)
-        finally:
-            engine.set_group(before)
 
     wrapper.composite_name = name
     return wrapper
