@@ -146,10 +146,12 @@ def test_missing_unknown_shape_and_nan():
     ref["extra"] = 1.0
     ref["W2"] = np.zeros((3, 3))
     ref["b2"] = np.array([np.nan, 0.0])
+    ref["W1"] = np.zeros((4, 3)).tolist()  # a list is read as an array
     report = gcheck(ref, model, X, Y)
     assert report["b1"].status == "missing"
     assert report["W3"].status == "unknown" and report["extra"].status == "unknown"
     assert report["W2"].slip == "shape" and report["b2"].slip == "not finite"
+    assert report["W1"].slip == "zeros"
     assert not report.ok
 
 

@@ -40,7 +40,7 @@ class ParameterVerdict:
     """The check of one parameter's gradient: ``status`` ``"right"``, ``"wrong"``,
     ``"missing"`` (not given) or ``"unknown"`` (no such parameter); ``slip`` names the
     diagnosis (``"transposed"``, ``"factor"``, ``"sign"``, ``"activation"``, ``"rows"``,
-    ``"shape"``, ``"not finite"`` or ``""``); ``message`` explains it; ``expected``
+    ``"shape"``, ``"not finite"``, ``"zeros"`` or ``""``); ``message`` explains it; ``expected``
     is the autodiff gradient in the student's layout, ``given`` the student's."""
 
     name: str
@@ -291,6 +291,10 @@ def _diagnose(name, S, G, ctx) -> ParameterVerdict:
     if S.shape != G.shape:
         verdict.slip = "shape"
         verdict.message = f"wrong shape: expected {G.shape}, got {S.shape}"
+        return verdict
+    if not S.any():
+        verdict.slip = "zeros"
+        verdict.message = "all zeros: this gradient is never filled in (an np.zeros left as it was?)"
         return verdict
     denom = float(np.sum(G * G))
     if denom > 0:
