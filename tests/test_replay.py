@@ -397,3 +397,29 @@ def test_single_threaded_blas_restores_the_limit():
         inside = blas_threads()
     assert all(n == 1 for n in inside)
     assert blas_threads() == before
+
+
+def test_several_batch_sums_in_one_group_and_the_rows_name_their_rules():
+    """Two batch sums at one level run as one group (the rule the batch-sum row names);
+    every rule a primitive row names is registered."""
+    from micrograd_mlp.core.primitives import PRIMITIVES
+    from micrograd_mlp.core.recorder import BATCHED_RULES
+    from micrograd_mlp.core.recorder_groups import BatchSumGroup
+
+    for prim in PRIMITIVES.values():
+        if prim.batched is not None:
+            assert prim.batched in BATCHED_RULES, prim.name
+    rng = np.random.default_rng(1)
+    a, b = Value(0.7, "a"), Value(-1.3, "b")
+    x = Value(rng.normal(size=5), "x", requires_grad=False)
+    root = (a * x).sum() * (b * x * x).sum() + (a * b * x).sum()
+    rec = Recorded(root, [a, b], [x])
+    for B in (5, 3):
+        xd = rng.normal(size=B)
+        x.data = xd
+        ref = (a * x).sum() * (b * x * x).sum() + (a * b * x).sum()
+        a.grad = b.grad = 0.0
+        ref.backward()
+        loss, grads = rec.run([xd], accumulate=False)
+        assert close(loss, ref.data) and close(grads, [a.grad, b.grad])
+    assert any(isinstance(g, BatchSumGroup) and g.out.idx.size == 2 for g in rec.last.groups)

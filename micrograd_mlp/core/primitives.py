@@ -338,7 +338,7 @@ def _where():
 
 
 @primitive("sum", symbol="Σ", arity=None, text="{args}", latex="{args}", joiner=" + ",
-           local_text=("1",), precedence=1, operand_precedence=(1,))
+           local_text=("1",), precedence=1, operand_precedence=(1,), batched="n_ary_sum")
 def _sum():
     def forward(*xs):
         total = xs[0]
@@ -375,7 +375,7 @@ def _max():
 
 
 @primitive("batch_sum", symbol="Σ_batch", arity=1, text="sum_n {u}", latex="\\sum_n {u}",
-           local_text=("1",), precedence=1)
+           local_text=("1",), precedence=1, batched="batch_sum")
 def _batch_sum():
     def forward(u):
         return float(np.sum(u)) if u.__class__ is ndarray else u

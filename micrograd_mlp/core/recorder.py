@@ -12,9 +12,10 @@ shape at every step (the same network, the same loss) that work repeats identica
   are scalar or batched, which need a gradient) form a *group*, run as one numpy call on
   stacked arrays with the primitive's own ``forward``, ``partials`` and ``check`` from
   :mod:`micrograd_mlp.core.primitives` (they accept arrays of any shape). A primitive
-  may have a registered *batched rule* (:func:`register_batched_rule`) that runs its
-  groups faster: the n-ary sum (and the affine pattern ``sum_j w_j x_j + b`` as one
-  matrix product) and the batch sum are registered here.
+  row may name a *batched rule* (its ``batched`` field, see
+  :func:`register_batched_rule`) that runs its groups faster: ``"n_ary_sum"`` (with the
+  affine pattern ``sum_j w_j x_j + b`` as one matrix product) and ``"batch_sum"`` are
+  registered here.
 
 The plan does not depend on the batch size ``B``: :meth:`Recorded.bind` lays out the
 buffers for one ``B`` (a few are kept), so a graph recorded from one sample replays
@@ -39,10 +40,11 @@ import numpy as np
 
 from ..errors import GradientError, ShapeError
 from .engine import Value, topological_order
+from .primitives import PRIMITIVES
 from .recorder_groups import (AffineGroup, BatchSumGroup, OpGroup, RefSpec, SumGroup,
                               affine_terms)
 
-__all__ = ["Recorded", "BoundRecording", "register_batched_rule", "BATCHED_RULES",
+__all__ = ["Recorded", "BoundRecording", "register_batched_rule", "BATCHED_RULES", "rule_of",
            "single_threaded_blas"]
 
 ndarray = np.ndarray
@@ -55,7 +57,7 @@ MAX_BINDINGS = 4
 
 
 class BatchedRule:
-    """How replay runs the groups of one primitive faster than the generic way.
+    """How replay runs the groups of a primitive faster than the generic way.
 
     ``fuse(plan, i)``: optionally absorb node ``i`` together with some of its parents
     into one fused member (returns its description, or None); ``build(plan, key,
@@ -66,18 +68,28 @@ class BatchedRule:
         self.fuse = fuse
 
 
-#: op name -> :class:`BatchedRule`; the recorder reads it for every group
+#: rule name -> :class:`BatchedRule`. A primitive row names its rule in its ``batched``
+#: field (``batched="n_ary_sum"``), so the rule follows the row, whatever its op name.
 BATCHED_RULES: Dict[str, BatchedRule] = {}
 
 
-def register_batched_rule(op: str, build: Callable, fuse: Optional[Callable] = None) -> None:
-    """Make replay run the groups of primitive ``op`` with ``build(plan, key, members)``
-    (and, with ``fuse``, recognise a pattern rooted at an ``op`` node)."""
-    BATCHED_RULES[op] = BatchedRule(build, fuse)
+def register_batched_rule(kind: str, build: Callable, fuse: Optional[Callable] = None) -> None:
+    """Make replay run the groups of every primitive whose row has ``batched=kind`` with
+    ``build(plan, key, members)`` (and, with ``fuse``, recognise a pattern rooted at
+    such a node)."""
+    BATCHED_RULES[kind] = BatchedRule(build, fuse)
+
+
+def rule_of(op: str) -> Optional[BatchedRule]:
+    """The batched rule the primitive ``op`` names in its row, or None."""
+    prim = PRIMITIVES.get(op)
+    kind = getattr(prim, "batched", None)
+    return BATCHED_RULES.get(kind) if isinstance(kind, str) else None
 
 
 def _build_sum(plan, key, members):
-    """n-ary sums with a batched output: one ``(k, n, B)`` read instead of n reads."""
+    """n-ary sums with a batched output: one ``(k, n, B)`` read instead of n reads;
+    ``d sum/d u_i = 1``."""
     _, _, arity, out_b, _, arg_b, arg_rg = key
     if not out_b:
         return None
@@ -96,18 +108,22 @@ def _build_sum(plan, key, members):
 
 
 def _fuse_affine(plan, i):
+    """A sum of products ``w_j * x_j`` (scalar leaves times batched nodes) and a bias:
+    one matrix product (see :class:`~micrograd_mlp.core.recorder_groups.AffineGroup`)."""
     return affine_terms(plan.order[i], plan.position, plan.order, plan.uses, plan.batched) \
         if plan.batched[i] else None
 
 
 def _build_batch_sum(plan, key, members):
-    """Batch sums ``sum_n u[n]`` of several nodes: one reduction over the batch axis."""
-    arg_rg = key[6]
+    """Batch sums ``sum_n u[n]`` of several nodes: one reduction over the batch axis;
+    the derivative 1 sends each scalar upstream gradient to every sample."""
+    if not key[5][0]:
+        return None  # a scalar input: the generic group
     cols = plan.parent_columns(members, 1)
-    return BatchSumGroup(RefSpec(members, False), RefSpec(cols[0], True), arg_rg[0])
+    return BatchSumGroup(RefSpec(members, False), RefSpec(cols[0], True), key[6][0])
 
 
-register_batched_rule("sum", _build_sum, _fuse_affine)
+register_batched_rule("n_ary_sum", _build_sum, _fuse_affine)
 register_batched_rule("batch_sum", _build_batch_sum)
 
 
@@ -137,7 +153,7 @@ class _Plan:
 
     def fuse(self):
         for i, n in enumerate(self.order):
-            rule = BATCHED_RULES.get(n.op)
+            rule = rule_of(n.op)
             if rule is not None and rule.fuse is not None:
                 terms = rule.fuse(self, i)
                 if terms is not None:
@@ -324,7 +340,7 @@ class Recorded:
             if key[1] == "affine":
                 spec = self._affine_spec(plan, key, members)
             else:
-                rule = BATCHED_RULES.get(key[1])
+                rule = rule_of(key[1])
                 spec = rule.build(plan, key, members) if rule is not None else None
                 if spec is None:
                     spec = self._generic_spec(plan, key, members, fed)
