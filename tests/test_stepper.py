@@ -148,3 +148,21 @@ def test_view_follows_the_highlighted_node(tmp_path):
     assert out["visible"] == [1]
     assert width > client       # drawn at a readable size, not shrunk to fit
     assert left > 0             # scrolled towards the highlighted node
+
+
+@needs_dot
+def test_cli_frames_and_page_at_the_exercise_level(tmp_path):
+    from PIL import Image
+
+    from micrograd_mlp.cli import main
+
+    page = tmp_path / "steps.html"
+    assert main(["trace", "task5", "--frames", str(tmp_path / "frames"), "--html", str(page)]) == 0
+    pngs = sorted((tmp_path / "frames").glob("frame_*.png"))
+    assert len(pngs) == 17
+    assert all(Image.open(p).width <= 1600 for p in pngs)
+    assert Image.open(tmp_path / "frames" / "steps.gif").n_frames == 17
+    captions = (tmp_path / "frames" / "captions.txt").read_text()
+    assert "Step 11 (backward): dE/dx1 = W2^T dE/ds2" in captions
+    text = page.read_text()
+    assert text.count('<section class="frame"') == 17 and '<tr class="q"' not in text

@@ -176,6 +176,14 @@ def test_not_a_network_is_refused():
         exercise_steps(ex.root, object())
 
 
+def test_a_batch_is_refused_with_a_clear_error():
+    model = MLP(2, [2, 1], seed=0)
+    out = model(np.array([[1.0, 2.0], [0.5, -1.0]]))
+    E = squared_error(out, np.array([0.0, 1.0]))
+    with pytest.raises(TraceInputError, match="one sample"):
+        exercise_steps(E, model)
+
+
 def test_format_steps_text_and_markdown():
     _, steps = task5_steps()
     text = format_steps(steps)

@@ -148,6 +148,9 @@ class _Net:
                                   "feeds the root (call the model, then the loss, then trace)")
         self.root, self.model = root, model
         self.cache = model.intermediates
+        if any(isinstance(n.data, np.ndarray) for nodes in self.cache.values() for n in nodes):
+            raise TraceInputError("exercise-level steps follow one sample: call the model on one "
+                                  "input (a list of numbers), not on a batch")
         self.grads = gradients(root, collapse=True)
         self.view = build_view(root, collapse=True)
         self.rname = root.label or "E"
