@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Set, Tuple
 
-from ..errors import ArgumentError
+from ..errors import ArgumentError, DataTypeError
 
 __all__ = ["Primitive", "PRIMITIVES", "register_primitive", "unregister_primitive",
            "on_registration", "add_row", "seal_built_ins", "BUILT_IN", "ATOM",
@@ -49,7 +49,10 @@ class Primitive:
     * ``check(*xs) -> message or None`` -- the inputs outside the domain (``log`` of a
       non-positive number ...); ``method`` -- the ``Value`` method (and expression-
       language function) it is called by, ``""`` for none; ``doc`` -- its description;
-    * ``batched`` -- optional rule replay may use on whole blocks of nodes at once.
+    * ``batched`` -- the name of a replay rule (``"n_ary_sum"``, ``"batch_sum"``,
+      registered with ``core.recorder.register_batched_rule``) that runs whole blocks
+      of this op's nodes at once; None: replay's generic way (forward and partials on
+      stacked arrays).
     """
 
     name: str
@@ -205,6 +208,8 @@ def _check_templates(prim: Primitive) -> None:
 def unregister_primitive(name: str) -> Primitive:
     """Remove a primitive added by :func:`register_primitive` (and its ``Value``
     method); returns its row. The engine's own operations cannot be removed."""
+    if not isinstance(name, str):
+        raise DataTypeError(f"unregister_primitive: the name must be a str, not {type(name).__name__}")
     if name in BUILT_IN:
         raise ArgumentError(f"unregister_primitive: {name!r} is one of the engine's own "
                             f"operations and cannot be removed")
