@@ -135,7 +135,8 @@ def _show(value, digits: int) -> str:
 def _agree(given, right, half, slack: float = 1.0):
     """Mask: ``given`` equals ``right`` at the digits written (``slack`` half-units)."""
     given, right, half = (np.asarray(a, dtype=float) for a in (given, right, half))
-    return np.abs(given - right) <= slack * half * (1 + 1e-9) + 1e-12 * np.maximum(1.0, np.abs(right))
+    float_noise = 1e-12 * np.maximum(1.0, np.abs(right))
+    return np.abs(given - right) <= slack * half * (1 + 1e-9) + float_noise
 
 
 def _judge(answer: Answer, cat: Catalog) -> Verdict:
@@ -158,8 +159,7 @@ def _judge(answer: Answer, cat: Catalog) -> Verdict:
     half = np.asarray(answer.half_units, dtype=float)
     right_arr = np.asarray(right, dtype=float)
     if given.shape != right_arr.shape:
-        if given.size == right_arr.size and 1 in right_arr.shape + given.shape and given.ndim != 2 or \
-                (given.size == right_arr.size and min(right_arr.shape, default=0) == 1):
+        if given.squeeze().shape == right_arr.squeeze().shape:  # (3,) for a 3 x 1 matrix
             given, half = given.reshape(right_arr.shape), half.reshape(right_arr.shape)
         else:
             note = f"expected shape {'x'.join(map(str, right_arr.shape)) or 'a single number'}"
@@ -170,7 +170,8 @@ def _judge(answer: Answer, cat: Catalog) -> Verdict:
     exact = _agree(given, right_arr, half)
     close = _agree(given, right_arr, half, 2.0) & (np.abs(right_arr) >= 100 * half)
     wrong = ~(exact | close)
-    note = "" if (exact | wrong).all() else "last digit off by one: rounding carried from an earlier step?"
+    note = "" if (exact | wrong).all() else \
+        "last digit off by one: rounding carried from an earlier step?"
     status = "wrong" if wrong.any() else "right"
     out_given = float(given) if given.ndim == 0 else given
     return Verdict(answer, status, name, right, wrong if given.ndim else bool(wrong), note, keys,
@@ -203,7 +204,9 @@ def check(root: Value, answers: Union[str, Mapping], title: str = "",
 
 
 def _key_array(v: Verdict) -> np.ndarray:
-    return np.asarray(v.keys, dtype=object) if isinstance(v.keys, np.ndarray) else np.array(v.keys, dtype=object)
+    """The verdict's scalar keys as an object array (0-d for a single number)."""
+    return np.asarray(v.keys, dtype=object) if isinstance(v.keys, np.ndarray) else \
+        np.array(v.keys, dtype=object)
 
 
 def _first_wrong_key(v: Verdict, cat: Catalog) -> str:
@@ -319,7 +322,8 @@ def _upstream(v: Verdict, cat: Catalog, verdicts: List[Verdict]):
 def _fits(g, cand, right, half, mask) -> bool:
     """The slip's value matches the student's on the wrong entries (and is itself wrong)."""
     mask = np.broadcast_to(mask, g.shape)
-    return bool(_agree(g, cand, half, 3.0)[mask].all() and not _agree(cand, right, half)[mask].all())
+    matches = _agree(g, cand, half, 3.0)[mask].all()
+    return bool(matches and not _agree(cand, right, half)[mask].all())
 
 
 def _built(key: str, cat: Catalog, digits: int) -> str:
@@ -381,7 +385,8 @@ def _find_slip(v: Verdict, cat: Catalog, verdicts: List[Verdict]):
     r = np.asarray(v.right, dtype=float)
     half = np.asarray(v.half, dtype=float)
     if g.shape != r.shape:
-        if g.ndim == 2 and g.shape == r.T.shape and _agree(g.T, r, half.reshape(g.shape).T, 3.0).all():
+        flipped = g.ndim == 2 and g.shape == r.T.shape
+        if flipped and _agree(g.T, r, half.reshape(g.shape).T, 3.0).all():
             return "transposed", (f"your matrix is {' x '.join(map(str, g.shape))}, the transpose "
                                   f"of the right one: {v.name}[i,j] is row i (neuron i), "
                                   f"column j (input j)")
