@@ -64,6 +64,14 @@ def test_quiz_frames_hide_the_current_step_too():
     assert frames[ds2].questions[0].name == "dE/ds2[0]"
 
 
+def test_node_quiz_frames_draw_the_gradients_known_before_the_step():
+    root = examples.task5().root
+    shown = stepper.step_frames(root, collapse=True)[1].graph.source
+    asked = stepper.step_frames(root, collapse=True, quiz=True)[1].graph.source
+    assert "grad 0.4469" in shown       # dE/dx2[0], filled in by step 1
+    assert "grad 0.4469" not in asked   # ... which the quiz asks for
+
+
 def test_node_frames_show_shares_added_up():
     frames = stepper.step_frames(examples.task5().root, collapse=True)
     text = "\n".join(f.caption for f in frames)

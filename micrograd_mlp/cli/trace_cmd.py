@@ -448,7 +448,7 @@ def _frames(root, level, model, digits, title, quiz=False):
     if level == "exercise":
         return stepper.exercise_frames(steps.exercise_steps(root, model, digits), digits,
                                        title=title, quiz=quiz)
-    return stepper.step_frames(root, collapse=level == "node", digits=digits, title=title)
+    return stepper.step_frames(root, collapse=level == "node", digits=digits, title=title, quiz=quiz)
 
 
 def _draw(root, args, level, model, title) -> int:

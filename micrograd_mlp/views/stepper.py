@@ -74,9 +74,11 @@ def _pipe(graph, fmt: str) -> bytes:
 
 
 def step_frames(root: Value, collapse=True, digits: int = 4, rankdir: str = "LR",
-                title: str = "") -> List[Frame]:
+                title: str = "", quiz: bool = False) -> List[Frame]:
     """Frame 0 (the forward pass) and one frame per backward step of ``root``
-    (composites collapsed unless ``collapse=False``); see the module docstring."""
+    (composites collapsed unless ``collapse=False``); see the module docstring.
+    ``quiz=True``: each frame draws the gradients known *before* its step (the
+    student computes the step's shares)."""
 
     view = build_view(root, collapse, fold=False)
     namer = Namer(view.order, view=view)
@@ -100,6 +102,7 @@ def step_frames(root: Value, collapse=True, digits: int = 4, rankdir: str = "LR"
         up = f"d{rname}/d{namer(step.node)}"
         header = f"Step {step.index}: {step.name}   ({up} = {format_number(step.upstream, digits)} is final)"
         lines, questions = [header], []
+        before = (dict(known), set(partial))
         for t in step.terms:
             if t.total is None:
                 continue
@@ -117,7 +120,8 @@ def step_frames(root: Value, collapse=True, digits: int = 4, rankdir: str = "LR"
                 lines.append(f"  {target} = {added} = {format_number(t.total, digits)}   (all shares in)")
             if not hasattr(t.contribution, "shape"):
                 questions.append(Entry(f"{up} * {t.expr}", float(t.contribution), "", nums))
-        graph = draw_dot(root, grads=dict(known), partial=set(partial), highlight=[step.node],
+        shown, pending = before if quiz else (dict(known), set(partial))
+        graph = draw_dot(root, grads=shown, partial=pending, highlight=[step.node],
                          digits=digits, rankdir=rankdir, title=title, view=view, scale=scale)
         frames.append(Frame(step.index, "\n".join(lines), graph, header=header, questions=questions))
     return frames
@@ -355,7 +359,7 @@ class Stepper:
             self.frames = exercise_frames(self.steps, digits, quiz=quiz)
         else:
             self.steps = None
-            self.frames = step_frames(root, collapse=level == "node", digits=digits)
+            self.frames = step_frames(root, collapse=level == "node", digits=digits, quiz=quiz)
 
     def html(self) -> str:
         """The page as one HTML text."""
