@@ -97,6 +97,17 @@ def running_mean_log(values, window: int) -> np.ndarray:
     return np.exp(np.lib.stride_tricks.sliding_window_view(logs, width).mean(axis=1))
 
 
+def log_bins(n: int, bins: int = 400) -> np.ndarray:
+    """Start indices of about ``bins`` runs of epochs, evenly spaced on a log axis
+    (every epoch at first, longer runs later), always starting at 0 and ending with
+    the last epoch: a curve of ``n`` points drawn through them looks the same on a log
+    axis at a fraction of the points."""
+    if n <= bins:
+        return np.arange(n)
+    starts = np.unique(np.geomspace(1, n, bins).astype(int) - 1)
+    return np.unique(np.append(starts, n - 1))
+
+
 def oscillates(values) -> bool:
     """True when the curve goes up on more than 5% of its steps by more than 1%
     (relative): a running mean then shows the trend better than the raw curve."""
@@ -163,9 +174,10 @@ def sweep_table(rows, names) -> str:
 
 
 def draw_sweep_panel(ax, rows, title: str, budget: int):
-    """Loss curves of one sweep on one data set (log-log axes): the raw curve faint
-    plus a running mean of log(loss) where it oscillates; the legend gives each setting's epochs
-    to 0.005 (or "not reached") and final accuracy. Returns the legend labels."""
+    """Loss curves of one sweep on one data set (log-log axes). Where a loss
+    oscillates, its running mean of log(loss) is drawn over a faint band spanning the
+    raw values; the legend gives each setting's epochs to 0.005 (or "not reached") and
+    final accuracy. Returns the legend labels."""
     labels = []
     for i, r in enumerate(rows):
         color = f"C{i}"
@@ -174,13 +186,16 @@ def draw_sweep_panel(ax, rows, title: str, budget: int):
         reached = r["epochs_to_epsilon"]
         label = (f"{r['setting']}: {reached} epochs" if reached is not None
                  else f"{r['setting']}: {NOT_REACHED}") + f", acc {100 * r['accuracy']:.0f}%"
+        starts = log_bins(loss.size)
         if oscillates(loss):
-            ax.plot(ep, loss, color=color, alpha=0.25, lw=0.7)
-            ax.plot(ep, running_mean_log(loss, max(4, loss.size // 40)), color=color, lw=1.8,
-                    label=label + " (smoothed)")
+            # the raw curve as its band: the lowest and highest loss of each bin
+            ax.fill_between(ep[starts], np.minimum.reduceat(loss, starts),
+                            np.maximum.reduceat(loss, starts), color=color, alpha=0.25, lw=0)
+            smooth = running_mean_log(loss, max(4, loss.size // 40))
+            ax.plot(ep[starts], smooth[starts], color=color, lw=1.8, label=label + " (smoothed)")
             labels.append(label + " (smoothed)")
         else:
-            ax.plot(ep, loss, color=color, lw=1.8, label=label)
+            ax.plot(ep[starts], loss[starts], color=color, lw=1.8, label=label)
             labels.append(label)
         ax.plot(ep[-1], loss[-1], marker="o" if reached is not None else "x", color=color,
                 ms=6, ls="none")
@@ -209,7 +224,7 @@ def sweep_figure(plt, table, names, budget: int):
     fig.suptitle(f"Sweeps, one setting at a time (base: SGD lr 1, 8+8 sigmoid units): "
                  f"stop at loss < {EPSILON} or {budget} epochs\n"
                  "o = reached 0.005, x = not reached; where a loss oscillates, its running "
-                 "(geometric) mean is drawn over the faint raw curve", fontsize=11)
+                 "(geometric) mean is drawn over the faint band of its raw values", fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.975))
     return fig, legends
 

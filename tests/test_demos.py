@@ -364,3 +364,16 @@ def test_demo_pngs_are_at_most_1600_pixels_wide(tmp_path):
     fig, _ = plt.subplots(figsize=(30, 3))  # 3300 px at the default 110 dpi
     path = mod.save_figure(fig, tmp_path, "wide")[0]
     assert 1000 < png_size(path)[0] <= 1600
+
+
+def test_nycu_log_bins_cover_every_epoch_once():
+    mod = load("nycu")
+    for n in (1, 5, 400, 401, 20000):
+        starts = mod.log_bins(n)
+        assert starts[0] == 0 and starts[-1] == n - 1
+        assert np.all(np.diff(starts) > 0) and len(starts) <= 402
+    v = np.random.default_rng(0).random(20000)
+    starts = mod.log_bins(20000)
+    # the bands drawn for an oscillating curve hold its true extremes
+    assert np.minimum.reduceat(v, starts).min() == v.min()
+    assert np.maximum.reduceat(v, starts).max() == v.max()
