@@ -237,3 +237,28 @@ def test_scalar_and_batch_paths_agree_for_sin(sin):
         s = Value(float(v))
         (s.sin() * s).backward()
         assert batch.grad[i] == pytest.approx(s.grad, rel=1e-14, abs=1e-15)
+
+
+def test_a_graph_outliving_its_primitive_fails_clearly():
+    from micrograd_mlp import trace
+    from micrograd_mlp.errors import GradientError
+
+    primitives.register_primitive("sin", _sin_forward, _sin_partials, local_text=("cos({u})",))
+    a = Value(0.5, "a")
+    f = a.sin() * a
+    primitives.unregister_primitive("sin")
+    with pytest.raises(GradientError, match="'sin' was unregistered"):
+        f.backward()
+    with pytest.raises(GradientError, match="unregistered"):
+        trace.format_table(f)
+    with pytest.raises(GradientError, match="unregistered"):
+        from micrograd_mlp.engine import apply
+        apply("sin", a)
+    # registering it again makes the old graph usable again
+    primitives.register_primitive("sin", _sin_forward, _sin_partials, local_text=("cos({u})",))
+    try:
+        a.grad = 0.0
+        f.backward()
+        assert a.grad == pytest.approx(math.cos(0.5) * 0.5 + math.sin(0.5), rel=1e-15)
+    finally:
+        primitives.unregister_primitive("sin")

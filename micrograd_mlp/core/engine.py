@@ -399,10 +399,18 @@ def _lift(x) -> Value:
     return x if x.__class__ is Value else _const(x)
 
 
+def _iterable(values, what):
+    """``values`` when it is a list/tuple/iterable of items (not a lone Value or number)."""
+    if isinstance(values, (Value, str, bytes, dict)) or not hasattr(values, "__iter__"):
+        raise DataTypeError(f"{what}() takes a list of Values or numbers, not "
+                            f"{type(values).__name__}")
+    return values
+
+
 def sum_values(values: Iterable) -> Value:
     """``u_1 + u_2 + ... + u_n`` as one n-ary ``sum`` node (a shallow graph, one op
     node in a drawing), instead of a chain of ``n - 1`` additions."""
-    nodes = tuple(_lift(v) for v in values)
+    nodes = tuple(_lift(v) for v in _iterable(values, "sum_values"))
     if not nodes:
         raise ShapeError("sum_values() of nothing: give at least one value")
     if len(nodes) == 1:
@@ -413,7 +421,7 @@ def sum_values(values: Iterable) -> Value:
 def max_values(values: Iterable) -> Value:
     """``max(u_1, ..., u_n)`` elementwise over the batch; the derivative goes to the
     first largest input."""
-    nodes = tuple(_lift(v) for v in values)
+    nodes = tuple(_lift(v) for v in _iterable(values, "max_values"))
     if not nodes:
         raise ShapeError("max_values() of nothing: give at least one value")
     if len(nodes) == 1:
@@ -445,13 +453,24 @@ def primitive_function(name: str):
     return function
 
 
+def _unregistered(name: str):
+    """A rule that refuses to run: the primitive ``name`` was unregistered."""
+
+    def refuse(*_):
+        raise GradientError(f"the primitive {name!r} was unregistered; a graph it made can "
+                            f"no longer be computed or differentiated")
+
+    return refuse
+
+
 def install_primitive(prim, added: bool = True) -> None:
     """Keep the engine in step with the primitives table: the fast lookup tables, and
     the ``Value`` method ``prim.method`` (added, or removed with ``added=False``)."""
     name = prim.name
     if not added:
-        for table in (_PARTIALS, _FORWARD, _CHECKS):
-            table.pop(name, None)
+        _CHECKS.pop(name, None)
+        # nodes it made may still exist: using them again says why it fails
+        _PARTIALS[name] = _FORWARD[name] = _unregistered(name)
         if prim.method and getattr(getattr(Value, prim.method, None), "primitive_name", "") == name:
             delattr(Value, prim.method)
         return

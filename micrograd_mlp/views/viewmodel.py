@@ -15,8 +15,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..core.engine import Value, topological_order
+from ..core.checks import check_int, check_values
+from ..core.engine import Value, describe, topological_order
 from ..core.primitives import ATOM
+from ..errors import DataTypeError, DomainError, GradientError, ShapeError
 from ..functions.composite import group_path, short_name
 
 __all__ = ["View", "Edge", "Factor", "build_view", "format_number", "Namer"]
@@ -31,13 +33,23 @@ def format_number(x, digits: int = 4, batch_items: int = 3) -> str:
     and its size (``[0.1, 0.2, 0.3, ...] (n=100)``)."""
     if x is None:
         return "?"
+    digits = check_int(digits, "digits", minimum=0, maximum=17)
+    if isinstance(x, ndarray) and x.dtype.kind not in "biuf":
+        raise DataTypeError(f"format_number: an array of dtype {x.dtype} is not numbers")
+    if not isinstance(x, (ndarray, float, int, np.number)):
+        raise DataTypeError(f"format_number: {type(x).__name__} is not a number")
     if isinstance(x, ndarray):
+        if x.ndim > 1:
+            raise ShapeError(f"format_number: a batch is 1-D, got shape {x.shape}")
         if x.ndim == 0:
             return format_number(float(x), digits)
         head = ", ".join(format_number(float(v), digits) for v in x[:batch_items])
         more = ", ..." if x.size > batch_items else ""
         return f"[{head}{more}] (n={x.size})"
-    x = float(x)
+    try:
+        x = float(x)
+    except OverflowError:
+        raise DomainError("format_number: the number is too large for a float") from None
     if x == 0.0:
         x = 0.0  # no "-0.0000"
     text = f"{x:.{digits}f}"
@@ -113,6 +125,7 @@ class Namer:
 
     def __init__(self, order: Sequence[Value], fmt: str = "text", max_len: int = 28,
                  digits: int = 4, view: Optional["View"] = None):
+        order = check_values(order, "Namer order")
         self.fmt = fmt
         self.max_len = max_len
         self.digits = digits
@@ -315,7 +328,7 @@ def build_view(root: Value, collapse=False, fold: Optional[bool] = None) -> View
     node that has one consumer into that consumer, multiplying the local derivatives.
     """
     if not isinstance(root, Value):
-        raise TypeError(f"expected a Value as the root, not {type(root).__name__}")
+        raise DataTypeError(f"expected a Value as the root, not {type(root).__name__}")
     if collapse and not isinstance(collapse, bool):
         collapse = {collapse} if isinstance(collapse, str) else set(collapse)
     if fold is None:
@@ -364,7 +377,7 @@ def build_view(root: Value, collapse=False, fold: Optional[bool] = None) -> View
         if n in groups:
             edges[n] = _group_edges(n, groups[n], cgroup, visible_set)
         else:
-            parts = n.primitive.partials(n.data, *[p.data for p in n.parents])
+            parts = _row_of(n).partials(n.data, *[p.data for p in n.parents])
             edges[n] = [Edge(p, d, (Factor(n, i),)) for i, (p, d) in enumerate(zip(n.parents, parts))]
 
     folded = _fold_helpers(edges, visible, root) if fold else set()
@@ -407,6 +420,15 @@ def _fold_helpers(edges: Dict[Value, List[Edge]], visible: List[Value], root: Va
     return folded
 
 
+def _row_of(node: Value):
+    """The primitive row that made ``node``; a clear error when it was unregistered."""
+    prim = node.primitive
+    if prim is None:
+        raise GradientError(f"the primitive {node.op!r} that made {describe(node)} was "
+                            f"unregistered: the graph can no longer be shown")
+    return prim
+
+
 def _group_edges(out: Value, group, cgroup, visible_set) -> List[Edge]:
     """The overall local derivatives of a collapsed group's output ``out`` with
     respect to the group's inputs: a backward pass from ``out`` through the group's
@@ -440,7 +462,7 @@ def _group_edges(out: Value, group, cgroup, visible_set) -> List[Edge]:
         if not n.parents or n not in grads:
             continue
         g = grads[n]
-        parts = n.primitive.partials(n.data, *[p.data for p in n.parents])
+        parts = _row_of(n).partials(n.data, *[p.data for p in n.parents])
         for i, (p, d) in enumerate(zip(n.parents, parts)):
             grads[p] = grads.get(p, 0.0) + g * d
             here = paths.get(n)
