@@ -421,3 +421,35 @@ def test_groups_record_the_parameters_in_effect():
     assert A.soboleva_tanh(v, a=0.5).group.params == {"a": 0.5, "b": 1.0, "c": 1.0, "d": 1.0}
     alpha = Value(0.2)
     assert "alpha" not in A.prelu(v, alpha=alpha).group.params  # a Value is drawn as a node
+
+
+def test_one_registration_of_an_activation_reaches_every_view():
+    """A new activation registered once (composite, closed forms, short name, symbol)
+    is in ACTIVATIONS, get(), the trace command's functions, the ledger and drawings."""
+    from micrograd_mlp import trace
+    from micrograd_mlp.cli.trace_cmd import known_functions
+    from micrograd_mlp.functions.composite import COMPOSITES
+    from micrograd_mlp.graph import draw_dot
+
+    @A.register("cube_soft", lambda x: np.asarray(x) ** 3 / 3.0, lambda x: np.asarray(x) ** 2,
+                "c(x) = x^3 / 3", "c'(x) = x^2", short="kappa", short_latex="\\kappa",
+                symbol="κ")
+    def cube_soft(v):
+        return v * v * v * (1.0 / 3.0)
+
+    try:
+        assert A.get("cube_soft") is A.ACTIVATIONS["cube_soft"] is COMPOSITES["cube_soft"]
+        assert "cube_soft" in known_functions() and "cube_soft" in A.names()
+        x = np.linspace(-2, 2, 9)
+        f, df = A.evaluate("cube_soft", x)
+        np.testing.assert_allclose(f, A.ACTIVATIONS["cube_soft"].f(x), rtol=1e-14)
+        np.testing.assert_allclose(df, A.ACTIVATIONS["cube_soft"].df(x), rtol=1e-14)
+        s = Value(1.5, "s")
+        out = A.ACTIVATIONS["cube_soft"](s) * 2.0
+        out.label = "E"
+        assert "kappa'(s)" in trace.format_table(out, "text", collapse=True)
+        assert "\\kappa'(s)" in trace.format_table(out, "latex", collapse=True)
+        assert "κ' = 2.2500" in draw_dot(out, collapse=True).source
+    finally:
+        del COMPOSITES["cube_soft"]
+    assert "cube_soft" not in A.ACTIVATIONS
