@@ -3,12 +3,13 @@ call each, and the references through which they read and write the buffers.
 
 A group is planned once with :class:`RefSpec` (the graph positions it reads and writes)
 and bound to the buffers of one batch size with :meth:`Group.bind`, which turns every
-spec into a pair of :class:`Ref` (values, gradients).
+spec into a pair of :class:`Ref` (values, gradients). The batched rules (registered by
+name; a primitive row names its rule in its ``batched`` field) build the fast groups.
 """
 from __future__ import annotations
 
 import copy
-from typing import Optional
+from typing import Callable, Dict, Optional
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -17,7 +18,7 @@ from ..errors import DomainError
 from .primitives import PRIMITIVES
 
 __all__ = ["RefSpec", "Ref", "Group", "OpGroup", "SumGroup", "BatchSumGroup", "AffineGroup",
-           "affine_terms", "regular_view"]
+           "affine_terms", "regular_view", "BATCHED_RULES", "register_batched_rule", "rule_of"]
 
 
 def regular_view(buf: np.ndarray, idx: np.ndarray) -> Optional[np.ndarray]:
@@ -331,3 +332,77 @@ def affine_terms(node, position, order, uses, batched):
     if len({order[i].requires_grad for i in w}) > 1 or len({order[i].requires_grad for i in x}) > 1:
         return None
     return w, x, b, products
+
+
+# ---------------------------------------------------------------- batched rules
+
+
+class BatchedRule:
+    """How replay runs the groups of a primitive faster than the generic way.
+
+    ``fuse(plan, i)``: optionally absorb node ``i`` together with some of its parents
+    into one fused member (returns its description, or None); ``build(plan, key,
+    members)``: a group object for ``members`` (or None: the generic group)."""
+
+    def __init__(self, build: Callable, fuse: Optional[Callable] = None):
+        self.build = build
+        self.fuse = fuse
+
+
+#: rule name -> :class:`BatchedRule`. A primitive row names its rule in its ``batched``
+#: field (``batched="n_ary_sum"``), so the rule follows the row, whatever its op name.
+BATCHED_RULES: Dict[str, BatchedRule] = {}
+
+
+def register_batched_rule(kind: str, build: Callable, fuse: Optional[Callable] = None) -> None:
+    """Make replay run the groups of every primitive whose row has ``batched=kind`` with
+    ``build(plan, key, members)`` (and, with ``fuse``, recognise a pattern rooted at
+    such a node)."""
+    BATCHED_RULES[kind] = BatchedRule(build, fuse)
+
+
+def rule_of(op: str) -> Optional[BatchedRule]:
+    """The batched rule the primitive ``op`` names in its row, or None."""
+    prim = PRIMITIVES.get(op)
+    kind = getattr(prim, "batched", None)
+    return BATCHED_RULES.get(kind) if isinstance(kind, str) else None
+
+
+def _build_sum(plan, key, members):
+    """n-ary sums with a batched output: one ``(k, n, B)`` read instead of n reads;
+    ``d sum/d u_i = 1``."""
+    _, _, arity, out_b, _, arg_b, arg_rg = key
+    if not out_b:
+        return None
+    batched_grads = [r for b, r in zip(arg_b, arg_rg) if b]
+    scalar_grads = [r for b, r in zip(arg_b, arg_rg) if not b]
+    if len(set(batched_grads)) > 1 or len(set(scalar_grads)) > 1:
+        return None  # some inputs need a gradient and some not: the generic group
+    cols = plan.parent_columns(members, arity)
+    xb = [c for c, b in zip(cols, arg_b) if b]
+    xs = [c for c, b in zip(cols, arg_b) if not b]
+    return SumGroup(RefSpec(members, True),
+                    RefSpec(np.stack(xb, axis=1), True) if xb else None,
+                    bool(xb) and batched_grads[0],
+                    RefSpec(np.stack(xs, axis=1), False) if xs else None,
+                    bool(xs) and scalar_grads[0])
+
+
+def _fuse_affine(plan, i):
+    """A sum of products ``w_j * x_j`` (scalar leaves times batched nodes) and a bias:
+    one matrix product (see :class:`~micrograd_mlp.core.recorder_groups.AffineGroup`)."""
+    return affine_terms(plan.order[i], plan.position, plan.order, plan.uses, plan.batched) \
+        if plan.batched[i] else None
+
+
+def _build_batch_sum(plan, key, members):
+    """Batch sums ``sum_n u[n]`` of several nodes: one reduction over the batch axis;
+    the derivative 1 sends each scalar upstream gradient to every sample."""
+    if not key[5][0]:
+        return None  # a scalar input: the generic group
+    cols = plan.parent_columns(members, 1)
+    return BatchSumGroup(RefSpec(members, False), RefSpec(cols[0], True), key[6][0])
+
+
+register_batched_rule("n_ary_sum", _build_sum, _fuse_affine)
+register_batched_rule("batch_sum", _build_batch_sum)

@@ -151,25 +151,37 @@ class RecordedHead:
             raise LookupError("a loss constant that is not read from the targets")
         self.consts = consts
         self.rec = Recorded(loss, params=[], inputs=self.zs + consts)
+        self.classes = (np.array([arg for _, arg in self.recipes])
+                        if consts and all(k == "onehot" for k, _ in self.recipes) else None)
+        self._refs = {}
 
     def run(self, preds: np.ndarray, y, theta=None):
+        """``(loss, G (B, nout), ())`` after the loss's target rule accepted ``y``."""
         y = np.asarray(y)
         B = preds.shape[0]
         check_targets(self.loss_fn, y, self.nout, B)
         bound = self.rec.bind(B)
-        for j, z in enumerate(self.zs):
-            bound.row(z)[...] = preds[:, j]
+        refs = self._refs.get(B)
+        if refs is None or refs[0] is not bound:
+            refs = self._refs[B] = (bound, bound.rows(self.zs), bound.rows(self.zs, grads=True),
+                                    bound.rows(self.consts) if self.consts else None)
+        _, z_rows, z_grads, const_rows = refs
+        z_rows.set(preds.T)
+        self._feed_targets(bound, y, const_rows)
+        bound.forward()
+        bound.backward()
+        return bound.root_value(), z_grads.get().T.copy(), ()
+
+    def _feed_targets(self, bound, y, const_rows):
+        if self.classes is not None and const_rows.view is not None:
+            # every constant a one-hot column: one comparison into the block
+            np.equal(y[None, :], self.classes[:, None], out=const_rows.view, casting="unsafe")
+            return
         for c, (kind, arg) in zip(self.consts, self.recipes):
             if kind == "col":
                 bound.row(c)[...] = y if y.ndim == 1 else y[:, arg]
             else:
                 np.equal(y, arg, out=bound.row(c), casting="unsafe")
-        bound.forward()
-        bound.backward()
-        G = np.empty_like(preds)
-        for j, z in enumerate(self.zs):
-            G[:, j] = bound.grad_row(z)
-        return bound.root_value(), G, ()
 
 
 class LossHeads:
