@@ -262,3 +262,17 @@ def test_a_graph_outliving_its_primitive_fails_clearly():
         assert a.grad == pytest.approx(math.cos(0.5) * 0.5 + math.sin(0.5), rel=1e-15)
     finally:
         primitives.unregister_primitive("sin")
+
+
+def test_defaults_of_a_registration():
+    row = primitives.register_primitive(
+        "log_cosh", lambda u: np.log(np.cosh(u)), lambda out, u: (np.tanh(u),),
+        local_text=("tanh({u})",))
+    try:
+        assert (row.text, row.symbol, row.method) == ("log_cosh({u})", "log_cosh", "log_cosh")
+        assert row.latex == "\\operatorname{{log\\_cosh}}({u})"  # a format template
+        assert row.fill(row.latex, ["x"]) == "\\operatorname{log\\_cosh}(x)"
+        assert row.local_latex == row.local_text
+        assert Value(0.5).log_cosh().data == pytest.approx(math.log(math.cosh(0.5)), rel=1e-15)
+    finally:
+        primitives.unregister_primitive("log_cosh")

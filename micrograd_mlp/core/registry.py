@@ -91,7 +91,7 @@ class Primitive:
     def expr(self) -> str:
         """The expression in the input names: ``u + v``, ``u_1 + ... + u_n``."""
         if self.arity is None:
-            return self.fill(self.text, ["u_1", "...", "u_n"], 1).replace("u_...", "...")
+            return self.fill(self.text, ["u_1", "...", "u_n"], 1)
         return self.fill(self.text, self.inputs())
 
     @property
@@ -186,11 +186,16 @@ def register_primitive(name: str, forward: Callable, partials: Callable, *,
         method = name if arity == 1 else ""
     prim = Primitive(name, symbol or name, forward, partials, arity,
                      text or f"{name}({call_args})",
-                     latex or f"\\operatorname{{{{{name}}}}}({call_args})",
+                     latex or f"\\operatorname{{{{{_latex_word(name)}}}}}({call_args})",
                      local_text, local_latex, precedence, operand_precedence, joiner,
                      tuple(variables), check=check, method=method, doc=doc, batched=batched)
     _check_templates(prim)
     return add_row(prim)
+
+
+def _latex_word(name: str) -> str:
+    """``name`` as LaTeX text: underscores escaped (``log_cosh`` -> ``log\\_cosh``)."""
+    return name.replace("_", "\\_")
 
 
 def _check_templates(prim: Primitive) -> None:
