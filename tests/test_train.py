@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from micrograd_mlp.engine import ShapeError
-from micrograd_mlp.errors import ArgumentError, DataTypeError, GradientError
+from micrograd_mlp.errors import ArgumentError, DataTypeError, GradientError, MicrogradError
 from micrograd_mlp.nn import MLP
 from micrograd_mlp.optim import SGD, Adam
 from micrograd_mlp.train import History, accuracy, fit, listing, predict
@@ -231,7 +231,7 @@ def test_predict_and_accuracy_forms():
     assert accuracy(np.array([[0.1, 0.9], [0.8, 0.2]]), np.array([[0, 1], [0, 1]])) == 0.5
     with pytest.raises(ValueError, match="0/1"):
         accuracy(np.array([0.1, 0.2]), np.array([0.5, 2.0]))
-    with pytest.raises(TypeError, match="targets y are missing"):
+    with pytest.raises(MicrogradError, match="targets y are missing"):
         accuracy(m, XOR_X)
 
 

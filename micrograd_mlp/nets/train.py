@@ -470,7 +470,7 @@ def _stop_reason(epoch, epoch_loss, epsilon, callbacks, logs) -> str:
 
 def _progress_bar(total, progress):
     if progress is None:  # a terminal or a notebook shows it; a log file does not
-        progress = sys.stderr.isatty() or "ipykernel" in sys.modules
+        progress = sys.stderr.isatty() or _in_notebook()
     if not progress:
         return None
     with warnings.catch_warnings():  # tqdm warns once when a notebook lacks ipywidgets
@@ -479,7 +479,15 @@ def _progress_bar(total, progress):
             from tqdm.auto import tqdm
         except ImportError:  # the bar is a convenience only
             return None
-    return tqdm(total=total, unit="epoch", leave="ipykernel" in sys.modules)
+    return tqdm(total=total, unit="epoch", leave=_in_notebook())
+
+
+def _in_notebook() -> bool:
+    """Whether this code runs in a Jupyter kernel (the test tqdm itself uses); importing
+    ipykernel alone does not count."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
 def _evaluate(model, X, targets, loss_fn, metrics, threshold=0.5):
