@@ -279,6 +279,10 @@ def test_accuracy_of_raw_scores_against_minus_one_plus_one_labels():
     assert accuracy(scores, y, threshold=0.25) == 5 / 5
     with pytest.raises(ValueError, match="-1/\\+1"):
         accuracy(scores, np.array([1, 2, 1, 1, 1]))
+    # several outputs: labels are 0..k-1; -1 would never match an argmax
+    two = np.array([[0.9, 0.1], [0.2, 0.8]])
+    with pytest.raises(ValueError, match="0..1"):
+        accuracy(two, np.array([-1, 1]))
 
 
 def test_hinge_fit_reports_accuracy_of_the_sign():

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import ArgumentError, ShapeError
 from ..functions import losses
+from ..functions.targets import numeric_array
 
 __all__ = ["History", "METRICS", "classes_of", "class_accuracy", "class_labels",
            "score_threshold", "select_metrics", "compute_metrics", "epoch_line"]
@@ -99,7 +100,7 @@ def score_threshold(y, loss=None) -> float:
     loss, else 0.5 (a probability, class 1 when ``p > 0.5``)."""
     if loss is losses.hinge or (isinstance(loss, str) and loss.lower() == "hinge"):
         return 0.0
-    y = np.asarray(y)
+    y = numeric_array(y, "targets")
     return 0.0 if y.dtype.kind in "if" and np.any(y == -1) else 0.5
 
 
@@ -142,8 +143,10 @@ def class_labels(y, shape) -> np.ndarray:
     """``y`` as one class per sample for predictions of ``shape`` (n, k): 0/1 or -1/+1
     labels (-1 is class 0) for one output, integer labels or one-hot rows for several;
     anything else is refused."""
-    y = np.asarray(y)
+    y = numeric_array(y, "targets")
     n, k = shape
+    if y.ndim == 0:
+        raise ShapeError(f"{n} predictions but a single target {y!r}")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.shape[0] != n:
@@ -152,16 +155,19 @@ def class_labels(y, shape) -> np.ndarray:
         if y.shape[1] != k:
             raise ShapeError(f"targets of shape {y.shape} for predictions of shape {shape}")
         if not np.all(((y == 0) | (y == 1)).all(axis=1) & (y.sum(axis=1) == 1)):
-            raise ValueError("2-D targets must be one-hot rows to measure accuracy")
+            raise ArgumentError("2-D targets must be one-hot rows to measure accuracy")
         return y.argmax(axis=1)
     if y.ndim != 1:
         raise ShapeError(f"targets of shape {y.shape} are not class labels")
     if not np.all(np.equal(np.mod(y, 1), 0)):
-        raise ValueError("accuracy needs class labels (0/1 or -1/+1, or integers for several "
+        raise ArgumentError("accuracy needs class labels (0/1 or -1/+1, or integers for several "
                          "outputs), got non-integer targets")
     if k == 1:
         if np.all((y == -1) | (y == 1)):
             return (y > 0).astype(np.int64)
         if not np.all((y == 0) | (y == 1)):
-            raise ValueError("a one-output classifier needs 0/1 or -1/+1 targets")
+            raise ArgumentError("a one-output classifier needs 0/1 or -1/+1 targets")
+    elif y.size and (y.min() < 0 or y.max() >= k):
+        raise ArgumentError(f"class labels for {k} outputs must lie in 0..{k - 1}, "
+                            f"got {y.min():g}..{y.max():g}")
     return y.astype(np.int64)

@@ -70,10 +70,16 @@ class LRScheduler:
         rate."""
         self._step_count += 1
         self.last_epoch += 1
-        lr = self.get_lr()
-        if not (isinstance(lr, numbers.Real) and math.isfinite(lr) and lr >= 0):
-            raise DomainError(f"{type(self).__name__}: the learning rate of epoch "
-                              f"{self.last_epoch} would be {lr!r}; it must be a finite number >= 0")
+        try:
+            lr = self.get_lr()
+            if not (isinstance(lr, numbers.Real) and math.isfinite(lr) and lr >= 0):
+                raise DomainError(f"{type(self).__name__}: the learning rate of epoch "
+                                  f"{self.last_epoch} would be {lr!r}; it must be a finite "
+                                  f"number >= 0")
+        except Exception:  # a refused step leaves the scheduler as it was
+            self._step_count -= 1
+            self.last_epoch -= 1
+            raise
         self.optimizer.lr = float(lr)
         self._last_lr = [float(self.optimizer.lr)]
 
