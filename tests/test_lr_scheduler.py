@@ -312,3 +312,19 @@ def test_fit_refuses_a_scheduler_of_another_optimiser():
         fit(model, X, y, optimizer="sgd", lr=0.1, scheduler=other, progress=False)
     with pytest.raises(DataTypeError):
         fit(model, X, y, scheduler=3, progress=False)
+
+
+def test_a_failing_schedule_fails_alike_on_replay_and_built_graph():
+    """The same error, and the same parameters left behind (replay writes its vector
+    back into the Values even when training stops on an error)."""
+    X, y = data()
+    left = []
+    for replay in (True, False):
+        model = MLP(2, [4, 1], seed=2)
+        with pytest.raises(DomainError, match="epoch 3"):
+            fit(model, X, y, loss="mse", optimizer=SGD(model.parameters(), lr=0.1), epochs=10,
+                batch_size=5, seed=0, replay=replay, progress=False,
+                scheduler=lambda o: LambdaLR(o, lambda k: 1.0 if k < 3 else float("inf")))
+        left.append([p.data for p in model.parameters()])
+    np.testing.assert_allclose(left[0], left[1], rtol=0, atol=1e-12)
+    assert left[0] != [p.data for p in MLP(2, [4, 1], seed=2).parameters()]  # it trained
