@@ -66,8 +66,14 @@ def _moons(n=100, seed=0):
 def step_engines(X, y, lr=0.01):
     """name -> a function doing one training step (each with its own model)."""
     engines = {}
-    sizes = [2, 16, 16, 1]
-    acts = ["relu", "relu", None]
+    engines.update(_micrograd_engine(X, y, lr))
+    engines.update(_our_engines(X, y, lr))
+    engines.update(_peer_engines(X, y, lr))
+    return engines
+
+
+def _micrograd_engine(X, y, lr):
+    engines = {}
     try:
         from micrograd.nn import MLP as MicroMLP
 
@@ -86,6 +92,12 @@ def step_engines(X, y, lr=0.01):
         engines["micrograd 0.1.0"] = micrograd_step
     except ImportError:
         pass
+    return engines
+
+
+def _our_engines(X, y, lr):
+    engines = {}
+    acts = ["relu", "relu", None]
 
     def sgd(params):
         for p in params:
@@ -131,7 +143,12 @@ def step_engines(X, y, lr=0.01):
         replay.train_step(step4, X, y, opt4, sync=True)
 
     engines["ours, replayed, Values synced each step"] = replayed_synced_step
+    return engines
 
+
+def _peer_engines(X, y, lr):
+    engines = {}
+    sizes = [2, 16, 16, 1]
 
     rng = np.random.default_rng(0)
     W = [rng.uniform(-1, 1, size=(o, i)) for i, o in zip(sizes[:-1], sizes[1:])]

@@ -61,8 +61,9 @@ def report(steps, graph, chains, memory, digits, scaling=None):
             lines.append(f"| {name} | {_fmt_time(t)}{' (once)' if name.startswith('recording') else ''} |")
     if scaling:
         lines += ["", "**6. Replay at every size**: one SGD step (ReLU hidden layers, linear "
-                  "output, float64, one BLAS thread, medians of interleaved repeats); recording "
-                  "= compile_step + first step - one step", "", scaling_table(scaling)]
+                  "output, float64, one BLAS thread; lower quartile of repeats interleaved in "
+                  "short rounds); recording = compile_step + first step - one step", "",
+                  scaling_table(scaling)]
     return "\n".join(lines) + "\n"
 
 
