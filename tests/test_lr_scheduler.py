@@ -233,6 +233,7 @@ def test_state_dict_resumes_the_same_rates(make):
     opt2.load_state_dict(saved_opt)   # as with torch: the optimiser holds the rate
     sched2.load_state_dict(saved_sched)
     assert sched2.last_epoch == 9 and "optimizer" not in saved_sched
+    assert opt2.initial_lr == 0.3  # the base rate of the run, not the 0.7 it was made with
     np.testing.assert_array_equal(rates(sched2, 20), expected)
 
 

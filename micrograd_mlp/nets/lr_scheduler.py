@@ -120,6 +120,7 @@ class LRScheduler:
             raise CheckpointError(f"invalid {type(self).__name__} state: {e}") from e
         self.last_epoch, self._step_count, self.base_lrs, self._last_lr = (
             last_epoch, step_count, base, last)
+        self.optimizer.initial_lr = base[0]  # as torch keeps it in the optimiser's state
         for k, v in settings.items():
             setattr(self, k, v)
 
