@@ -1,5 +1,6 @@
-"""``make figures``: run the demos and copy the figures the README shows into
-``demos/figures/``, so each one is exactly what its demo writes into ``demos/out/``.
+"""``make figures``: rerun the demos and copy the README's figures into demos/figures/.
+
+Each copy is exactly the PNG its demo writes into ``demos/out/``.
 
 Every demo runs with its default settings (``--quick`` only with ``--quick`` here),
 writing into ``--out`` (default ``demos/out``); then each PNG listed in

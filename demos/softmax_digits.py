@@ -1,6 +1,6 @@
-"""Seed 004: a softmax classifier with one hidden layer and L2 regularisation, on the
-8x8 handwritten digits or on CIFAR-10 read from local files.
+"""Seed 004: a softmax classifier with L2 regularisation on the 8x8 digits or CIFAR-10.
 
+One hidden layer, on the 8x8 handwritten digits or on CIFAR-10 read from local files.
 Network ``x (pixels) -> h = f(W1 x + b1) -> z = W2 h + b2 (10 logits)``; loss the
 softmax cross-entropy ``L = 1/n sum_i (ln sum_k e^(z_ik) - z_i,y_i)`` plus the L2 term
 ``lambda / (2 n) (||W1||^2 + ||W2||^2)`` (weights only, n = training samples; its
@@ -220,7 +220,8 @@ def main(argv=None) -> dict:
     W, _ = runs[main_label]["model"].get_parameters()
     title = f"First-layer weights of the {main_label} network (one image per hidden unit)"
     if len(image_shape) == 3:
-        fig = rgb_weight_images(plt, W[0], title)
+        fig = rgb_weight_images(plt, W[0], title + "\ncolours stretched to each unit's own "
+                                                   "weight range")
     else:
         fig = plot_weight_images(W[0], shape=image_shape, ncols=8, title=title)
     files += _common.save_figure(fig, args.out, f"{stem}_weights")
