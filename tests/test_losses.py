@@ -9,6 +9,7 @@ import pytest
 from micrograd_mlp import Value, anomaly_mode, gradcheck
 from micrograd_mlp import losses as L
 from micrograd_mlp.engine import DomainError, ShapeError, topological_order
+from micrograd_mlp.errors import ArgumentError
 
 RNG = np.random.default_rng(4)
 
@@ -242,9 +243,9 @@ def test_l2_of_a_model_excludes_biases():
 
 
 def test_l2_bad_input():
-    with pytest.raises(DomainError):
+    with pytest.raises(ArgumentError, match="lam must be >= 0.0"):
         L.l2([Value(1.0)], lam=-1.0, n=3)
-    with pytest.raises(DomainError):
+    with pytest.raises(ArgumentError, match="n .the number of samples. must be > 0.0"):
         L.l2([Value(1.0)], lam=1.0, n=0)
     with pytest.raises(ShapeError):
         L.l2([], lam=1.0, n=3)

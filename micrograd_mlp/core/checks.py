@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from typing import Iterable, Optional
 
 import numpy as np
 
 from ..errors import ArgumentError, DataTypeError
 
-__all__ = ["check_int", "check_real", "check_choice", "check_seed", "check_flag"]
+__all__ = ["check_int", "check_real", "check_choice", "check_seed", "check_flag",
+           "check_iterable", "check_callable", "check_path"]
 
 
 def _is_bool(x) -> bool:
@@ -84,6 +86,33 @@ def check_flag(x, what: str) -> bool:
     if isinstance(x, numbers.Integral) and int(x) in (0, 1):
         return bool(x)
     raise DataTypeError(f"{what} must be True or False, not {type(x).__name__} ({x!r:.40})")
+
+
+def check_iterable(xs, what: str):
+    """``xs`` when it is a list, tuple or other iterable of items (not a lone string,
+    number, dict or Value)."""
+    if isinstance(xs, (str, bytes, dict)) or not hasattr(xs, "__iter__") or \
+            hasattr(xs, "parents"):
+        raise DataTypeError(f"{what} must be a list, not {type(xs).__name__} ({xs!r:.40})")
+    return xs
+
+
+def check_callable(f, what: str):
+    """``f`` when it can be called."""
+    if not callable(f):
+        raise DataTypeError(f"{what} must be a function, not {type(f).__name__} ({f!r:.40})")
+    return f
+
+
+def check_path(path, what: str = "path"):
+    """``path`` when it names a file: a ``str`` or ``os.PathLike`` (an integer, which
+    ``open`` would take for a file descriptor, is refused)."""
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+        raise DataTypeError(f"{what} must be a file name (str or pathlib.Path), not "
+                            f"{type(path).__name__} ({path!r:.40})")
+    if not os.fspath(path):
+        raise ArgumentError(f"{what} is empty")
+    return path
 
 
 def _short(x) -> str:

@@ -34,6 +34,7 @@ from ..errors import (
     AnomalyError, ArgumentError, DataTypeError, DomainError, GradientError, MicrogradError,
     ShapeError,
 )
+from .checks import check_flag, check_iterable
 from .graph_walk import interior_order, topological_order
 from .modes import (
     anomaly_mode, current_group, current_modes, is_anomaly_enabled, is_grad_enabled, no_grad,
@@ -115,7 +116,8 @@ class Value:
         self.op = ""
         self.parents = ()
         self.group = current_modes().group
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = requires_grad if requires_grad.__class__ is bool else \
+            check_flag(requires_grad, "requires_grad")
         self._tick = _CLOCK
 
     # ------------------------------------------------------------ properties
@@ -399,18 +401,10 @@ def _lift(x) -> Value:
     return x if x.__class__ is Value else _const(x)
 
 
-def _iterable(values, what):
-    """``values`` when it is a list/tuple/iterable of items (not a lone Value or number)."""
-    if isinstance(values, (Value, str, bytes, dict)) or not hasattr(values, "__iter__"):
-        raise DataTypeError(f"{what}() takes a list of Values or numbers, not "
-                            f"{type(values).__name__}")
-    return values
-
-
 def sum_values(values: Iterable) -> Value:
     """``u_1 + u_2 + ... + u_n`` as one n-ary ``sum`` node (a shallow graph, one op
     node in a drawing), instead of a chain of ``n - 1`` additions."""
-    nodes = tuple(_lift(v) for v in _iterable(values, "sum_values"))
+    nodes = tuple(_lift(v) for v in check_iterable(values, "sum_values()"))
     if not nodes:
         raise ShapeError("sum_values() of nothing: give at least one value")
     if len(nodes) == 1:
@@ -421,7 +415,7 @@ def sum_values(values: Iterable) -> Value:
 def max_values(values: Iterable) -> Value:
     """``max(u_1, ..., u_n)`` elementwise over the batch; the derivative goes to the
     first largest input."""
-    nodes = tuple(_lift(v) for v in _iterable(values, "max_values"))
+    nodes = tuple(_lift(v) for v in check_iterable(values, "max_values()"))
     if not nodes:
         raise ShapeError("max_values() of nothing: give at least one value")
     if len(nodes) == 1:

@@ -18,7 +18,8 @@ from typing import Callable, List, Sequence
 
 import numpy as np
 
-from ..errors import GradcheckError
+from ..errors import ArgumentError, DataTypeError, GradcheckError
+from .checks import check_real
 from .engine import Value, describe, no_grad
 
 __all__ = ["gradcheck", "GradcheckError", "numeric_grad", "analytic_grad"]
@@ -27,13 +28,30 @@ __all__ = ["gradcheck", "GradcheckError", "numeric_grad", "analytic_grad"]
 def _scalar_output(f, inputs, where):
     out = f(*inputs)
     if not isinstance(out, Value):
-        raise TypeError(f"gradcheck: f must return a Value, got {type(out).__name__} ({where})")
+        raise DataTypeError(f"gradcheck: f must return a Value, got {type(out).__name__} ({where})")
     return out.sum() if out.is_batched else out
+
+
+def _checked(f, inputs, what, wrap=False) -> List[Value]:
+    """The inputs as a non-empty list of Values (numbers wrapped when ``wrap``), and
+    ``f`` callable; else an error of the library's family."""
+    if not callable(f):
+        raise DataTypeError(f"{what}: f must be a function, not {type(f).__name__}")
+    if isinstance(inputs, (Value, str, bytes, dict)) or not hasattr(inputs, "__iter__"):
+        raise DataTypeError(f"{what}: inputs must be a list of Values, not {type(inputs).__name__}")
+    items = [Value(x) if wrap and not isinstance(x, Value) else x for x in inputs]
+    for i, x in enumerate(items):
+        if not isinstance(x, Value):
+            raise DataTypeError(f"{what}: input {i} must be a Value, not {type(x).__name__}")
+    if not items:
+        raise ArgumentError(f"{what}: give at least one input")
+    return items
 
 
 def analytic_grad(f: Callable, inputs: Sequence[Value]) -> List:
     """The gradients of ``f(*inputs)`` (summed over a batched output) from ``backward()``,
     leaving the inputs' own ``grad`` as it was."""
+    inputs = _checked(f, inputs, "analytic_grad")
     saved = [x.grad for x in inputs]
     try:
         for x in inputs:
@@ -47,6 +65,8 @@ def analytic_grad(f: Callable, inputs: Sequence[Value]) -> List:
 
 def numeric_grad(f: Callable, inputs: Sequence[Value], eps: float = 1e-6) -> List:
     """Central differences of ``f(*inputs)`` with respect to every entry of every input."""
+    inputs = _checked(f, inputs, "numeric_grad")
+    eps = check_real(eps, "numeric_grad: eps", 0.0, above=True)
     grads = []
     with no_grad():
         for x in inputs:
@@ -74,9 +94,9 @@ def gradcheck(f: Callable, inputs: Sequence[Value], eps: float = 1e-6,
     summed). Returns True, or raises :class:`GradcheckError` naming each input whose
     analytic and numeric gradients differ by more than ``atol + rtol * |numeric|``.
     """
-    inputs = [x if isinstance(x, Value) else Value(x) for x in inputs]
-    if not inputs:
-        raise ValueError("gradcheck: give at least one input")
+    inputs = _checked(f, inputs, "gradcheck", wrap=True)
+    atol = check_real(atol, "gradcheck: atol", 0.0)
+    rtol = check_real(rtol, "gradcheck: rtol", 0.0)
     analytic = analytic_grad(f, inputs)
     numeric = numeric_grad(f, inputs, eps)
     problems = []

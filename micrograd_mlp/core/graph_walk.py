@@ -5,6 +5,8 @@ Both walks are iterative (a chain a million nodes deep is fine) and read only a 
 """
 from __future__ import annotations
 
+from ..errors import DataTypeError
+
 __all__ = ["topological_order", "interior_order"]
 
 _EXIT = object()  # stack marker: the node below it has had all its parents listed
@@ -14,6 +16,8 @@ def topological_order(root, all_nodes: bool = False) -> list:
     """Every node ``root`` depends on, each after all of its parents (inputs first,
     ``root`` last). Iterative, so a chain a million deep is fine. With
     ``all_nodes=False`` (the default) only nodes that require a gradient are listed."""
+    if not (hasattr(root, "parents") and hasattr(root, "requires_grad")):
+        raise DataTypeError(f"topological_order needs a Value, not {type(root).__name__}")
     order = []
     append = order.append
     seen = set()

@@ -30,7 +30,7 @@ import numpy as np
 from .composite import COMPOSITES, Composite, tagged
 from ..core.engine import Value, current_group, where
 from ..core.primitives import erf_array
-from ..errors import DataTypeError, DomainError, UnknownActivationError
+from ..errors import ArgumentError, DataTypeError, DomainError, UnknownActivationError
 
 __all__ = [
     "Activation", "ACTIVATIONS", "UnknownActivationError", "get", "register", "names",
@@ -383,7 +383,7 @@ def _selu_constants(lam, alpha, standard):
     if standard:
         # standard=True replaces the seed's default lam = 1; another explicit lam conflicts
         if lam not in (None, 1.0, SELU_LAMBDA):
-            raise ValueError(f"selu(standard=True) fixes lam = {SELU_LAMBDA!r}; got lam={lam!r}")
+            raise ArgumentError(f"selu(standard=True) fixes lam = {SELU_LAMBDA!r}; got lam={lam!r}")
         return SELU_LAMBDA, alpha
     return (1.0 if lam is None else lam), alpha
 
@@ -463,7 +463,7 @@ def gelu(v, approximate="none"):
         inner = _SQRT_2_OVER_PI * (v + GELU_TANH_COEF * v * v * v)
         return 0.5 * v * (1.0 + inner.tanh())
     if approximate != "none":
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
+        raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
     return 0.5 * v * (1.0 + (v * _INV_SQRT_2).erf())
 
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from . import activations
 from .composite import composite
+from ..core.checks import check_choice, check_real
 from .targets import CLASSES, PER_OUTPUT, class_targets, per_output_targets
 from ..core.engine import Value, max_values, sum_values, where
 from ..errors import ArgumentError, DataTypeError, DomainError, ShapeError, UnknownLossError
@@ -86,6 +87,7 @@ def _check_batches(nodes, what):
 
 
 def _reduce(loss: Value, reduction: str, what) -> Value:
+    check_choice(reduction, f"{what}: reduction", REDUCTIONS)
     if reduction == "mean":
         return loss.mean()
     if reduction == "sum":
@@ -112,6 +114,7 @@ def _reduce_elementwise(terms: List[Value], reduction: str, what):
     """Reduce one loss term per output (each a scalar or a batch) like PyTorch: the mean
     or the sum over every output and sample, or (``"none"``) the terms themselves (one
     Value, or a list of one per output)."""
+    check_choice(reduction, f"{what}: reduction", REDUCTIONS)
     if reduction == "mean":
         return _mean_of(terms).mean()
     if reduction == "sum":
@@ -309,6 +312,9 @@ def weights_of(params, include_biases: bool = False) -> List[Value]:
         pairs = None
     if pairs is not None:
         return [v for name, v in pairs if include_biases or str(name).startswith("W")]
+    if isinstance(params, (Value, str, bytes)) or not hasattr(params, "__iter__"):
+        raise DataTypeError(f"l2: params must be a model, a dict or a list of Values, not "
+                            f"{type(params).__name__}")
     weights = list(params)
     for w in weights:
         if not isinstance(w, Value):
@@ -326,10 +332,8 @@ def l2(params, lam, n, include_biases: bool = False):
     ``include_biases=True`` sums the squares of every parameter, biases too, as
     micrograd's demo does: its penalty ``alpha * sum(p * p for p in model.parameters())``
     is ``l2(model, lam=2 * alpha, n=1, include_biases=True)``, gradient ``2 alpha p``."""
-    if isinstance(lam, Value) or not isinstance(lam, numbers.Real) or not lam >= 0:
-        raise DomainError(f"l2: lam must be a number >= 0, got {lam!r}")
-    if isinstance(n, bool) or not isinstance(n, numbers.Real) or not n > 0:
-        raise DomainError(f"l2: n (the number of samples) must be > 0, got {n!r}")
+    lam = check_real(lam, "l2: lam", 0.0)
+    n = check_real(n, "l2: n (the number of samples)", 0.0, above=True)
     if not isinstance(include_biases, (bool, np.bool_)):
         raise DataTypeError(f"l2: include_biases must be True or False, not {include_biases!r}")
     weights = weights_of(params, bool(include_biases))

@@ -20,7 +20,8 @@ import stat
 import tempfile
 from typing import Callable, Dict, List, Optional
 
-from ..errors import CheckpointError
+from ..core.checks import check_path
+from ..errors import CheckpointError, DataTypeError
 
 __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "save_checkpoint", "read_checkpoint",
            "parse_checkpoint", "check_architecture", "checkpoint_document", "write_atomic"]
@@ -33,6 +34,8 @@ def checkpoint_document(model, optimizer=None) -> Dict:
     """The JSON document of ``model`` (and ``optimizer.state_dict()``), refused with
     :class:`CheckpointError` when it could not be loaded back: a non-finite parameter,
     or an optimiser that does not hold exactly the model's parameters, in order."""
+    if not (hasattr(model, "architecture") and hasattr(model, "state_dict")):
+        raise DataTypeError(f"save_checkpoint needs a model (an MLP), not {type(model).__name__}")
     doc = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
@@ -72,6 +75,7 @@ def save_checkpoint(path, model, optimizer=None,
     parameters. ``verify(doc)`` (``MLP.save`` passes the loader) runs on the document
     parsed back from its text before the file is touched; see :func:`write_atomic`
     for how the file is replaced."""
+    check_path(path)
     doc = checkpoint_document(model, optimizer)
     text = json.dumps(doc, indent=1, allow_nan=False)
     if verify is not None:
@@ -118,7 +122,7 @@ def write_atomic(path, write: Callable) -> None:
 def read_checkpoint(path) -> Dict:
     """The checked JSON document of a checkpoint file (see :func:`parse_checkpoint`).
     A missing file raises ``FileNotFoundError``; a malformed one :class:`CheckpointError`."""
-    with open(path, "rb") as f:
+    with open(check_path(path), "rb") as f:
         raw = f.read()
     return parse_checkpoint(raw, os.fspath(path))
 

@@ -22,7 +22,6 @@ generator              X shape     y                source
 """
 from __future__ import annotations
 
-import numbers
 import tarfile
 import zlib
 from pathlib import Path
@@ -30,7 +29,11 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import DataError, DataMissingError
+from ..core.checks import check_flag, check_int, check_path, check_real, check_seed
+from ..errors import (
+    ArgumentError, DataError, DataMissingError, DataTypeError, DomainError, ShapeError,
+)
+from ..functions.targets import numeric_array
 
 __all__ = [
     "xor", "generate_linear", "generate_XOR_easy", "sinusoid", "moons", "digits",
@@ -43,23 +46,17 @@ Arrays = Tuple[np.ndarray, np.ndarray]
 # ---------------------------------------------------------------- argument checks
 
 
+MAX_SAMPLES = 10 ** 7  #: the most samples a generator makes (more would not fit in memory)
+
+
 def _check_count(name: str, n, minimum: int = 1) -> int:
     """``n`` as an int >= ``minimum``, else a clear error."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"{name} must be an integer number of samples, not {type(n).__name__} ({n!r})")
-    if n < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {n}")
-    return int(n)
+    return check_int(n, name, minimum=minimum, maximum=MAX_SAMPLES)
 
 
 def _check_scale(name: str, s) -> float:
     """``s`` as a finite float >= 0 (a standard deviation), else a clear error."""
-    if isinstance(s, bool) or not isinstance(s, numbers.Real):
-        raise TypeError(f"{name} must be a real number (a standard deviation), not {type(s).__name__}")
-    s = float(s)
-    if not np.isfinite(s) or s < 0:
-        raise ValueError(f"{name} must be a finite number >= 0 (a standard deviation), got {s}")
-    return s
+    return check_real(s, name, minimum=0.0)
 
 
 # ---------------------------------------------------------------- generators
@@ -98,7 +95,7 @@ def generate_linear(n: int = 100, seed: Optional[int] = 0) -> Arrays:
         0 where ``x[0] > x[1]`` (below the diagonal), else 1.
     """
     n = _check_count("n", n)
-    X = np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, 2))
+    X = np.random.default_rng(check_seed(seed)).uniform(0.0, 1.0, size=(n, 2))
     y = np.where(X[:, 0] > X[:, 1], 0, 1)
     return X, y
 
@@ -158,8 +155,8 @@ def sinusoid(n_train: int = 40, n_test: int = 200, sigma: float = 0.1,
     n_test = _check_count("n_test", n_test)
     sigma = _check_scale("sigma", sigma)
     if not (np.isfinite(low) and np.isfinite(high) and low < high):
-        raise ValueError(f"need finite low < high, got low={low}, high={high}")
-    rng = np.random.default_rng(seed)
+        raise ArgumentError(f"need finite low < high, got low={low}, high={high}")
+    rng = np.random.default_rng(check_seed(seed))
 
     def draw(n):
         x = np.sort(rng.uniform(low, high, size=n))
@@ -195,7 +192,7 @@ def moons(n: int = 100, noise: float = 0.1, seed: Optional[int] = 0,
     """
     n = _check_count("n", n, minimum=2)
     noise = _check_scale("noise", noise)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     n_up = n // 2
     n_down = n - n_up
     t_up = np.linspace(0.0, np.pi, n_up)
@@ -245,14 +242,14 @@ def digits(n: Optional[int] = None, seed: Optional[int] = 0,
     if classes is not None:
         classes = _check_count("classes", classes, minimum=2)
         if classes > 10:
-            raise ValueError(f"classes must be between 2 and 10, got {classes}")
+            raise ArgumentError(f"classes must be between 2 and 10, got {classes}")
         keep = y < classes
         X, y = X[keep], y[keep]
-    order = np.random.default_rng(seed).permutation(len(y))
+    order = np.random.default_rng(check_seed(seed)).permutation(len(y))
     if n is not None:
         n = _check_count("n", n)
         if n > len(y):
-            raise ValueError(f"n={n} is more than the {len(y)} images available")
+            raise ArgumentError(f"n={n} is more than the {len(y)} images available")
         order = order[:n]
     return X[order], y[order]
 
@@ -362,9 +359,13 @@ def load_cifar10(root, n_train: Optional[int] = None, n_test: Optional[int] = No
     """
     limits = [None if n is None else _check_count(name, n)
               for name, n in (("n_train", n_train), ("n_test", n_test))]
-    if np.dtype(dtype).kind != "f":
-        raise ValueError(f"dtype must be a float type (pixels are scaled to [0, 1]), got {dtype!r}")
-    raw = _cifar_read_files(Path(root).expanduser())
+    try:
+        float_dtype = np.dtype(dtype).kind == "f"
+    except TypeError:
+        float_dtype = False
+    if not float_dtype:
+        raise ArgumentError(f"dtype must be a float type (pixels are scaled to [0, 1]), got {dtype!r}")
+    raw = _cifar_read_files(Path(check_path(root, "root")).expanduser())
     parts, need = [], limits[0]
     for name in CIFAR10_TRAIN_FILES:
         if need is not None and need <= 0:
@@ -406,17 +407,17 @@ def train_val_split(X, y, val_fraction: float = 0.2, seed: Optional[int] = 0,
     -------
     X_train, y_train, X_val, y_val : ndarrays (the rows of X and y, shuffled)
     """
-    X = np.asarray(X)
-    y = np.asarray(y)
+    X = numeric_array(X, "train_val_split: X")
+    y = numeric_array(y, "train_val_split: y")
     if X.ndim < 1 or y.ndim != 1 or len(X) != len(y):
-        raise ValueError(f"X and y must have the same number of rows and y must be 1-D; "
+        raise ShapeError(f"X and y must have the same number of rows and y must be 1-D; "
                          f"got X {X.shape}, y {y.shape}")
-    if not 0.0 < float(val_fraction) < 1.0:
-        raise ValueError(f"val_fraction must be strictly between 0 and 1, got {val_fraction}")
+    val_fraction = check_real(val_fraction, "val_fraction", 0.0, 1.0, above=True, below=True)
+    stratify = check_flag(stratify, "stratify")
     n = len(y)
     if n < 2:
-        raise ValueError(f"need at least 2 samples to split, got {n}")
-    rng = np.random.default_rng(seed)
+        raise ShapeError(f"need at least 2 samples to split, got {n}")
+    rng = np.random.default_rng(check_seed(seed))
     if stratify:
         val = []
         for c in np.unique(y):
@@ -437,14 +438,15 @@ def train_val_split(X, y, val_fraction: float = 0.2, seed: Optional[int] = 0,
 def one_hot(y, n_classes: Optional[int] = None) -> np.ndarray:
     """Integer labels of shape (n,) as a one-hot float64 matrix of shape (n, n_classes):
     ``Y[k, c] = 1`` if ``y[k] == c`` else 0."""
-    y = np.asarray(y)
+    y = numeric_array(y, "one_hot: labels")
     if y.ndim != 1 or y.dtype.kind not in "iub":
-        raise ValueError(f"one_hot needs a 1-D array of integer labels, got dtype {y.dtype}, shape {y.shape}")
+        raise DataTypeError(f"one_hot needs a 1-D array of integer labels, got dtype {y.dtype}, "
+                            f"shape {y.shape}")
     if y.size and y.min() < 0:
-        raise ValueError("one_hot: labels must be >= 0")
-    k = int(y.max()) + 1 if n_classes is None else int(n_classes)
+        raise DomainError("one_hot: labels must be >= 0")
+    k = int(y.max()) + 1 if n_classes is None else check_int(n_classes, "n_classes", minimum=1)
     if y.size and y.max() >= k:
-        raise ValueError(f"one_hot: label {int(y.max())} does not fit n_classes={k}")
+        raise DomainError(f"one_hot: label {int(y.max())} does not fit n_classes={k}")
     Y = np.zeros((y.size, k))
     Y[np.arange(y.size), y] = 1.0
     return Y

@@ -7,7 +7,8 @@ from typing import Dict, List
 
 import numpy as np
 
-from ..errors import ArgumentError, ShapeError
+from ..core.checks import check_iterable
+from ..errors import ArgumentError, DataTypeError, ShapeError
 from ..functions import losses
 from ..functions.targets import numeric_array
 
@@ -111,10 +112,13 @@ def select_metrics(metrics, targets, val) -> tuple:
         return ("accuracy",) if targets.classes() is not None else ()
     if isinstance(metrics, str) or callable(metrics):
         metrics = (metrics,)
-    metrics = tuple(metrics)
+    metrics = tuple(check_iterable(metrics, "metrics"))
     for m in metrics:
         if callable(m):
             continue
+        if not isinstance(m, str):
+            raise DataTypeError(f"a metric is a name or a callable (predictions, y) -> float, "
+                                f"not {type(m).__name__}")
         if m not in METRICS:
             raise ArgumentError(f"unknown metric {m!r}; known: {', '.join(METRICS)} or a "
                                 f"callable (predictions, y) -> float")

@@ -49,12 +49,17 @@ def _activation_name(spec) -> str:
     return name if name in _activations.ACTIVATIONS else ""
 
 
+MAX_WIDTH = 10 ** 6  #: the largest layer width or number of inputs
+
+
 def check_size(n, what):
     """``n`` as an int >= 1 (a layer width, a number of inputs), else a
     :class:`DataTypeError` (not an integer) or :class:`ArgumentError` (below 1)."""
     n = check_int(n, what)
     if n < 1:
         raise ArgumentError(f"{what} must be a positive integer, got {n}")
+    if n > MAX_WIDTH:  # one Value per weight: beyond this a network cannot fit in memory
+        raise ArgumentError(f"{what} is {n}; a scalar-Value network allows at most {MAX_WIDTH}")
     return n
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..core.engine import Value
 from ..core.checks import check_flag, check_seed
-from ..errors import ArgumentError, CheckpointError, DataTypeError, GradientError, ShapeError
+from ..errors import ArgumentError, CheckpointError, DataTypeError, DomainError, GradientError, ShapeError
 from . import optim
 from .checkpoint import check_architecture, read_checkpoint, save_checkpoint
 from ..functions import activations as _activations
@@ -124,7 +124,7 @@ class MLP(Module):
         when the other layout would fit). ``biases[l]`` has ``nout`` entries. All
         shapes are checked before anything is changed. Returns the model."""
         if layout not in ("out_in", "in_out"):
-            raise ValueError(f"layout must be 'out_in' (rows = neurons) or 'in_out' (x . W), not {layout!r}")
+            raise ArgumentError(f"layout must be 'out_in' (rows = neurons) or 'in_out' (x . W), not {layout!r}")
         nl = len(self.layers)
         new_w, new_b = [None] * nl, [None] * nl
         if weights is not None:
@@ -144,7 +144,7 @@ class MLP(Module):
                     raise ShapeError(f"weights of layer {l + 1}: expected shape {want} for "
                                      f"layout={layout!r}, got {W.shape}{hint}")
                 if not np.all(np.isfinite(W)):
-                    raise ValueError(f"weights of layer {l + 1} contain NaN or inf")
+                    raise DomainError(f"weights of layer {l + 1} contain NaN or inf")
                 new_w[l] = W if layout == "out_in" else W.T
         if biases is not None:
             biases = list(biases)
@@ -154,13 +154,13 @@ class MLP(Module):
                 if b is None:
                     continue
                 if not layer.bias:
-                    raise ValueError(f"layer {l + 1} has no biases (bias=False)")
+                    raise ArgumentError(f"layer {l + 1} has no biases (bias=False)")
                 b = np.asarray(b, dtype=np.float64)
                 if b.size != layer.nout or (b.ndim == 2 and 1 not in b.shape) or b.ndim > 2:
                     raise ShapeError(f"biases of layer {l + 1}: expected {layer.nout} values, "
                                      f"got shape {b.shape}")
                 if not np.all(np.isfinite(b)):
-                    raise ValueError(f"biases of layer {l + 1} contain NaN or inf")
+                    raise DomainError(f"biases of layer {l + 1} contain NaN or inf")
                 new_b[l] = b.reshape(-1)
         for layer, W, b in zip(self.layers, new_w, new_b):
             for i, n in enumerate(layer.neurons):
@@ -175,7 +175,7 @@ class MLP(Module):
         """``(weights, biases)``: lists of numpy arrays, one per layer, in ``layout``
         (see :meth:`set_parameters`); ``biases[l]`` is None without biases."""
         if layout not in ("out_in", "in_out"):
-            raise ValueError(f"layout must be 'out_in' or 'in_out', not {layout!r}")
+            raise ArgumentError(f"layout must be 'out_in' or 'in_out', not {layout!r}")
         ws = [layer.weight_matrix() for layer in self.layers]
         if layout == "in_out":
             ws = [W.T.copy() for W in ws]

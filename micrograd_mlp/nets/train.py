@@ -27,7 +27,9 @@ import numpy as np
 
 from ..core.engine import Value, is_anomaly_enabled, no_grad
 from ..errors import ArgumentError, DataTypeError, GradientError, ShapeError
-from ..core.checks import check_int, check_real
+from ..core.checks import (
+    check_callable, check_flag, check_int, check_iterable, check_real, check_seed,
+)
 from ..errors import DomainError, UnknownLossError
 from ..functions import losses
 from ..functions import targets as target_rules
@@ -71,9 +73,10 @@ def resolve_loss(loss) -> Callable:
 
 def _as_inputs(model, X) -> np.ndarray:
     """``X`` as a float64 ``(n, nin)`` array, or a clear error."""
+    _check_model(model)
     try:
         X = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:
         raise DataTypeError(f"inputs must be numbers of shape (n, {model.nin}): {e}") from e
     if X.ndim == 1 and model.nin == 1:
         X = X.reshape(-1, 1)
@@ -183,7 +186,7 @@ def _squeeze(out: List[Value]):
 
 def _mean_loss(L) -> Value:
     if not isinstance(L, Value):
-        raise TypeError(f"the loss must return a Value, got {type(L).__name__}")
+        raise DataTypeError(f"the loss must return a Value, got {type(L).__name__}")
     return L.mean() if L.is_batched else L
 
 
@@ -195,6 +198,15 @@ def _predictions(out: List[Value], n: int) -> np.ndarray:
 # ---------------------------------------------------------------- one step
 
 
+MAX_EPOCHS = 10 ** 9  #: a larger count is a typo, not a plan (it would never end)
+
+
+def _check_model(model) -> None:
+    if not isinstance(model, Module):
+        raise DataTypeError(f"expected a model (an MLP or another Module), not "
+                            f"{type(model).__name__} ({model!r:.40})")
+
+
 def train_step(model, Xb: np.ndarray, yb, loss: Callable, optimizer, per_sample: bool = False):
     """One update on the batch ``(Xb, yb)``: zero the grads, build the graph of the
     mean batch loss, ``backward()``, ``optimizer.step()``.
@@ -203,6 +215,11 @@ def train_step(model, Xb: np.ndarray, yb, loss: Callable, optimizer, per_sample:
     the batch. ``per_sample=True``: one graph per sample, each backward seeded with
     ``1 / batch size`` so the accumulated gradient is that of the mean. Returns
     ``(loss before the step, predictions (B, nout) before the step)``."""
+    Xb = _as_inputs(model, Xb)
+    check_callable(loss, "train_step: loss")
+    if not isinstance(optimizer, _optim.Optimizer):
+        raise DataTypeError(f"train_step needs an optimiser (SGD, Adam ...), not "
+                            f"{type(optimizer).__name__}")
     optimizer.zero_grad()
     B = Xb.shape[0]
     if not per_sample:
@@ -283,9 +300,11 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
     the scheduler's step. Returns a :class:`History`.
     """
 
+    shuffle = check_flag(shuffle, "shuffle")
+    progress = None if progress is None else check_flag(progress, "progress")
     run = _FitRun(model, X, y, loss, optimizer, lr, epochs, batch_size, epsilon, validation,
                   metrics, print_every, per_sample, replay, scheduler, callbacks)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     history = History()
     for cb in run.callbacks:
         if hasattr(cb, "set_model"):
@@ -347,7 +366,7 @@ class _FitRun:
         self.targets = targets = _Targets(model, y, n)
         self.loss_fn = resolve_loss(loss)
         targets.check_loss(self.loss_fn)
-        self.epochs = check_int(epochs, "epochs", minimum=0)
+        self.epochs = check_int(epochs, "epochs", minimum=0, maximum=MAX_EPOCHS)
         self.bs = n if batch_size is None else min(check_int(batch_size, "batch_size", minimum=1), n)
         self.epsilon = None if epsilon is None else check_real(epsilon, "epsilon", minimum=0.0,
                                                                 finite=False)
@@ -362,7 +381,8 @@ class _FitRun:
             _check_optimizer_covers(model, optimizer)
         self.optimizer = optimizer
         self.scheduler = _make_scheduler(scheduler, optimizer)
-        self.callbacks = [as_callback(cb) for cb in (callbacks or ())]
+        self.callbacks = [as_callback(cb) for cb in
+                          (check_iterable(callbacks, "callbacks") if callbacks is not None else ())]
         self.val = None
         if validation is not None:
             try:
@@ -373,8 +393,8 @@ class _FitRun:
             self.val = (Xv, _Targets(model, yv, Xv.shape[0]))
         self.metrics = select_metrics(metrics, targets, None if self.val is None else self.val[1])
         self.threshold = score_threshold(targets.y, loss)
-        self.per_sample = per_sample or self.bs == 1
-        use_replay = isinstance(loss, str) if replay is None else bool(replay)
+        self.per_sample = check_flag(per_sample, "per_sample") or self.bs == 1
+        use_replay = isinstance(loss, str) if replay is None else check_flag(replay, "replay")
         self.compiled = None
         if use_replay and not self.per_sample and not is_anomaly_enabled():
             self.compiled = compile_step(model, self.loss_fn)
@@ -523,15 +543,17 @@ def accuracy(model_or_preds, X_or_y, y=None, threshold: Optional[float] = None) 
 
     if isinstance(model_or_preds, Module):
         if y is None:
-            raise TypeError("accuracy(model, X, y): the targets y are missing")
+            raise ArgumentError("accuracy(model, X, y): the targets y are missing")
         preds = predict(model_or_preds, X_or_y)
     else:
         if y is not None:
-            raise TypeError("accuracy(predictions, y) takes two arrays; pass a model to give X")
-        preds, y = np.asarray(model_or_preds, dtype=np.float64), X_or_y
-    preds = np.asarray(preds, dtype=np.float64)
+            raise ArgumentError("accuracy(predictions, y) takes two arrays; pass a model to give X")
+        preds, y = model_or_preds, X_or_y
+    preds = target_rules.numeric_array(preds, "accuracy: predictions").astype(np.float64)
     if preds.ndim == 1:
         preds = preds.reshape(-1, 1)
+    if preds.ndim != 2:
+        raise ShapeError(f"accuracy: predictions must have shape (n,) or (n, k), got {preds.shape}")
     classes = class_labels(y, preds.shape)
     if threshold is None:
         threshold = score_threshold(y)

@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 
+from ..errors import DataTypeError
+
 __all__ = ["FONT", "POSITIVE", "NEGATIVE", "HIGHLIGHT", "MAX_MIX", "grad_colour",
            "magnitude", "esc", "esc_attr", "text_width"]
 
@@ -25,10 +27,14 @@ def grad_colour(g, scale: float) -> str:
     square root keeps small gradients visible next to large ones)."""
     if g is None:
         return "#ffffff"
-    g = float(np.mean(g)) if isinstance(g, ndarray) else float(g)
+    try:
+        g = float(np.mean(g)) if isinstance(g, ndarray) else float(g)
+        scale = float(scale)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise DataTypeError(f"grad_colour needs numbers (g, scale): {e}") from None
     if not math.isfinite(g):
         return "#bbbbbb"
-    if g == 0.0 or scale <= 0.0:
+    if g == 0.0 or not scale > 0.0:  # also a NaN scale
         return "#ffffff"
     t = MAX_MIX * math.sqrt(min(abs(g) / scale, 1.0))
     rgb = POSITIVE if g > 0 else NEGATIVE

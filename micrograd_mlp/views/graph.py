@@ -25,14 +25,15 @@ from typing import Dict, Iterable, Optional
 import numpy as np
 
 from ..core.engine import Value
-from ..core.checks import check_choice, check_int
+from ..core.checks import check_choice, check_flag, check_int, check_path, check_real
+from ..core.value_checks import check_values
 from ..errors import ArgumentError, DataTypeError, GraphvizMissingError
 from ..functions.composite import symbol_of
 from .dot_style import (
     FONT, HIGHLIGHT, esc, esc_attr, grad_colour, magnitude, text_width,
 )
 from .graph_mlp import draw_mlp
-from .viewmodel import Namer, View, build_view, constant_operand, format_number
+from .viewmodel import Namer, View, build_view, check_view, constant_operand, format_number
 
 __all__ = ["draw_dot", "draw_mlp", "render", "GraphvizMissingError", "grad_colour",
            "INSTALL_HINT"]
@@ -48,6 +49,21 @@ INSTALL_HINT = ("install Graphviz, which provides the 'dot' program: "
 
 #: the caption of a drawing made before ``backward()``
 NO_GRADIENTS_NOTE = "gradients not computed yet: call backward()"
+
+
+def _check_drawing_options(grads, highlight, partial, legend, title, show_constants, scale):
+    """draw_dot's options of the right types (a library error otherwise)."""
+    if grads is not None and not isinstance(grads, dict):
+        raise DataTypeError(f"grads must be a dict {{node: gradient}}, not {type(grads).__name__}")
+    for name, nodes in (("highlight", highlight), ("partial", partial)):
+        if nodes is not None:
+            check_values(nodes, name)
+    check_flag(legend, "legend")
+    check_flag(show_constants, "show_constants")
+    if not isinstance(title, str):
+        raise DataTypeError(f"title must be a str, not {type(title).__name__}")
+    if scale is not None:
+        check_real(scale, "scale", 0.0)
 
 
 def draw_dot(root: Value, collapse=False, rankdir: str = "LR", grads: Optional[Dict] = None,
@@ -83,7 +99,8 @@ def draw_dot(root: Value, collapse=False, rankdir: str = "LR", grads: Optional[D
     check_choice(rankdir, "rankdir", ("LR", "TB", "RL", "BT"))
     digits = check_int(digits, "digits", minimum=0, maximum=17)
     batch_items = check_int(batch_items, "batch_items", minimum=0)
-    view = view or build_view(root, collapse, fold=False)
+    _check_drawing_options(grads, highlight, partial, legend, title, show_constants, scale)
+    view = check_view(view, root) or build_view(root, collapse, fold=False)
     order = view.order
     pos = {n: i for i, n in enumerate(order)}
     namer = Namer(order, view=view)
@@ -335,15 +352,20 @@ def render(graph_or_value, path, dpi: Optional[int] = None, **draw_kwargs) -> Pa
     :class:`GraphvizMissingError` says where it is and how to install Graphviz."""
     import graphviz
 
-    path = Path(path)
+    path = Path(check_path(path))
     ext = path.suffix.lower()
     if ext not in _FORMATS:
         raise ArgumentError(f"render(): cannot tell the format of {str(path)!r}; use a file name "
                          f"ending in {', '.join(_FORMATS)}")
+    if not isinstance(graph_or_value, Value) and not hasattr(graph_or_value, "pipe"):
+        raise DataTypeError(f"render() draws a Value or a graphviz.Digraph, not "
+                            f"{type(graph_or_value).__name__}")
+    if dpi is not None:
+        dpi = check_int(dpi, "dpi", 1, 10000)
     graph = draw_dot(graph_or_value, **draw_kwargs) if isinstance(graph_or_value, Value) \
         else graph_or_value
     if draw_kwargs and not isinstance(graph_or_value, Value):
-        raise TypeError("render(): drawing options apply only when given a Value")
+        raise ArgumentError("render(): drawing options apply only when given a Value")
     if dpi is not None and ext == ".png":
         graph = graph.copy()
         graph.attr(dpi=str(int(dpi)))

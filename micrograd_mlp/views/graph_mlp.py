@@ -6,7 +6,11 @@ from typing import Iterable
 
 import numpy as np
 
+from ..core.checks import check_choice, check_int, check_iterable
+from ..core.value_checks import check_values
 from ..core.engine import Value, sum_values
+from ..errors import DataTypeError, ShapeError
+from ..functions.targets import numeric_array
 from ..functions.composite import symbol_of
 from .dot_style import FONT, HIGHLIGHT, esc, esc_attr, grad_colour
 from .trace import gradients
@@ -28,6 +32,14 @@ def draw_mlp(model, x, y=None, loss: str = "half", digits: int = 4, rankdir: str
     (``"s1"`` its values, ``"dE/ds1"`` its gradients), for step-by-step pictures."""
     import graphviz
 
+    check_choice(loss, "loss", ("half", "full"))
+    check_choice(rankdir, "rankdir", ("LR", "TB", "RL", "BT"))
+    check_int(digits, "digits", minimum=0, maximum=17)
+    if not isinstance(title, str):
+        raise DataTypeError(f"title must be a str, not {type(title).__name__}")
+    for name, keys in (("highlight", highlight), ("hidden", hidden)):
+        if not all(isinstance(k, str) for k in check_iterable(keys, name)):
+            raise DataTypeError(f"{name} must be a list of box names (str)")
     cache, E, grads = _forward_and_loss(model, x, y, loss)
     scale = max([abs(float(g)) for n, g in grads.items() if n is not E] or [0.0])
 
@@ -72,13 +84,16 @@ def draw_mlp(model, x, y=None, loss: str = "half", digits: int = 4, rankdir: str
 def _forward_and_loss(model, x, y, loss):
     """Run ``model`` on ``x``; with targets ``y`` also the loss ``E`` and every
     gradient ``dE/dnode`` (by the trace replay, no ``Value.grad`` changes)."""
-    xs = [v if isinstance(v, Value) else Value(float(v), f"x0[{j}]") for j, v in enumerate(x)]
+    if not hasattr(model, "forward") or not hasattr(model, "layers"):
+        raise DataTypeError(f"draw_mlp needs an MLP, not {type(model).__name__}")
+    xs = [v if isinstance(v, Value) else Value(v, f"x0[{j}]")
+          for j, v in enumerate(check_values(x, "draw_mlp: x", numbers_too=True))]
     outs = model.forward(xs)
     if y is None:
         return model.intermediates, None, {}
-    ys = np.atleast_1d(np.asarray(y, dtype=float))
+    ys = numeric_array(y, "draw_mlp: y").astype(float).ravel()
     if ys.size != len(outs):
-        raise ValueError(f"draw_mlp: {len(outs)} outputs but {ys.size} targets")
+        raise ShapeError(f"draw_mlp: {len(outs)} outputs but {ys.size} targets")
     E = sum_values([(o - float(t)) ** 2 for o, t in zip(outs, ys)])
     E = E * 0.5 if loss == "half" else E
     E.label = "E"

@@ -36,11 +36,13 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..core.engine import Value, backward_seed, to_input_shape, topological_order
-from ..errors import GradientError
+from ..core.checks import check_choice, check_iterable
+from ..core.value_checks import check_value, check_values
+from ..errors import DataTypeError, GradientError
 from ..functions.composite import COMPOSITES, short_name
 from .viewmodel import (
-    INDEXED_NAME, PLAIN_NAME, Edge, Factor, Namer, View, build_view, constant_operand,
-    fill_template, format_number, paren,
+    INDEXED_NAME, PLAIN_NAME, Edge, Factor, Namer, View, build_view, check_view,
+    constant_operand, fill_template, format_number, paren,
 )
 ndarray = np.ndarray
 
@@ -166,9 +168,10 @@ def backward_steps(root: Value, grad=None, collapse=False, fold: Optional[bool] 
     node is reached) and, for every input, the local derivative (value and formula)
     and the contribution ``upstream * local`` added to that input's gradient.
     ``collapse``/``fold`` as in :func:`build_view` (default: every primitive)."""
+    check_value(root, "backward_steps: root")
     if not root.requires_grad:
         raise GradientError("backward_steps(): the root depends on no Value that requires a gradient")
-    view = view or build_view(root, collapse, fold)
+    view = check_view(view, root) or build_view(root, collapse, fold)
     namer = Namer(view.order, view=view)
     grads: Dict[Value, object] = {root: backward_seed(root, grad)}
     index = 0
@@ -195,6 +198,7 @@ def backward_steps(root: Value, grad=None, collapse=False, fold: Optional[bool] 
 def gradients(root: Value, collapse=False) -> Dict[Value, object]:
     """``{node: d root/d node}`` for every node that needs a gradient, computed by
     replaying the steps (no ``Value.grad`` is changed)."""
+    check_value(root, "gradients: root")
     grads: Dict[Value, object] = {root: backward_seed(root)}
     for step in backward_steps(root, collapse=collapse):
         for t in step.terms:
@@ -312,8 +316,11 @@ def format_table(root: Value, fmt: str = "text", collapse=True, digits: int = 4,
     """The ledger of ``root`` as ``"text"`` (one line per gradient:
     ``dE/ds2[0] = dE/dx2[0] * sigma'(s2[0]) = 0.4469 * 0.2472 = 0.1105``),
     ``"markdown"`` (a table) or ``"latex"`` (an ``align*`` block; needs amsmath)."""
-    if fmt not in ("text", "markdown", "latex"):
-        raise ValueError(f"unknown format {fmt!r}; expected 'text', 'markdown' or 'latex'")
+    check_choice(fmt, "format", ("text", "markdown", "latex"))
+    if rows is not None:
+        rows = check_iterable(rows, "rows")
+        if not all(isinstance(r, Row) for r in rows):
+            raise DataTypeError("rows must be the Row list that ledger() returns")
     rows = rows if rows is not None else ledger(root, collapse)
     view = build_view(root, collapse)
     latex = fmt == "latex"
@@ -358,6 +365,7 @@ def vectors_of(nodes: Sequence[Value], what: str = "data") -> Dict[str, np.ndarr
     """Gather labelled nodes ``s1[0], s1[1], ...`` into arrays ``{"s1": array}``
     (``W1[i,j]`` into matrices), in order of first appearance; ``what`` is ``"data"``
     or a dict ``{node: value}`` (e.g. gradients). Batched values are left out."""
+    nodes = check_values(nodes, "vectors_of: nodes")
     found: Dict[str, Dict[tuple, object]] = {}
     for n in nodes:
         m = INDEXED_NAME.match(n.label or "")
@@ -387,7 +395,10 @@ def vectors_of(nodes: Sequence[Value], what: str = "data") -> Dict[str, np.ndarr
 
 def format_array(a: np.ndarray, digits: int = 7) -> str:
     """``(0.1, 0.2)`` for a vector, ``[[...], [...]]`` for a matrix."""
-    a = np.asarray(a, dtype=float)
+    try:
+        a = np.asarray(a, dtype=float)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise DataTypeError(f"format_array needs an array of numbers: {e}") from None
     if a.ndim == 0:
         return format_number(float(a), digits)
     if a.ndim == 1:
@@ -411,6 +422,7 @@ def summary(root: Value, digits: int = 7) -> str:
     ``E``), then backward ``dE/dx2 = (...)``, ``sigma'(s2) = (...)``, ``dE/ds2``,
     ``dE/dW2 = [[...]]`` ... Only labelled nodes appear (labels like ``s1[0]`` are
     gathered into vectors, ``W1[i,j]`` into matrices)."""
+    check_value(root, "summary: root")
     order = topological_order(root, all_nodes=True)
     view = build_view(root, collapse=True)
     grads = gradients(root, collapse=True)

@@ -15,13 +15,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..core.checks import check_int, check_values
+from ..core.checks import check_flag, check_int, check_iterable
+from ..core.value_checks import check_values
 from ..core.engine import Value, describe, topological_order
 from ..core.primitives import ATOM
 from ..errors import DataTypeError, DomainError, GradientError, ShapeError
 from ..functions.composite import group_path, short_name
 
-__all__ = ["View", "Edge", "Factor", "build_view", "format_number", "Namer"]
+__all__ = ["View", "Edge", "Factor", "build_view", "check_view", "format_number", "Namer"]
 
 ndarray = np.ndarray
 
@@ -319,6 +320,25 @@ def _selected(group, collapse) -> bool:
     return group.name in collapse or group.title in collapse
 
 
+def _collapse_spec(collapse):
+    """``collapse`` as False, True or a set of group names (a lone name is a set of one)."""
+    if isinstance(collapse, (bool, np.bool_)) or collapse is None:
+        return bool(collapse)
+    if isinstance(collapse, str):
+        return {collapse}
+    names = list(check_iterable(collapse, "collapse"))
+    if not all(isinstance(n, str) for n in names):
+        raise DataTypeError("collapse must be True, False or a set of group names (str)")
+    return set(names) or False
+
+
+def check_view(view, root) -> Optional["View"]:
+    """``view`` when it is None or a :class:`View` of ``root``'s graph."""
+    if view is not None and not (isinstance(view, View) and view.root is root):
+        raise DataTypeError(f"view must be None or build_view(root), not {type(view).__name__}")
+    return view
+
+
 def build_view(root: Value, collapse=False, fold: Optional[bool] = None) -> View:
     """The :class:`View` of the graph below ``root``.
 
@@ -329,10 +349,8 @@ def build_view(root: Value, collapse=False, fold: Optional[bool] = None) -> View
     """
     if not isinstance(root, Value):
         raise DataTypeError(f"expected a Value as the root, not {type(root).__name__}")
-    if collapse and not isinstance(collapse, bool):
-        collapse = {collapse} if isinstance(collapse, str) else set(collapse)
-    if fold is None:
-        fold = bool(collapse)
+    collapse = _collapse_spec(collapse)
+    fold = bool(collapse) if fold is None else check_flag(fold, "fold")
     order = topological_order(root, all_nodes=True)
     consumers: Dict[Value, List[Value]] = {}
     for n in order:
