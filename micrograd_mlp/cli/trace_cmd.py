@@ -304,7 +304,7 @@ def _number_op(op, a, b):
         result = {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b}[type(op)] if type(op) in (
             ast.Add, ast.Sub, ast.Mult) else (a / b if isinstance(op, ast.Div) else a ** b)
     except (ZeroDivisionError, OverflowError) as err:
-        raise TraceInputError(f"constant arithmetic failed: {err}") from None
+        raise TraceInputError(f"the constant part cannot be computed ({err})") from None
     if isinstance(result, complex) or not math.isfinite(result):
         raise TraceInputError("constant arithmetic gives no finite real number")
     return float(result)
