@@ -6,6 +6,7 @@ Both walks are iterative (a chain a million nodes deep is fine) and read only a 
 from __future__ import annotations
 
 from ..errors import DataTypeError
+from .checks import check_flag
 
 __all__ = ["topological_order", "interior_order"]
 
@@ -18,6 +19,7 @@ def topological_order(root, all_nodes: bool = False) -> list:
     ``all_nodes=False`` (the default) only nodes that require a gradient are listed."""
     if not (hasattr(root, "parents") and hasattr(root, "requires_grad")):
         raise DataTypeError(f"topological_order needs a Value, not {type(root).__name__}")
+    all_nodes = check_flag(all_nodes, "all_nodes")
     order = []
     append = order.append
     seen = set()

@@ -30,7 +30,9 @@ import numpy as np
 from .composite import COMPOSITES, Composite, tagged
 from ..core.engine import Value, current_group, where
 from ..core.primitives import erf_array
+from ..core.checks import check_choice, check_flag, check_real
 from ..errors import ArgumentError, DataTypeError, DomainError, UnknownActivationError
+from .targets import numeric_array
 
 __all__ = [
     "Activation", "ACTIVATIONS", "UnknownActivationError", "get", "register", "names",
@@ -159,7 +161,7 @@ def _note(**params):
 
 def _positive(name, value):
     """Check a plain-number parameter is > 0 (Values are trainable: not checked)."""
-    if not isinstance(value, Value) and not value > 0:
+    if not isinstance(value, Value) and not check_real(value, name, finite=False) > 0:
         raise DomainError(f"{name} must be > 0, got {value!r}")
 
 
@@ -380,7 +382,7 @@ def softplus(v):
 
 
 def _selu_constants(lam, alpha, standard):
-    if standard:
+    if check_flag(standard, "selu: standard"):
         # standard=True replaces the seed's default lam = 1; another explicit lam conflicts
         if lam not in (None, 1.0, SELU_LAMBDA):
             raise ArgumentError(f"selu(standard=True) fixes lam = {SELU_LAMBDA!r}; got lam={lam!r}")
@@ -457,6 +459,7 @@ def gelu(v, approximate="none"):
     ``Phi(x) + x * phi(x)`` (``phi`` the standard normal density). With
     ``approximate="tanh"``: ``x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``, as
     ``torch.nn.functional.gelu(x, approximate="tanh")``."""
+    check_choice(approximate, "gelu: approximate", ("none", "tanh"))
     _note(approximate=approximate)
     v = _as_value(v)
     if approximate == "tanh":
@@ -477,7 +480,7 @@ def evaluate(activation, x, **params):
     engine on the points ``x`` as one batch, and return ``(f(x), f'(x))`` as numpy arrays,
     the derivative from ``backward()`` (for plots, and to compare with ``df``)."""
     act = get(activation)
-    xs = np.atleast_1d(np.asarray(x, dtype=float))
+    xs = np.atleast_1d(numeric_array(x, "evaluate: x").astype(float))
     v = Value(xs.copy())
     out = act(v, **params)
     out.backward()

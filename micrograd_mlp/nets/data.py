@@ -154,7 +154,8 @@ def sinusoid(n_train: int = 40, n_test: int = 200, sigma: float = 0.1,
     n_train = _check_count("n_train", n_train)
     n_test = _check_count("n_test", n_test)
     sigma = _check_scale("sigma", sigma)
-    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+    low, high = check_real(low, "low"), check_real(high, "high")
+    if not low < high:
         raise ArgumentError(f"need finite low < high, got low={low}, high={high}")
     rng = np.random.default_rng(check_seed(seed))
 
@@ -203,7 +204,7 @@ def moons(n: int = 100, noise: float = 0.1, seed: Optional[int] = 0,
     ])
     y = np.concatenate([np.zeros(n_up, dtype=int), np.ones(n_down, dtype=int)])
     X = X + noise * rng.standard_normal(X.shape)
-    if shuffle:
+    if check_flag(shuffle, "shuffle"):
         order = rng.permutation(n)
         X, y = X[order], y[order]
     return X, y
@@ -444,7 +445,7 @@ def one_hot(y, n_classes: Optional[int] = None) -> np.ndarray:
                             f"shape {y.shape}")
     if y.size and y.min() < 0:
         raise DomainError("one_hot: labels must be >= 0")
-    k = int(y.max()) + 1 if n_classes is None else check_int(n_classes, "n_classes", minimum=1)
+    k = int(y.max()) + 1 if n_classes is None else check_int(n_classes, "n_classes", 1, 10 ** 6)
     if y.size and y.max() >= k:
         raise DomainError(f"one_hot: label {int(y.max())} does not fit n_classes={k}")
     Y = np.zeros((y.size, k))

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..core.engine import Value, sum_values
 from ..core.checks import check_flag, check_int, check_seed
-from ..errors import ArgumentError, CheckpointError, DataTypeError, ShapeError
+from ..errors import ArgumentError, CheckpointError, DataTypeError, DomainError, ShapeError
 from ..functions import activations as _activations
 from ..functions.composite import grouped
 from .init import initialize
@@ -183,8 +183,10 @@ class Neuron(Module):
             weights = initialize(init, self.nin, 1, rng)[0]
         try:
             weights = np.asarray(weights, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, OverflowError) as e:
             raise DataTypeError(f"Neuron weights must be {self.nin} numbers: {e}") from None
+        if not np.all(np.isfinite(weights)):
+            raise DomainError(f"Neuron weights must be finite, got {weights!r:.60}")
         if weights.size != self.nin:
             raise ShapeError(f"Neuron with {self.nin} inputs got {weights.size} weights")
         self.w = [Value(float(wj), f"W{self.layer}[{self.index},{j}]")

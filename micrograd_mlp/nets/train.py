@@ -555,8 +555,7 @@ def accuracy(model_or_preds, X_or_y, y=None, threshold: Optional[float] = None) 
     if preds.ndim != 2:
         raise ShapeError(f"accuracy: predictions must have shape (n,) or (n, k), got {preds.shape}")
     classes = class_labels(y, preds.shape)
-    if threshold is None:
-        threshold = score_threshold(y)
+    threshold = score_threshold(y) if threshold is None else check_real(threshold, "threshold")
     return class_accuracy(preds, classes, threshold)
 
 
@@ -571,8 +570,12 @@ def listing(model, X, y, show: bool = False, file=None, threshold: Optional[floa
     preds2 = preds.reshape(X.shape[0], -1)
     targets = _Targets(model, y, X.shape[0])
     classes = targets.classes()
+    show = check_flag(show, "show")
+    digits = check_int(digits, "digits", 0, 17)
     if threshold is None:
         threshold = score_threshold(targets.y)
+    else:
+        threshold = check_real(threshold, "threshold")
     lines = []
     width = len(str(X.shape[0] - 1))
     for i in range(X.shape[0]):

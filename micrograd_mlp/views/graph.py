@@ -105,7 +105,7 @@ def draw_dot(root: Value, collapse=False, rankdir: str = "LR", grads: Optional[D
     pos = {n: i for i, n in enumerate(order)}
     namer = Namer(order, view=view)
     highlight = set(highlight or ())
-    partial = set(partial)
+    partial = set(partial or ())
     if grads is None and (root.grad is None or not np.any(np.asarray(root.grad) != 0)):
         # before backward() every grad still reads 0, which is not an answer: show ?
         grads = {}
