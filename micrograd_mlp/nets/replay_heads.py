@@ -74,15 +74,18 @@ class BuiltHead:
     def run(self, preds: np.ndarray, y, theta):
         """``(loss, G (B, nout), [(parameter index, gradient)])``."""
         zs = [Value(c, label) for c, label in zip(np.ascontiguousarray(preds.T), self.labels)]
-        if self.head_params is None:   # once: which parameters the loss reads itself
-            leaves = _walk(build_loss(self.loss_fn, zs, self.single, y), {id(z) for z in zs})
-            trainable = {id(v) for v in leaves if v.requires_grad}
-            self.head_params = [(i, p) for i, p in enumerate(self.params)
-                                if id(p) in trainable] if trainable else []
-        saved = [p.grad for _, p in self.head_params]
-        for i, p in self.head_params:
+        head = self.head_params
+        saved = [p.grad for _, p in head or ()]
+        for i, p in head or ():    # the loss reads these: give it the current values
             p.data, p.grad = float(theta[i]), 0.0
         loss = build_loss(self.loss_fn, zs, self.single, y)
+        if head is None:   # the first step: which parameters does the loss read itself?
+            leaves = _walk(loss, {id(z) for z in zs})
+            trainable = {id(v) for v in leaves if v.requires_grad}
+            head = self.head_params = [(i, p) for i, p in enumerate(self.params)
+                                       if id(p) in trainable] if trainable else []
+            if head:       # built again on the parameter vector's values
+                return self.run(preds, y, theta)
         loss.backward()
         G = np.empty_like(preds)
         for j, z in enumerate(zs):

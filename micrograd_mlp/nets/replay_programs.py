@@ -131,9 +131,9 @@ class LayerProgram:
     def forward(self, X: np.ndarray, theta: np.ndarray) -> np.ndarray:
         """The predictions ``(B, nout)`` (a view, valid until the next forward)."""
         bufs = self._buffers_for(X.shape[0])
-        self._last = (X, theta, bufs)
-        for plan, buf in zip(self.plans, bufs):
-            W, b = plan.weights(theta)
+        weights = [plan.weights(theta) for plan in self.plans]
+        self._last = (X, weights, bufs)
+        for (W, b), buf in zip(weights, bufs):
             np.matmul(X, W.T, out=buf.S)
             if b is not None:
                 buf.S += b
@@ -144,25 +144,23 @@ class LayerProgram:
 
     def backward(self, G: np.ndarray) -> np.ndarray:
         """The gradient of every parameter, from ``G = d loss/d predictions``."""
-        X0, theta, bufs = self._last
+        X0, weights, bufs = self._last
         grads = np.empty(self.n_params)
         last = bufs[-1]
         last.prepare_backward()
         last.gA[...] = G
         for l in range(len(self.plans) - 1, -1, -1):
-            plan, buf = self.plans[l], bufs[l]
+            buf = bufs[l]
             if buf.bound is not None:
                 buf.bound.backward(seed=False)
-            X = bufs[l - 1].A if l else X0
-            gW, gb = plan.weights(grads)
-            np.matmul(buf.gS.T, X, out=gW)
+            gW, gb = self.plans[l].weights(grads)
+            np.matmul(buf.gS.T, bufs[l - 1].A if l else X0, out=gW)
             if gb is not None:
-                np.sum(buf.gS, axis=0, out=gb)
+                np.add.reduce(buf.gS, axis=0, out=gb)
             if l:
                 below = bufs[l - 1]
                 below.prepare_backward()
-                W, _ = plan.weights(theta)
-                np.matmul(buf.gS, W, out=below.gA)
+                np.matmul(buf.gS, weights[l][0], out=below.gA)
         return grads
 
 
