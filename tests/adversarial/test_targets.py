@@ -278,3 +278,56 @@ def test_every_target_error_is_of_the_library_family():
         for target in bad:
             with pytest.raises(MicrogradError):
                 loss(z, target)
+
+
+# ---------------------------------------------------------------- one sample vs a batch
+
+PAIRS = {
+    "mse": (L.mse, lambda rng: rng.normal(size=(5, 3)), lambda rng: rng.normal(size=(5, 3))),
+    "squared_error": (L.squared_error, lambda rng: rng.normal(size=(5, 3)),
+                      lambda rng: rng.normal(size=(5, 3))),
+    "bce": (L.binary_cross_entropy, lambda rng: rng.uniform(0.05, 0.95, size=(5, 2)),
+            lambda rng: rng.integers(0, 2, size=(5, 2)).astype(float)),
+    "bce_logits": (L.binary_cross_entropy_with_logits, lambda rng: rng.normal(size=(5, 2)),
+                   lambda rng: rng.uniform(0, 1, size=(5, 2))),
+    "hinge": (L.hinge, lambda rng: rng.normal(size=(5, 2)),
+              lambda rng: np.where(rng.normal(size=(5, 2)) > 0, 1.0, -1.0)),
+    "ce_labels": (L.softmax_cross_entropy, lambda rng: rng.normal(size=(5, 3)),
+                  lambda rng: rng.integers(0, 3, size=5)),
+    "ce_onehot": (L.softmax_cross_entropy, lambda rng: rng.normal(size=(5, 3)),
+                  lambda rng: np.eye(3)[rng.integers(0, 3, size=5)]),
+}
+
+
+@pytest.mark.parametrize("name", list(PAIRS))
+def test_one_sample_at_a_time_equals_the_batch(name):
+    """The scalar path (row by row, targets as lists) and the batched path (one graph,
+    targets as an array) read the same rows: the same mean loss and gradients."""
+    loss, make_p, make_y = PAIRS[name]
+    rng = np.random.default_rng(7)
+    P, Y = make_p(rng), make_y(rng)
+    batch, grad = loss_and_grads(loss, P, Y)
+    per_row, per_grad = [], []
+    for i in range(P.shape[0]):
+        z = [Value(float(v)) for v in P[i]]
+        target = Y[i].tolist() if Y.ndim == 2 else int(Y[i])
+        out = loss(z, target)
+        out.backward()
+        per_row.append(out.data)
+        per_grad.append([v.grad for v in z])
+    assert batch == pytest.approx(np.mean(per_row), rel=1e-13)
+    np.testing.assert_allclose(grad, np.array(per_grad) / P.shape[0], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name, bad_row", [("bce", [1.5, 0.0]), ("hinge", [0.0, 1.0]),
+                                           ("ce_onehot", [0.5, 0.6, 0.0]), ("ce_labels", 3)])
+def test_a_bad_target_is_the_same_error_on_both_paths(name, bad_row):
+    loss, make_p, make_y = PAIRS[name]
+    rng = np.random.default_rng(8)
+    P, Y = make_p(rng), make_y(rng).astype(float if name != "ce_labels" else int)
+    Y[2] = bad_row
+    with pytest.raises(MicrogradError) as on_batch:
+        loss(columns(P), Y)
+    with pytest.raises(MicrogradError) as on_sample:
+        loss([Value(float(v)) for v in P[2]], Y[2].tolist() if Y.ndim == 2 else int(Y[2]))
+    assert type(on_batch.value) is type(on_sample.value)
