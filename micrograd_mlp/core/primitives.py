@@ -284,6 +284,29 @@ def _relu():
     return forward, (lambda out, u: (1.0 - _indicator(u <= 0),))
 
 
+@primitive("min0", symbol="min0", arity=1, text="min({u}, 0)", latex="\\min({u}, 0)",
+           local_text=("[{u} <= 0]",), local_latex=("[{u} \\le 0]",),
+           doc="``min(u, 0)``, the partner of ``relu``: ``u = relu(u) + min0(u)`` and their "
+               "derivatives ``[u > 0]`` and ``[u <= 0]`` add up to 1 at every u, 0 included. "
+               "Composites split their input with the pair so no exponent is positive; "
+               "``u - relu(u)`` would be ``inf - inf = NaN`` at ``u = +inf``.")
+def _min0():
+    def forward(u):
+        if u.__class__ is float:
+            return 0.0 if u > 0.0 else u  # NaN stays NaN
+        return np.minimum(u, 0.0)
+
+    def partials(out, u):
+        # [u <= 0], and NaN at u = NaN: relu'(NaN) = 1 follows PyTorch's relu, and
+        # PyTorch's piecewise activations disagree on NaN (leaky_relu'(NaN) = alpha), so
+        # a composite split with this pair answers NaN there rather than a branch
+        if u.__class__ is float:
+            return (1.0 if u <= 0.0 else (0.0 if u > 0.0 else math.nan),)
+        return (np.heaviside(-u, 1.0),)  # 1 for u <= 0, 0 for u > 0, NaN for NaN
+
+    return forward, partials
+
+
 @primitive("abs", symbol="|u|", arity=1, text="|{u}|", latex="\\lvert {u} \\rvert",
            local_text=("sign({u})",), local_latex=("\\operatorname{{sign}}({u})",),
            method="abs", doc="``|u|`` (derivative 0 at 0, as in PyTorch).")

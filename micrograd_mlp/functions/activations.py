@@ -10,7 +10,7 @@ plots and to check the autodiff derivative). :data:`ACTIVATIONS` lists them.
 Two rules keep every composite finite and exact, at ``x = +-1000`` as at ``x = 0``:
 
 * no exponent is ever positive: the input is split as ``x = p + n`` with
-  ``p = relu(x) >= 0`` and ``n = where(x > 0, 0, x) = min(x, 0) <= 0``, and each formula is rewritten
+  ``p = relu(x) >= 0`` and ``n = min0(x) = min(x, 0) <= 0``, and each formula is rewritten
   so that only ``e^-p``, ``e^n`` and the like appear (never clipping, which would change
   the gradient);
 * never ``|x|`` or ``sign(x)`` for a smooth function: their derivative at 0 is 0, which
@@ -28,7 +28,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .composite import COMPOSITES, Composite, tagged
-from ..core.engine import Value, current_group, where
+from ..core.engine import Value, apply, current_group
 from ..core.primitives import erf_array
 from ..core.checks import check_choice, check_flag, check_real
 from ..errors import ArgumentError, DataTypeError, DomainError, UnknownActivationError
@@ -132,12 +132,12 @@ def _as_value(x):
 
 
 def _split(v):
-    """``x = p + n`` with ``p = relu(x) = max(x, 0)`` and ``n = where(x > 0, 0, x) =
-    min(x, 0)``. Their derivatives ``[x > 0]`` and ``[x <= 0]`` add up to 1 at every x,
-    0 included. ``n`` is not ``x - p``: at ``x = +inf`` that is ``inf - inf = NaN``, where
-    ``n = 0`` keeps ``sigmoid(+inf) = 1`` and ``softplus(+inf) = inf``. A NaN x gives
-    NaN in both (NaN propagates)."""
-    return v.relu(), where(v, 0.0, v)
+    """``x = p + n`` with ``p = relu(x) = max(x, 0)`` and ``n = min0(x) = min(x, 0)``
+    (two primitives). Their derivatives ``[x > 0]`` and ``[x <= 0]`` add up to 1 at every
+    x, 0 included. ``n`` is not ``x - p``: at ``x = +inf`` that is ``inf - inf = NaN``,
+    where ``n = 0`` keeps ``sigmoid(+inf) = 1`` and ``softplus(+inf) = inf``. A NaN x
+    gives NaN in both (NaN propagates)."""
+    return v.relu(), apply("min0", v)
 
 
 def _combine(pairs, zero):
