@@ -320,11 +320,14 @@ def _accumulate(p, c, node, anomaly):
         check_finite(c, node, f"gradient flowing into {describe(p)}")
     try:
         p.grad = p.grad + c
-    except TypeError:  # rare, so no test of the grad on the common path
-        if p.grad is not None:
+    except (TypeError, ValueError):  # rare, so no test of the grad on the common path
+        g = p.grad
+        if g is not None:
+            kind = (f"an array of shape {g.shape}" if g.__class__ is ndarray
+                    else f"a {type(g).__name__}")
             raise GradientError(
-                f"backward(): the grad of {describe(p)} is a {type(p.grad).__name__}; it "
-                f"must be a number, an array of the batch's length, or None") from None
+                f"backward(): the grad of {describe(p)} is {kind}; it must be a number, an "
+                f"array of the batch's length, or None") from None
         p.grad = 0.0 + c  # a new object: c may be the caller's seed array
 
 

@@ -55,6 +55,13 @@ def test_a_grad_that_is_not_a_number_is_a_clear_error():
         (a * 2.0).backward()
 
 
+def test_a_grad_array_of_the_wrong_length_is_a_clear_error():
+    x = Value(np.array([1.0, 2.0]), "x")
+    x.grad = np.zeros(3)
+    with pytest.raises(GradientError, match=r"grad of node 'x' is an array of shape \(3,\)"):
+        (x * x).sum().backward()
+
+
 def test_repr_shows_a_grad_of_none():
     a = Value(1.5, "a")
     a.grad = None
