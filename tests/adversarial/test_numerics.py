@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from micrograd_mlp import MLP, Value, anomaly_mode, max_values, where
+from micrograd_mlp import MLP, Value, anomaly_mode, max_values, sum_values, where
 from micrograd_mlp.core.engine import apply
 from micrograd_mlp.errors import AnomalyError, DomainError
 from micrograd_mlp.functions import activations as A
@@ -306,7 +306,6 @@ def test_where_infinite_condition_selects_and_an_unselected_nan_stays_out(cond, 
 
 @pytest.mark.parametrize("path", ["scalar", "batched"])
 def test_sum_of_plus_and_minus_infinity_is_nan(path):
-    from micrograd_mlp import sum_values
     wrap = (lambda x: Value(np.array([x]))) if path == "batched" else Value
     out = sum_values([wrap(INF), wrap(-INF), wrap(1.0)])
     assert np.isnan(out.data).all()
@@ -425,6 +424,38 @@ def test_softmax_cross_entropy_equals_torch(logits, label):
         assert same(out.data, ref.item()), (path, out.data, ref.item())
         assert nan_or_same(grads, t.grad.numpy()) if any(map(math.isnan, logits)) \
             else same(grads, t.grad.numpy()), (path, grads, t.grad)
+
+
+LSE_CASES = [[INF, 0.0], [-INF, 0.0], [NAN, 0.0], [1000.0, -1000.0], [-INF, -INF],
+             [INF, -INF]]
+
+
+@pytest.mark.parametrize("logits", LSE_CASES, ids=str)
+def test_log_softmax_and_softmax_equal_torch(logits):
+    for ours, theirs in ((losses.log_softmax, lambda t: F.log_softmax(t, 0)),
+                         (losses.softmax, lambda t: F.softmax(t, 0))):
+        t = tensor(logits)
+        ref = theirs(t)
+        ref.sum().backward()
+        zs = [Value(z) for z in logits]
+        outs = ours(zs)
+        sum_values(outs).backward()
+        assert same([o.data for o in outs], ref.detach().numpy())
+        assert same([z.grad for z in zs], t.grad.numpy())
+
+
+@pytest.mark.parametrize("logits", LSE_CASES, ids=str)
+def test_logsumexp_equals_torch_except_at_an_infinite_maximum(logits):
+    """The documented deviation: an infinite largest logit gives NaN here (PyTorch:
+    +-inf); anomaly_mode() reports it."""
+    ref = torch.logsumexp(tensor(logits), 0).item()
+    got = losses.logsumexp([Value(z) for z in logits]).data
+    if math.isinf(max(logits)):
+        assert math.isnan(got) and math.isinf(ref)
+        with anomaly_mode(), pytest.raises(AnomalyError):
+            losses.logsumexp([Value(z) for z in logits])
+    else:
+        assert same(got, ref)
 
 
 @pytest.mark.parametrize("p", [NAN, INF, -INF, 1.5])
