@@ -544,3 +544,13 @@ def test_scalar_and_batched_refuse_the_same_inputs(op, seed):
     else:
         assert refused == 0, (op, xs)
         assert same(batched, scalar, rtol=1e-13)
+
+
+@pytest.mark.parametrize("path", ["scalar", "batched"])
+def test_anomaly_mode_reports_an_infinite_gradient_in_backward(path):
+    """sqrt at 0 is 0, its derivative inf: the forward passes, backward() stops at it."""
+    x = Value(np.array([4.0, 0.0]) if path == "batched" else 0.0, "x")
+    with anomaly_mode():
+        out = (x ** 0.5).sum()
+        with pytest.raises(AnomalyError, match="gradient flowing into node 'x'"):
+            out.backward()
