@@ -256,3 +256,34 @@ def test_render_to_a_dot_file_writes_that_file(tmp_path):
     a = Value(2.0, "a")
     graph.render(a * a, mine)  # the requested output: replaced, as asked
     assert mine.read_text().startswith("digraph")
+
+
+# ---------------------------------------------------------------- two writers
+
+
+def test_two_threads_saving_the_same_file_leave_one_whole_model(tmp_path):
+    import threading
+
+    path = tmp_path / "shared.json"
+    models = [MLP(2, [3, 1], seed=s) for s in (10, 11)]
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def writer(m):
+        try:
+            barrier.wait()
+            for _ in range(25):
+                m.save(path)
+                MLP.load(path)  # whatever is there is always a whole checkpoint
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(m,)) for m in models]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    final = MLP.load(path).state_dict()
+    assert final in [m.state_dict() for m in models]
+    assert sorted(os.listdir(tmp_path)) == ["shared.json"]  # no temporary file left

@@ -331,3 +331,20 @@ def test_a_bad_target_is_the_same_error_on_both_paths(name, bad_row):
     with pytest.raises(MicrogradError) as on_sample:
         loss([Value(float(v)) for v in P[2]], Y[2].tolist() if Y.ndim == 2 else int(Y[2]))
     assert type(on_batch.value) is type(on_sample.value)
+
+
+@pytest.mark.parametrize("y, loss", [
+    (np.array([0, 1, 2, 1, 0, 5]), "ce"),                    # a label out of range, last batch
+    (np.array([0, 1, 2, 1, 0, 1.5]), "ce"),                  # not a whole number
+    (np.eye(3)[LABELS6] * np.array([1, 1, 1, 1, 1, 2])[:, None], "ce"),  # a row summing to 2
+    (LABELS6, "mse"),                                        # labels for a per-output loss
+])
+def test_replay_and_the_built_graph_refuse_the_same_targets(y, loss):
+    """fit checks every target before the first step, so both paths give the same error."""
+    outcomes = []
+    for replay in (True, False):
+        with pytest.raises(MicrogradError) as info:
+            fit(MLP(2, [3], seed=0), X6, y, loss=loss, batch_size=3, epochs=2, replay=replay,
+                progress=False)
+        outcomes.append((type(info.value), str(info.value)))
+    assert outcomes[0] == outcomes[1]
