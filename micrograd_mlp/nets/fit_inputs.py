@@ -25,7 +25,6 @@ def check_model(model) -> None:
                             f"{type(model).__name__} ({model!r:.40})")
 
 
-
 _LOSS_ALIASES = {"bce": "binary_cross_entropy", "cross_entropy": "softmax_cross_entropy",
                  "ce": "softmax_cross_entropy", "squared": "squared_error"}
 
