@@ -6,10 +6,11 @@ A step has two parts:
 
 * the **model**: predictions ``(B, nout)`` from the batch and the parameter vector,
   replayed (recorded once, for every batch size);
-* the **loss**: built as an ordinary graph on the predictions (one leaf per output),
-  with the batch's targets, and run with ``backward()``. It is the built graph's own
-  code, so every check of the loss (targets in their domain, labels in range, shapes)
-  and every number is the built graph's; it holds a few nodes per output.
+* the **loss**: on the predictions and the batch's targets
+  (:mod:`micrograd_mlp.nets.replay_heads`): replayed from a recording per batch size
+  for the losses whose only batch checks are their target rule (run on every batch),
+  else built as an ordinary graph on the predictions at every step (the loss's own
+  code, so every check and number is the built graph's).
 
 The gradient of the predictions then flows back through the replayed model.
 """
@@ -49,6 +50,7 @@ class CompiledStep:
         self.head = None               # the loss part (replay_heads), made at the first step
         self._preds = None
         self._vector_optimizer = None  # (optimiser, its parameter list) known to match
+        self._grad_buffers = None      # the two gradient vectors run(reuse=True) takes turns on
 
     # ------------------------------------------------------------ parameters
 
@@ -113,16 +115,24 @@ class CompiledStep:
                              f"shape {X.shape}")
         return np.ascontiguousarray(X, dtype=np.float64)
 
-    def run(self, X, y, theta: np.ndarray):
+    def run(self, X, y, theta: np.ndarray, reuse: bool = False):
         """``(loss, grads, predictions)`` for the batch ``(X, y)`` at parameters
-        ``theta``; touches no parameter Value except those the loss itself reads."""
+        ``theta``; touches no parameter Value except those the loss itself reads.
+        ``reuse=True``: the gradient vector is one of two kept buffers, overwritten two
+        steps later (a fresh vector of a large model costs more than computing it)."""
         X = self.prepare(X)
         preds = self.program.forward(X, theta)
         if self.head is None:
             self.head = LossHeads(self.loss_fn, self.params, self.program.single,
                                   self.program.output_labels)
         loss, G, head_grads = self.head.run(preds, y, theta)
-        grads = self.program.backward(G)
+        out = None
+        if reuse:
+            if self._grad_buffers is None or self._grad_buffers[0].size != len(self.params):
+                self._grad_buffers = [np.empty(len(self.params)) for _ in range(2)]
+            out = self._grad_buffers.pop(0)
+            self._grad_buffers.append(out)
+        grads = self.program.backward(G, out)
         for i, g in head_grads:
             grads[i] += g
         self._preds = preds
@@ -177,11 +187,13 @@ def replayed_train_step(step: CompiledStep, Xb, yb, optimizer, sync: bool = True
     its ``grad`` (as ``zero_grad()`` + ``backward()`` leave it); ``sync=False`` keeps
     them as vectors inside ``step`` until ``step.sync()`` (or the next plain
     ``step(X, y)``): until then the Values hold the old numbers, so do not read or
-    change them, nor call ``optimizer.step()``."""
+    change them, nor call ``optimizer.step()``. The gradient vector given to
+    ``optimizer.update`` is reused two steps later: an optimiser must not keep it (the
+    library's keep copies or new arrays)."""
     Xb = step.prepare(Xb)
     if step.takes_vectors(optimizer):
         theta = step.theta()
-        value, grads, preds = step.run(Xb, yb, theta)
+        value, grads, preds = step.run(Xb, yb, theta, reuse=True)
         preds = preds.copy()
         new = optimizer.update(theta, grads)
         if sync:

@@ -142,10 +142,11 @@ class LayerProgram:
             X = buf.A
         return X
 
-    def backward(self, G: np.ndarray) -> np.ndarray:
-        """The gradient of every parameter, from ``G = d loss/d predictions``."""
+    def backward(self, G: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """The gradient of every parameter, from ``G = d loss/d predictions`` (written
+        into ``out`` when given: every entry is set)."""
         X0, weights, bufs = self._last
-        grads = np.empty(self.n_params)
+        grads = np.empty(self.n_params) if out is None else out
         last = bufs[-1]
         last.prepare_backward()
         last.gA[...] = G
@@ -190,7 +191,7 @@ class GraphProgram:
             preds[:, j] = bound.row(o) if o.data.__class__ is np.ndarray else o.data
         return preds
 
-    def backward(self, G: np.ndarray) -> np.ndarray:
+    def backward(self, G: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
         bound = self._bound
         bound.zero_grads()
         written = set()
@@ -203,7 +204,11 @@ class GraphProgram:
                     row[...] = G[:, j]
                     written.add(id(o))
         bound.backward(seed=False)
-        return bound.param_grads()
+        grads = bound.param_grads()
+        if out is None:
+            return grads
+        out[...] = grads
+        return out
 
 
 def program_for(model, params, X: np.ndarray):
