@@ -53,6 +53,7 @@ def run_demo(name: str, argv):
 
 
 def main(argv=None) -> dict:
+    """Run the demos and copy their README figures; returns ``{stem: copied path}``."""
     parser = argparse.ArgumentParser(prog="python demos/_figures.py", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="run the demos' quick modes")
     parser.add_argument("--only", nargs="+", choices=list(FIGURES), default=list(FIGURES),

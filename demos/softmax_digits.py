@@ -168,6 +168,8 @@ def rgb_weight_images(plt, W, title: str, ncols: int = 8):
 
 
 def main(argv=None) -> dict:
+    """Run the demo with command-line ``argv``; returns its numbers (first loss, final
+    losses and accuracies per activation, the files written)."""
     parser = _common.make_parser("softmax_digits", __doc__.split("\n")[0])
     parser.add_argument("--data", choices=["digits", "cifar10"], default="digits",
                         help="8x8 digits (bundled, default) or CIFAR-10 from --root")

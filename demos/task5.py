@@ -87,6 +87,8 @@ def _png_width(path) -> int:
 
 
 def main(argv=None):
+    """Run the demo with command-line ``argv``; returns E, the gradients by label, the
+    summary text and the files written."""
     parser = make_parser("task5", __doc__.splitlines()[0])
     parser.add_argument("--loss", choices=("half", "full"), default="half",
                         help="E = 1/2 ||x2 - y||^2 (half, default) or ||x2 - y||^2")
