@@ -233,3 +233,23 @@ def test_compiled_step_refuses_a_bad_prediction_probability_like_the_built_graph
     ref = built(model, losses.binary_cross_entropy, X, y)
     assert isinstance(ref, MicrogradError)
     same_outcome(replayed(compile_step(model, losses.binary_cross_entropy), X, y), ref)
+
+
+def test_an_activation_with_a_domain_check_is_checked_on_every_batch():
+    """A one-primitive activation (log) runs that primitive's own check in replay: a
+    batch with a non-positive pre-activation is refused as by the built graph."""
+    def log_act(v):
+        return v.log()
+
+    model = MLP(2, [3, 1], activation=[log_act, None], seed=0)
+    for n in model.layers[0].neurons:
+        for w in n.w:
+            w.data = abs(w.data)
+    step = compile_step(model, losses.mse)
+    good = np.array([[1.0, 2.0], [0.5, 0.25]]), np.array([0.1, 0.2])
+    bad = np.array([[1.0, 2.0], [-3.0, -1.0]]), np.array([0.1, 0.2])
+    same_outcome(replayed(step, *good), built(model, losses.mse, *good))
+    ref = built(model, losses.mse, *bad)
+    assert isinstance(ref, MicrogradError)
+    same_outcome(replayed(step, *bad), ref)
+    assert step.program.plans[0].prim is not None     # run as one primitive

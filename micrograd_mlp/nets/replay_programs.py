@@ -27,7 +27,9 @@ from typing import List, Optional
 import numpy as np
 
 from ..core.engine import Value
+from ..core.primitives import PRIMITIVES
 from ..core.recorder import Recorded
+from ..errors import DomainError
 from .layers import Layer, Neuron
 
 __all__ = ["LayerProgram", "GraphProgram", "program_for"]
@@ -70,6 +72,11 @@ class _LayerPlan:
         self.row = self.nin + int(self.bias)    # a neuron's weights, then its bias
         self.offset, self.size = offset, self.nout * self.row
         self.act = _activation_recording(layer.neurons[0])
+        # an activation that is one primitive node (relu, tanh ...) runs that primitive's
+        # own rules on the block directly, its result used where it lies (no copy)
+        out = self.act.node_out if self.act is not None else None
+        self.prim = (PRIMITIVES[out.op] if out is not None and len(out.parents) == 1
+                     and out.parents[0] is self.act.node_in else None)
         # the labels the built graph gives the layer's outputs (s = x for a linear unit)
         self.labels = [f"{'s' if self.act is None else 'x'}{layer.index}[{j}]"
                        for j in range(self.nout)]
@@ -82,26 +89,52 @@ class _LayerPlan:
 
 class _LayerBuffers:
     """The arrays of one layer for one batch size: ``S`` and ``A`` (its input and
-    output, rows of the activation's recording) and their gradients."""
+    output) and their gradients ``gS``, ``gA``. For a recorded activation they are rows
+    of the recording; for one primitive, ``A`` and the local derivative are the
+    primitive's results and ``gS`` is ``gA`` multiplied in place."""
 
     def __init__(self, plan: _LayerPlan, B: int):
         shape = (B, plan.nout)
+        self.bound, self.prim = None, plan.prim
         if plan.act is None:
-            self.bound = None
             self.S = self.A = np.zeros(shape)
             self.gS = self.gA = np.zeros(shape)
-            return
-        act = plan.act
-        self.bound = act.bind(B * plan.nout)
-        self.S = self.bound.row(act.node_in).reshape(shape)
-        self.A = self.bound.row(act.node_out).reshape(shape)
-        self.gS = self.bound.grad_row(act.node_in).reshape(shape)
-        self.gA = self.bound.grad_row(act.node_out).reshape(shape)
+        elif plan.prim is not None:
+            self.S, self.gA = np.zeros(shape), np.zeros(shape)
+            self.A = self.gS = None
+        else:
+            act = plan.act
+            self.bound = act.bind(B * plan.nout)
+            self.S = self.bound.row(act.node_in).reshape(shape)
+            self.A = self.bound.row(act.node_out).reshape(shape)
+            self.gS = self.bound.grad_row(act.node_in).reshape(shape)
+            self.gA = self.bound.grad_row(act.node_out).reshape(shape)
+
+    def activate(self):
+        """``A = f(S)``, with the primitive's own domain check."""
+        prim = self.prim
+        if prim is not None:
+            if prim.check is not None:
+                problem = prim.check(self.S)
+                if problem:
+                    raise DomainError(f"replay: {prim.name}: {problem}")
+            self.A = prim.forward(self.S)
+        elif self.bound is not None:
+            self.bound.forward()
 
     def prepare_backward(self):
-        """Zero the activation's gradients before ``gA`` is written."""
+        """Zero the activation's accumulated gradients before ``gA`` is written."""
         if self.bound is not None:
             self.bound.zero_grads()
+
+    def derive(self):
+        """``gS = gA * f'(S)`` (chain rule through the activation)."""
+        prim = self.prim
+        if prim is not None:
+            (d,) = prim.partials(self.A, self.S)
+            self.gS = np.multiply(self.gA, d, out=self.gA)
+        elif self.bound is not None:
+            self.bound.backward(seed=False)
 
 
 class LayerProgram:
@@ -137,8 +170,7 @@ class LayerProgram:
             np.matmul(X, W.T, out=buf.S)
             if b is not None:
                 buf.S += b
-            if buf.bound is not None:
-                buf.bound.forward()
+            buf.activate()
             X = buf.A
         return X
 
@@ -152,8 +184,7 @@ class LayerProgram:
         last.gA[...] = G
         for l in range(len(self.plans) - 1, -1, -1):
             buf = bufs[l]
-            if buf.bound is not None:
-                buf.bound.backward(seed=False)
+            buf.derive()
             gW, gb = self.plans[l].weights(grads)
             np.matmul(buf.gS.T, bufs[l - 1].A if l else X0, out=gW)
             if gb is not None:
