@@ -554,3 +554,17 @@ def test_anomaly_mode_reports_an_infinite_gradient_in_backward(path):
         out = (x ** 0.5).sum()
         with pytest.raises(AnomalyError, match="gradient flowing into node 'x'"):
             out.backward()
+
+
+@pytest.mark.parametrize("path", ["scalar", "batched"])
+def test_softplus_equals_torch_with_threshold_1000_at_inf_and_nan(path):
+    """The existing tests' reference (threshold=1000, exact for moderate x) agrees at the
+    special points too; from x = 710 up to the threshold it overflows (log1p(e^x) = inf),
+    which is why the table above uses the default threshold 20."""
+    xs = [INF, -INF, NAN, 700.0, -1000.0]
+    values, grads = engine_activation("softplus", xs, path)
+    t = tensor(xs)
+    y = F.softplus(t, threshold=1000)
+    y.sum().backward()
+    assert same(values, y.detach().numpy()) and nan_or_same(grads, t.grad.numpy())
+    assert not np.isnan(grads[[0, 1, 3, 4]]).any()
