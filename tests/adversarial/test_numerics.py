@@ -18,6 +18,7 @@ from micrograd_mlp.core.engine import apply
 from micrograd_mlp.errors import AnomalyError, DomainError
 from micrograd_mlp.functions import activations as A
 from micrograd_mlp.functions import losses
+from micrograd_mlp.replay import Recorded
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -568,3 +569,22 @@ def test_softplus_equals_torch_with_threshold_1000_at_inf_and_nan(path):
     y.sum().backward()
     assert same(values, y.detach().numpy()) and nan_or_same(grads, t.grad.numpy())
     assert not np.isnan(grads[[0, 1, 3, 4]]).any()
+
+
+@pytest.mark.parametrize("name", sorted(set(TORCH_ACTIVATIONS) - {"swish"}))
+def test_replay_gives_the_built_graphs_numbers_at_infinities(name):
+    """A recorded graph replayed on batches holding +-inf and +-1000 gives the loss and
+    the weight's gradient of the graph built on the same batch (and NaN where it does)."""
+    rng = np.random.default_rng(7)
+    w = Value(0.7, "w")
+    x = Value(np.array([0.3, -0.2, 1.0, 2.0]), "x", requires_grad=False)
+    act = A.ACTIVATIONS[name]
+    rec = Recorded(act(w * x).sum(), [w], [x])
+    for _ in range(3):
+        xd = rng.permutation([INF, -INF, 1000.0, -1000.0])
+        x.data = xd
+        w.grad = 0.0
+        built = act(w * x).sum()
+        built.backward()
+        loss, grads = rec.run([xd], accumulate=False)
+        assert same(loss, built.data) and same(grads, [w.grad]), (name, xd, loss, built.data)
