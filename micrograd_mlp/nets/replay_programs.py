@@ -13,9 +13,11 @@ of ``theta`` from the predictions' gradient ``G``:
       A = f(S)                       (the activation's own graph, recorded from one node)
       dW = G_S^T X,  db = sum_n G_S,  G_X = G_S W      (written straight into the views)
 
-  The activation's graph is recorded once per layer from a single scalar node and
-  replayed on the whole ``(B, nout)`` block with the primitives' own rules and checks,
-  so the recording costs the same for a layer of 10 or 10^5 weights and any batch.
+  The activation's graph is built once per layer on a single node: one primitive
+  (relu, tanh ...) runs its own ``forward``, ``check`` and ``partials`` on the whole
+  ``(B, nout)`` block; a composite (sigmoid ...) is recorded and replayed on the block
+  with the primitives' own rules. The recording costs the same for a layer of 10 or
+  10^5 weights and any batch.
 * :class:`GraphProgram`, for any other model: the graph of one sample, recorded with
   :class:`~micrograd_mlp.core.recorder.Recorded` and replayed for every batch size.
 """
@@ -35,19 +37,22 @@ from .layers import Layer, Neuron
 __all__ = ["LayerProgram", "GraphProgram", "program_for"]
 
 
-def _activation_recording(neuron) -> Optional[Recorded]:
-    """The graph of ``neuron.act`` on one batched node as a recording with that node as
-    input, None for the identity; raises LookupError when the activation holds a
-    trainable leaf of its own (it cannot be run as a block)."""
+def _activation_graph(neuron):
+    """``(prim, recording)`` for ``neuron.act`` applied to one batched node: ``(None,
+    None)`` for the identity, ``(primitive, None)`` when it is one primitive node of
+    that input (relu, tanh ...), else ``(None, recording)`` with the node as input.
+    Raises LookupError when the activation holds a trainable leaf of its own."""
     u = Value(np.full(1, 0.5), "s")
     out = neuron.act(u)
     if out is u:
-        return None
-    rec = Recorded([out], params=[], inputs=[u])
+        return None, None
     if any(n.requires_grad and n is not u for n in _leaves(out)):
         raise LookupError("the activation has a trainable leaf")
+    if len(out.parents) == 1 and out.parents[0] is u:
+        return PRIMITIVES[out.op], None
+    rec = Recorded([out], params=[], inputs=[u])
     rec.node_in, rec.node_out = u, out
-    return rec
+    return None, rec
 
 
 def _leaves(root):
@@ -71,14 +76,12 @@ class _LayerPlan:
         self.nin, self.nout, self.bias = layer.nin, layer.nout, layer.bias
         self.row = self.nin + int(self.bias)    # a neuron's weights, then its bias
         self.offset, self.size = offset, self.nout * self.row
-        self.act = _activation_recording(layer.neurons[0])
         # an activation that is one primitive node (relu, tanh ...) runs that primitive's
         # own rules on the block directly, its result used where it lies (no copy)
-        out = self.act.node_out if self.act is not None else None
-        self.prim = (PRIMITIVES[out.op] if out is not None and len(out.parents) == 1
-                     and out.parents[0] is self.act.node_in else None)
+        self.prim, self.act = _activation_graph(layer.neurons[0])
         # the labels the built graph gives the layer's outputs (s = x for a linear unit)
-        self.labels = [f"{'s' if self.act is None else 'x'}{layer.index}[{j}]"
+        linear = self.prim is None and self.act is None
+        self.labels = [f"{'s' if linear else 'x'}{layer.index}[{j}]"
                        for j in range(self.nout)]
 
     def weights(self, theta):
@@ -96,12 +99,12 @@ class _LayerBuffers:
     def __init__(self, plan: _LayerPlan, B: int):
         shape = (B, plan.nout)
         self.bound, self.prim = None, plan.prim
-        if plan.act is None:
-            self.S = self.A = np.zeros(shape)
-            self.gS = self.gA = np.zeros(shape)
-        elif plan.prim is not None:
+        if plan.prim is not None:
             self.S, self.gA = np.zeros(shape), np.zeros(shape)
             self.A = self.gS = None
+        elif plan.act is None:
+            self.S = self.A = np.zeros(shape)
+            self.gS = self.gA = np.zeros(shape)
         else:
             act = plan.act
             self.bound = act.bind(B * plan.nout)
