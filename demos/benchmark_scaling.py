@@ -209,19 +209,24 @@ def scaling_figure(results, path):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    P = [n_params(row[0], row[1]) for row, _ in results]
-    for engine, style in (("replay", "o-"), ("numpy", "s--"), ("torch", "^:")):
-        pts = [(p, r[engine] * 1e3, row[3]) for p, (row, r) in zip(P, results) if engine in r]
-        ax.plot([p for p, _, _ in pts], [t for _, t, _ in pts], style, label=engine)
-    for p, (row, r) in zip(P, results):
-        ax.annotate(f"B={row[3]}", (p, r["replay"] * 1e3), textcoords="offset points",
-                    xytext=(4, -10), fontsize=7)
+    # lines join the rows of batches of 100-256; the batch of 2048 is drawn apart
+    small = sorted((rr for rr in results if rr[0][3] <= 256), key=lambda rr: n_params(*rr[0][:2]))
+    large = [rr for rr in results if rr[0][3] > 256]
+    styles = (("replay", "o-", "C0"), ("numpy", "s--", "C1"), ("torch", "^:", "C2"))
+    for engine, style, color in styles:
+        pts = [(n_params(*row[:2]), r[engine] * 1e3) for row, r in small if engine in r]
+        ax.plot([p for p, _ in pts], [t for _, t in pts], style, color=color,
+                label=f"{engine} (batches of 100-256)")
+        pts = [(n_params(*row[:2]), r[engine] * 1e3) for row, r in large if engine in r]
+        if pts:
+            ax.plot([p for p, _ in pts], [t for _, t in pts], style[0], color=color,
+                    mfc="none", label=f"{engine} (batch of 2048)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("parameters of the network (log scale)")
     ax.set_ylabel("milliseconds per SGD step (log scale)")
     ax.set_title("One training step vs network size: replay, numpy, torch (float64, 1 thread)")
-    ax.legend()
+    ax.legend(fontsize=7, ncol=2)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path.with_suffix(".png"), dpi=120)
