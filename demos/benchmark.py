@@ -399,7 +399,7 @@ def bench_digits(quick):
         t0 = time.perf_counter()
         compile_step(model, losses.softmax_cross_entropy, X, y)
         rec.append(time.perf_counter() - t0)
-    result["recording one full-batch step (once per batch size)"] = statistics.median(rec)
+    result["compile_step: recording the model part (once, for every batch size)"] = statistics.median(rec)
     return result
 
 
