@@ -58,7 +58,7 @@ def report(steps, graph, chains, memory, digits, scaling=None):
     else:
         lines += ["| run | time per epoch (recording excluded) |", "|---|---:|"]
         for name, t in digits.items():
-            lines.append(f"| {name} | {_fmt_time(t)}{' (once)' if name.startswith('recording') else ''} |")
+            lines.append(f"| {name} | {_fmt_time(t)}{' (once)' if 'recording' in name else ''} |")
     if scaling:
         lines += ["", "**6. Replay at every size**: one SGD step (ReLU hidden layers, linear "
                   "output, float64, one BLAS thread; lower quartile of repeats interleaved in "
