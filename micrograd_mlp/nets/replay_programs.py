@@ -155,6 +155,7 @@ class LayerProgram:
         self.single = self.nout == 1        # the model returns one Value, not a list
         self.output_labels = self.plans[-1].labels
         self._buffers = {}
+        self._grad_views = {}   # id(gradient buffer) -> (buffer, its per-layer views)
 
     def _buffers_for(self, B):
         bufs = self._buffers.get(B)
@@ -182,13 +183,20 @@ class LayerProgram:
         into ``out`` when given: every entry is set)."""
         X0, weights, bufs = self._last
         grads = np.empty(self.n_params) if out is None else out
+        views = self._grad_views.get(id(grads))
+        if views is None or views[0] is not grads:   # the layers' (dW, db) views of it
+            views = (grads, [plan.weights(grads) for plan in self.plans])
+            if out is not None:     # a kept buffer: keep its views (the last two)
+                self._grad_views[id(grads)] = views
+                while len(self._grad_views) > 2:
+                    self._grad_views.pop(next(iter(self._grad_views)))
         last = bufs[-1]
         last.prepare_backward()
         last.gA[...] = G
         for l in range(len(self.plans) - 1, -1, -1):
             buf = bufs[l]
             buf.derive()
-            gW, gb = self.plans[l].weights(grads)
+            gW, gb = views[1][l]
             np.matmul(buf.gS.T, bufs[l - 1].A if l else X0, out=gW)
             if gb is not None:
                 np.add.reduce(buf.gS, axis=0, out=gb)
