@@ -19,7 +19,20 @@ def topological_order(root, all_nodes: bool = False) -> list:
     ``all_nodes=False`` (the default) only nodes that require a gradient are listed."""
     if not (hasattr(root, "parents") and hasattr(root, "requires_grad")):
         raise DataTypeError(f"topological_order needs a Value, not {type(root).__name__}")
-    all_nodes = check_flag(all_nodes, "all_nodes")
+    return _depth_first(root, check_flag(all_nodes, "all_nodes"))
+
+
+def interior_order(root) -> list:
+    """The nodes made by an operation that ``root`` depends on through a gradient path,
+    in topological order (``root`` last), with their ``grad`` reset to 0 on the way:
+    what ``backward()`` walks (leaves need no visit of their own)."""
+    order = [node for node in _depth_first(root, False) if node.parents or node is root]
+    for node in order:
+        node.grad = 0.0
+    return order
+
+
+def _depth_first(root, all_nodes: bool) -> list:
     order = []
     append = order.append
     seen = set()
@@ -27,8 +40,8 @@ def topological_order(root, all_nodes: bool = False) -> list:
     stack = [root]
     push = stack.append
     pop = stack.pop
-    # Depth-first; a node is pushed again under an _EXIT marker, so no tuple is built
-    # per node and the node is listed once its parents are.
+    # A node is pushed again under an _EXIT marker, so no tuple is built per node and
+    # the node is listed once its parents are.
     while stack:
         node = pop()
         if node is _EXIT:
@@ -41,34 +54,5 @@ def topological_order(root, all_nodes: bool = False) -> list:
         push(_EXIT)
         for p in node.parents:
             if p not in seen and (all_nodes or p.requires_grad):
-                push(p)
-    return order
-
-
-def interior_order(root) -> list:
-    """The nodes made by an operation that ``root`` depends on through a gradient path,
-    in topological order (``root`` last), with their ``grad`` reset to 0 on the way:
-    what ``backward()`` walks (leaves need no visit of their own)."""
-    order = []
-    append = order.append
-    seen = set()
-    add = seen.add
-    stack = [root]
-    push = stack.append
-    pop = stack.pop
-    while stack:
-        node = pop()
-        if node is _EXIT:
-            node = pop()
-            node.grad = 0.0
-            append(node)
-            continue
-        if node in seen:
-            continue
-        add(node)
-        push(node)
-        push(_EXIT)
-        for p in node.parents:
-            if p.parents and p.requires_grad and p not in seen:
                 push(p)
     return order
