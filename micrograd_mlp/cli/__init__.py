@@ -31,10 +31,20 @@ DEMOS_DIR = Path(__file__).resolve().parent.parent.parent / "demos"
 
 
 def demo_names() -> List[str]:
-    """The demos available in the checkout's ``demos/`` folder."""
+    """The demos available in the checkout's ``demos/`` folder: the scripts with a
+    ``main`` function (helper modules of a demo have none)."""
     if not DEMOS_DIR.is_dir():
         return []
-    return sorted(p.stem for p in DEMOS_DIR.glob("*.py") if not p.stem.startswith("_"))
+    return sorted(p.stem for p in DEMOS_DIR.glob("*.py")
+                  if not p.stem.startswith("_") and _defines_main(p))
+
+
+def _defines_main(path: Path) -> bool:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return False
+    return any(isinstance(node, ast.FunctionDef) and node.name == "main" for node in tree.body)
 
 
 def demo_summary(name: str) -> str:
