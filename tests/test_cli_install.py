@@ -38,7 +38,7 @@ def test_demo_list_says_what_each_demo_shows(capsys):
     assert code == 0
     lines = out.splitlines()
     scripts = sorted(p.stem for p in (ROOT / "demos").glob("*.py")
-                     if not p.stem.startswith("_") and "\ndef main(" in p.read_text())
+                     if not p.stem.startswith("_") and p.stem != "benchmark_report")
     assert [line.split()[0] for line in lines] == scripts
     assert "benchmark_report" not in scripts  # a helper module of the benchmark, no demo
     for line, name in zip(lines, scripts):
@@ -61,6 +61,7 @@ def test_a_demo_without_docstring_is_listed_with_a_note(tmp_path, monkeypatch, c
     (tmp_path / "plain.py").write_text("print('hi')\n")
     (tmp_path / "broken.py").write_text("def (:\n")
     (tmp_path / "_helper.py").write_text('"""Not a demo."""\n')
+    (tmp_path / "parts.py").write_text('"""Pieces of a demo."""\nimport math\nX = 1\ndef f():\n    pass\n')
     monkeypatch.setattr(cli, "DEMOS_DIR", tmp_path)
     code, out, _ = run_cli(capsys, "demo", "--list")
     assert code == 0

@@ -31,20 +31,28 @@ DEMOS_DIR = Path(__file__).resolve().parent.parent.parent / "demos"
 
 
 def demo_names() -> List[str]:
-    """The demos available in the checkout's ``demos/`` folder: the scripts with a
-    ``main`` function (helper modules of a demo have none)."""
+    """The demos available in the checkout's ``demos/`` folder: every script except a
+    demo's helper modules (which only define things and have no ``main``)."""
     if not DEMOS_DIR.is_dir():
         return []
     return sorted(p.stem for p in DEMOS_DIR.glob("*.py")
                   if not p.stem.startswith("_") and _defines_main(p))
 
 
+_DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Assign,
+                ast.AnnAssign)
+
+
 def _defines_main(path: Path) -> bool:
+    """False only for a readable module that defines things and runs nothing."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
-        return False
-    return any(isinstance(node, ast.FunctionDef) and node.name == "main" for node in tree.body)
+        return True  # listed, with a note that it cannot be read
+    body = tree.body[1:] if ast.get_docstring(tree) is not None else tree.body
+    runs_something = any(not isinstance(node, _DEFINITIONS) for node in body)
+    has_main = any(isinstance(node, ast.FunctionDef) and node.name == "main" for node in body)
+    return runs_something or has_main
 
 
 def demo_summary(name: str) -> str:
