@@ -386,3 +386,40 @@ def test_l2_with_and_without_biases_against_the_closed_form():
         micrograd_penalty, rel=1e-14)
     with pytest.raises(DataTypeError):
         l2(model, lam, n, include_biases="yes")
+
+
+def test_a_callable_loss_is_replayed_by_default_with_the_same_numbers_and_checks(monkeypatch):
+    from micrograd_mlp import DomainError, losses as L
+    from micrograd_mlp.nets import train as train_module
+
+    compiled = []
+    real_compile = train_module.compile_step
+    monkeypatch.setattr(train_module, "compile_step",
+                        lambda *a, **k: compiled.append(1) or real_compile(*a, **k))
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(12, 2))
+    y = (X[:, 0] > 0).astype(float)
+
+    def my_loss(pred, target):  # a user's own loss: squared error plus a target-derived scale
+        scale = float(np.mean(np.asarray(target))) + 1.0
+        return L.mse(pred, target) * scale
+
+    runs = []
+    for replay in (None, False):
+        m = MLP(2, [4, 1], seed=1)
+        h = fit(m, X, y, loss=my_loss, lr=0.3, epochs=5, batch_size=4, shuffle=False,
+                progress=False, metrics=(), replay=replay)
+        runs.append((h.loss, m.get_parameters()[0]))
+    assert len(compiled) == 1  # the default run replayed, the replay=False one did not
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=0, atol=1e-12)
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+    bad = y.copy()
+    bad[9] = 3.5  # a probability out of range, only in the third batch
+    for replay in (None, False):
+        with pytest.raises(DomainError):
+            fit(MLP(2, [4, 1], seed=1), X, bad, loss=lambda p, t: L.binary_cross_entropy(p, t),
+                lr=0.1, epochs=1, batch_size=4, shuffle=False, progress=False, metrics=(),
+                replay=replay)

@@ -142,15 +142,14 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
       default stdout). ``progress``: a tqdm bar; None (default) shows it on a terminal
       or in a Jupyter notebook.
 
-    * ``replay``: run lockstep steps by replaying one recorded graph per batch size
+    * ``replay``: run lockstep steps by replaying the model's recorded graph
       (:mod:`micrograd_mlp.replay`; same numbers to ~1e-12, several times faster).
-      Default: on for a loss given by name (the library's losses have a fixed graph
-      shape), off for a callable loss, and off in anomaly mode. Force it on for a
-      callable loss only if every number the loss computes from ``y`` is either a
-      column of ``y``, a one-hot column of integer labels, or the same for every batch:
-      a scalar derived from the batch's targets (say, class weights from the batch's
-      label frequencies) is recorded once and would be reused. A scheduler changes
-      only the learning rate: the recorded graph stays.
+      Default: on, except in anomaly mode. The loss part is either replayed too (the
+      library's ``mse``, ``squared_error`` and softmax cross-entropy, whose targets are
+      checked on every batch) or built again on the replayed predictions at every
+      step (every other loss, callables included), so every check of the loss runs on
+      every batch. A scheduler changes only the learning rate: the recorded graph
+      stays.
 
     Each epoch: the batches' steps, the metrics, the validation, the callbacks, then
     the scheduler's step. Returns a :class:`History`.
@@ -250,7 +249,7 @@ class _FitRun:
         self.metrics = select_metrics(metrics, targets, None if self.val is None else self.val[1])
         self.threshold = score_threshold(targets.y, loss)
         self.per_sample = check_flag(per_sample, "per_sample") or self.bs == 1
-        use_replay = isinstance(loss, str) if replay is None else check_flag(replay, "replay")
+        use_replay = True if replay is None else check_flag(replay, "replay")
         self.compiled = None
         if use_replay and not self.per_sample and not is_anomaly_enabled():
             self.compiled = compile_step(model, self.loss_fn)
