@@ -373,7 +373,8 @@ def _sum():
 
 
 @primitive("max", symbol="max", arity=None, text="max({args})", latex="\\max({args})",
-           local_text=("[{u_i} = max]",), local_latex=("[{u_i} = \\max]",))
+           local_text=("[{u_i} = max]",), local_latex=("[{u_i} = \\max]",),
+           batched="n_ary_max")
 def _max():
     def forward(*xs):
         if all(x.__class__ is float for x in xs):

@@ -14,7 +14,8 @@ shape at every step (the same network, the same loss) that work repeats identica
   :mod:`micrograd_mlp.core.primitives` (they accept arrays of any shape). A primitive
   row may name a *batched rule* (its ``batched`` field, see
   :func:`register_batched_rule`) that runs its groups faster: ``"n_ary_sum"`` (with the
-  affine pattern ``sum_j w_j x_j + b`` as one matrix product) and ``"batch_sum"`` are
+  affine pattern ``sum_j w_j x_j + b`` as one matrix product), ``"n_ary_max"`` and
+  ``"batch_sum"`` are
   registered here.
 
 The plan does not depend on the batch size ``B``: :meth:`Recorded.bind` lays out the

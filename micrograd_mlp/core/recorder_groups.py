@@ -18,6 +18,7 @@ from ..errors import DomainError
 from .primitives import PRIMITIVES
 
 __all__ = ["RefSpec", "Ref", "Group", "OpGroup", "SumGroup", "BatchSumGroup", "AffineGroup",
+           "MaxGroup",
            "affine_terms", "regular_view", "BATCHED_RULES", "register_batched_rule", "rule_of"]
 
 
@@ -32,6 +33,10 @@ def regular_view(buf: np.ndarray, idx: np.ndarray) -> Optional[np.ndarray]:
     if idx.size == 0:
         return None
     first = int(idx.flat[0])
+    if idx.ndim == 1:   # the common case (a range of slots): a plain slice of ``buf``
+        step = int(idx[1]) - first if idx.size > 1 else 1
+        if step > 0 and np.array_equal(idx, np.arange(first, first + step * idx.size, step)):
+            return buf[first:first + step * idx.size:step]
     steps = []
     for axis, n in enumerate(idx.shape):
         if n == 1:
@@ -90,14 +95,17 @@ class _Scatter:
     several times): repeated slots are summed with one ``np.add.reduceat`` over a
     precomputed sorting (``np.add.at`` is much slower)."""
 
-    __slots__ = ("slots", "unique", "order", "starts", "targets", "n")
+    __slots__ = ("slots", "unique", "one", "order", "starts", "targets", "n")
 
     def __init__(self, slots):
         self.slots = np.asarray(slots, dtype=np.intp)
         flat = self.slots.ravel()
         self.n = flat.size
         self.unique = np.unique(flat).size == flat.size
-        if not self.unique:
+        self.one = not self.unique and bool(np.all(flat == flat[0]))   # one node, many uses
+        if self.one:
+            self.targets = int(flat[0])
+        elif not self.unique:
             self.order = np.argsort(flat, kind="stable")
             ordered = flat[self.order]
             self.starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
@@ -108,6 +116,9 @@ class _Scatter:
             G[self.slots] += c
             return
         c = np.broadcast_to(c, self.slots.shape + G.shape[1:]).reshape((self.n,) + G.shape[1:])
+        if self.one:
+            G[self.targets] += c.sum(axis=0)
+            return
         G[self.targets] += np.add.reduceat(c[self.order], self.starts, axis=0)
 
 
@@ -305,6 +316,37 @@ class AffineGroup(Group):
             self.g_b.add(G.sum(axis=1))
 
 
+class MaxGroup(Group):
+    """n-ary ``max`` nodes with batched inputs: one ``(k, n, B)`` read, the maximum over
+    the inputs' axis, and the row's derivative rule vectorised: the *first* input equal
+    to the maximum (or the first NaN, when the maximum is NaN) receives the whole
+    upstream gradient, every other input 0 (``tests/test_replay_batched_max.py`` checks
+    it against the row's own ``partials``, ties and NaN included)."""
+
+    specs = ("out", "x")
+
+    def __init__(self, out, x, x_grad):
+        self.out, self.x, self.x_grad = out, x, x_grad
+        self.cache = None
+
+    def forward(self):
+        X = self.x.get()
+        out = np.maximum.reduce(X, axis=1) + 0.0   # as the row's forward: -0.0 becomes 0.0
+        self.out.set(out)
+        self.cache = (X, out)
+
+    def backward(self):
+        if not self.x_grad:
+            return
+        X, out = self.cache
+        hit = X == out[:, None, :]
+        hit |= X != X
+        # the first hit along the inputs (argmax: the first True; none when no hit)
+        first = np.arange(X.shape[1])[:, None] == hit.argmax(axis=1)[:, None, :]
+        hit &= first
+        self.g_x.add(np.multiply(hit, self.g_out.get()[:, None, :]))
+
+
 def affine_terms(node, position, order, uses, batched):
     """For a ``sum`` node of the form ``sum_j w_j * x_j (+ b)`` (``w_j`` scalar leaves,
     ``x_j`` batched nodes, each product used only by this sum, ``b`` a scalar leaf, the
@@ -404,5 +446,16 @@ def _build_batch_sum(plan, key, members):
     return BatchSumGroup(RefSpec(members, False), RefSpec(cols[0], True), key[6][0])
 
 
+def _build_max(plan, key, members):
+    """n-ary maxima of batched inputs (all needing a gradient, or none): one
+    :class:`MaxGroup`; else the generic group."""
+    _, op, arity, out_b, _, arg_b, arg_rg = key
+    if not (out_b and all(arg_b)) or len(set(arg_rg)) > 1 or PRIMITIVES[op].check is not None:
+        return None
+    cols = plan.parent_columns(members, arity)
+    return MaxGroup(RefSpec(members, True), RefSpec(np.stack(cols, axis=1), True), arg_rg[0])
+
+
 register_batched_rule("n_ary_sum", _build_sum, _fuse_affine)
+register_batched_rule("n_ary_max", _build_max)
 register_batched_rule("batch_sum", _build_batch_sum)

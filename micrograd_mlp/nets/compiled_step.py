@@ -51,6 +51,7 @@ class CompiledStep:
         self._preds = None
         self._vector_optimizer = None  # (optimiser, its parameter list) known to match
         self._grad_buffers = None      # the two gradient vectors run(reuse=True) takes turns on
+        self._theta_buffers = None     # the two parameter vectors replayed steps write in turn
 
     # ------------------------------------------------------------ parameters
 
@@ -121,7 +122,7 @@ class CompiledStep:
         ``reuse=True``: the gradient vector is one of two kept buffers, overwritten two
         steps later (a fresh vector of a large model costs more than computing it)."""
         X = self.prepare(X)
-        preds = self.program.forward(X, theta)
+        preds = self.program.forward(X, theta, keep=reuse)
         if self.head is None:
             self.head = LossHeads(self.loss_fn, self.params, self.program.single,
                                   self.program.output_labels)
@@ -137,6 +138,15 @@ class CompiledStep:
             grads[i] += g
         self._preds = preds
         return loss, grads, preds
+
+    def spare_theta(self, theta: np.ndarray) -> np.ndarray:
+        """One of two kept parameter vectors, not ``theta``: where a replayed step writes
+        the updated parameters (``optimizer.update(..., out=)``), so that the layers'
+        views of it are made once."""
+        bufs = self._theta_buffers
+        if bufs is None or bufs[0].size != len(self.params):
+            bufs = self._theta_buffers = [np.empty(len(self.params)) for _ in range(2)]
+        return bufs[1] if bufs[0] is theta else bufs[0]
 
     def __call__(self, X, y, accumulate: bool = True, param_data=None):
         """Replay one step on the batch ``(X, y)``: ``(loss, grads)``, the grads also
@@ -183,7 +193,8 @@ def replayed_train_step(step: CompiledStep, Xb, yb, optimizer, sync: bool = True
     When the optimiser is a library one (its ``step`` is :meth:`Optimizer.step`) over
     the step's parameters in the same order (as in :func:`~micrograd_mlp.nets.train.fit`),
     the vectors go to ``optimizer.update`` directly (the numbers of
-    ``optimizer.step()``). Then ``sync=True`` writes each parameter's new ``data`` and
+    ``optimizer.step()``; the library's rules write into one of two parameter vectors
+    the step keeps, so a vector from ``step.theta()`` is overwritten two steps later). Then ``sync=True`` writes each parameter's new ``data`` and
     its ``grad`` (as ``zero_grad()`` + ``backward()`` leave it); ``sync=False`` keeps
     them as vectors inside ``step`` until ``step.sync()`` (or the next plain
     ``step(X, y)``): until then the Values hold the old numbers, so do not read or
@@ -195,7 +206,10 @@ def replayed_train_step(step: CompiledStep, Xb, yb, optimizer, sync: bool = True
         theta = step.theta()
         value, grads, preds = step.run(Xb, yb, theta, reuse=True)
         preds = preds.copy()
-        new = optimizer.update(theta, grads)
+        if getattr(type(optimizer).update, "takes_out", False):
+            new = optimizer.update(theta, grads, out=step.spare_theta(theta))
+        else:
+            new = optimizer.update(theta, grads)
         if sync:
             step.unsynced = None
             step.write(new, grads)

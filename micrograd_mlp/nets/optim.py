@@ -169,10 +169,13 @@ class Optimizer:
         steps = self.param_steps
         return {} if steps is None else {"param_steps": steps.tolist()}
 
-    def update(self, theta: np.ndarray, grad: np.ndarray) -> np.ndarray:  # pragma: no cover
+    def update(self, theta: np.ndarray, grad: np.ndarray, out=None) -> np.ndarray:  # pragma: no cover
         """The update rule on vectors: the new parameter vector from ``theta`` and its
         gradient ``grad``, advancing the optimiser's state (momentum, running
-        averages) but touching no Value. Neither argument is modified."""
+        averages) but touching no Value. Neither argument is modified; ``out`` (an
+        array of ``theta``'s shape, not ``grad``) receives the new vector instead of a
+        fresh array (the library's rules accept it: their ``update.takes_out`` is
+        True)."""
         raise NotImplementedError
 
     def _vector_arg(self, x, name):
@@ -265,7 +268,7 @@ class SGD(Optimizer):
             raise ArgumentError("Nesterov momentum needs momentum > 0 and dampening = 0")
         self.momentum_buffer = None
 
-    def update(self, theta: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    def update(self, theta: np.ndarray, grad: np.ndarray, out=None) -> np.ndarray:
         """The SGD rule of the class docstring on vectors (see :meth:`Optimizer.update`)."""
         g = grad
         if self.maximize:
@@ -286,7 +289,9 @@ class SGD(Optimizer):
             else:
                 g = self.momentum_buffer
         self._advance_steps()
-        return theta - self.lr * g
+        return np.subtract(theta, self.lr * g, out=out)
+
+    update.takes_out = True
 
     _per_param_state = ("momentum_buffer", "param_steps")
 
@@ -337,7 +342,7 @@ class Adam(Optimizer):
         self.exp_avg_sq = np.zeros(n)
         self.max_exp_avg_sq = np.zeros(n)
 
-    def update(self, theta: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    def update(self, theta: np.ndarray, grad: np.ndarray, out=None) -> np.ndarray:
         """The Adam rule of the class docstring on vectors (see :meth:`Optimizer.update`)."""
         beta1, beta2 = self.betas
         g = grad
@@ -361,7 +366,9 @@ class Adam(Optimizer):
             v = self.exp_avg_sq
         denom = np.sqrt(v) / np.sqrt(bias_correction2) + self.eps
         self._advance_steps()
-        return theta - step_size * (self.exp_avg / denom)
+        return np.subtract(theta, step_size * (self.exp_avg / denom), out=out)
+
+    update.takes_out = True
 
     _per_param_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "param_steps")
 

@@ -173,7 +173,9 @@ class RecordedHead:
         self._feed_targets(bound, y, const_rows)
         bound.forward()
         bound.backward()
-        return bound.root_value(), z_grads.get().T.copy(), ()
+        # G: a view of the recording's gradients, valid until the next run (the step
+        # copies it into the model's buffers at once)
+        return bound.root_value(), z_grads.get().T, ()
 
     def _feed_targets(self, bound, y, const_rows):
         if self.classes is not None and const_rows.view is not None:

@@ -99,6 +99,7 @@ class _LayerBuffers:
     def __init__(self, plan: _LayerPlan, B: int):
         shape = (B, plan.nout)
         self.bound, self.prim = None, plan.prim
+        self.ones = np.ones(B)    # db = 1^T G_S: one product, cheaper than a reduction
         if plan.prim is not None:
             self.S, self.gA = np.zeros(shape), np.zeros(shape)
             self.A = self.gS = None
@@ -155,7 +156,7 @@ class LayerProgram:
         self.single = self.nout == 1        # the model returns one Value, not a list
         self.output_labels = self.plans[-1].labels
         self._buffers = {}
-        self._grad_views = {}   # id(gradient buffer) -> (buffer, its per-layer views)
+        self._views = {}   # id(vector) -> (vector, its per-layer (W, b) views), the last few
 
     def _buffers_for(self, B):
         bufs = self._buffers.get(B)
@@ -165,10 +166,11 @@ class LayerProgram:
             bufs = self._buffers[B] = [_LayerBuffers(p, B) for p in self.plans]
         return bufs
 
-    def forward(self, X: np.ndarray, theta: np.ndarray) -> np.ndarray:
-        """The predictions ``(B, nout)`` (a view, valid until the next forward)."""
+    def forward(self, X: np.ndarray, theta: np.ndarray, keep: bool = False) -> np.ndarray:
+        """The predictions ``(B, nout)`` (a view, valid until the next forward);
+        ``keep``: ``theta`` is a buffer the caller reuses (its views are kept)."""
         bufs = self._buffers_for(X.shape[0])
-        weights = [plan.weights(theta) for plan in self.plans]
+        weights = self._views_of(theta, keep)
         self._last = (X, weights, bufs)
         for (W, b), buf in zip(weights, bufs):
             np.matmul(X, W.T, out=buf.S)
@@ -183,28 +185,35 @@ class LayerProgram:
         into ``out`` when given: every entry is set)."""
         X0, weights, bufs = self._last
         grads = np.empty(self.n_params) if out is None else out
-        views = self._grad_views.get(id(grads))
-        if views is None or views[0] is not grads:   # the layers' (dW, db) views of it
-            views = (grads, [plan.weights(grads) for plan in self.plans])
-            if out is not None:     # a kept buffer: keep its views (the last two)
-                self._grad_views[id(grads)] = views
-                while len(self._grad_views) > 2:
-                    self._grad_views.pop(next(iter(self._grad_views)))
+        views = self._views_of(grads, keep=out is not None)
         last = bufs[-1]
         last.prepare_backward()
         last.gA[...] = G
         for l in range(len(self.plans) - 1, -1, -1):
             buf = bufs[l]
             buf.derive()
-            gW, gb = views[1][l]
+            gW, gb = views[l]
             np.matmul(buf.gS.T, bufs[l - 1].A if l else X0, out=gW)
             if gb is not None:
-                np.add.reduce(buf.gS, axis=0, out=gb)
+                np.matmul(buf.ones, buf.gS, out=gb)
             if l:
                 below = bufs[l - 1]
                 below.prepare_backward()
                 np.matmul(buf.gS, weights[l][0], out=below.gA)
         return grads
+
+    def _views_of(self, vector: np.ndarray, keep: bool):
+        """The layers' ``(W, b)`` views of a parameter-shaped vector, made once for the
+        vectors a step keeps (the parameter and gradient buffers: the last four)."""
+        hit = self._views.get(id(vector))
+        if hit is not None and hit[0] is vector:
+            return hit[1]
+        views = [plan.weights(vector) for plan in self.plans]
+        if keep:
+            self._views[id(vector)] = (vector, views)
+            while len(self._views) > 4:
+                self._views.pop(next(iter(self._views)))
+        return views
 
 
 class GraphProgram:
@@ -223,7 +232,7 @@ class GraphProgram:
         self.n_params = len(params)
         self.nin, self.nout = X.shape[1], len(outs)
 
-    def forward(self, X: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    def forward(self, X: np.ndarray, theta: np.ndarray, keep: bool = False) -> np.ndarray:
         bound = self.rec.bind(X.shape[0])
         self._bound = bound
         bound.load(list(X.T), theta)
