@@ -11,7 +11,7 @@ __all__ = [
     "MicrogradError", "DataTypeError", "DomainError", "ShapeError", "GradientError",
     "AnomalyError", "GradcheckError", "CheckpointError", "UnknownActivationError",
     "GraphvizMissingError", "TraceInputError", "ArgumentError", "UnknownLossError",
-    "DataError", "DataMissingError",
+    "DataError", "DataMissingError", "UnknownExampleError",
 ]
 
 
@@ -70,6 +70,13 @@ class ArgumentError(MicrogradError, ValueError):
 
 class UnknownLossError(ArgumentError, KeyError):
     """A loss name that is not one of the library's losses (the message lists them)."""
+
+    def __str__(self):  # KeyError would quote the whole message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownExampleError(ArgumentError, KeyError):
+    """A ready example's name that is not one of the library's (the message lists them)."""
 
     def __str__(self):  # KeyError would quote the whole message
         return str(self.args[0]) if self.args else ""

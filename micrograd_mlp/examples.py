@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List
 
 
+from .core.checks import check_text
 from .core.engine import Value, sum_values, topological_order
+from .errors import ArgumentError, UnknownExampleError
 from .functions.activations import sigmoid
 from .functions.composite import composite
 from .functions.losses import squared_error
@@ -90,8 +92,10 @@ def task5(loss: str = "half") -> Example:
     ``loss="half"``: ``E = 1/2 sum_k (x2[k] - y[k])^2``; ``loss="full"``: without 1/2.
     """
 
-    if loss not in ("half", "full"):
-        raise ValueError(f"loss must be 'half' (1/2 ||x2 - y||^2) or 'full' (||x2 - y||^2), not {loss!r}")
+    if not isinstance(loss, str) or loss not in ("half", "full"):
+        check_text(loss, "loss")
+        raise ArgumentError(f"loss must be 'half' (1/2 ||x2 - y||^2) or 'full' (||x2 - y||^2), "
+                            f"not {loss!r:.40}")
     n = TASK5
     model = MLP(2, [3, 2], activation="sigmoid")
     model.set_parameters(weights=[n["W1"], n["W2"]], biases=[n["b1"], n["b2"]], layout="out_in")
@@ -149,8 +153,6 @@ EXAMPLES: Dict[str, Callable[..., Example]] = {"task5": task5, "seed002": seed00
 
 def get(name: str, **kwargs) -> Example:
     """Build the ready example called ``name`` (``"task5"`` or ``"seed002"``)."""
-    try:
-        builder = EXAMPLES[name]
-    except KeyError:
-        raise KeyError(f"unknown example {name!r}; known: {', '.join(EXAMPLES)}") from None
-    return builder(**kwargs)
+    if check_text(name, "name") not in EXAMPLES:
+        raise UnknownExampleError(f"unknown example {name!r:.40}; known: {', '.join(EXAMPLES)}")
+    return EXAMPLES[name](**kwargs)

@@ -18,7 +18,7 @@ from typing import List
 
 import numpy as np
 
-from .core.checks import check_int
+from .core.checks import check_int, check_text
 from .core.engine import Value
 from .errors import ArgumentError
 from .examples import sum_squared_error
@@ -74,8 +74,9 @@ def make_exercise(net: str = "2-3-2", activation: str = "sigmoid", seed: int = 0
     widths = parse_net(net)
     seed = check_int(seed, "seed", minimum=0)
     digits = check_int(digits, "digits", minimum=1, maximum=10)
-    if loss not in ("half", "full"):
-        raise ArgumentError(f"loss must be 'half' (1/2 ||x - y||^2) or 'full' (||x - y||^2), not {loss!r}")
+    if check_text(loss, "loss") not in ("half", "full"):
+        raise ArgumentError(f"loss must be 'half' (1/2 ||x - y||^2) or 'full' (||x - y||^2), "
+                            f"not {loss!r:.40}")
     activations.get(activation)  # an unknown name fails here, listing the known ones
     rng = np.random.default_rng(seed)
     weights = [_one_decimal(rng, (widths[l + 1], widths[l])) for l in range(len(widths) - 1)]

@@ -12,14 +12,16 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from typing import Iterable, Optional
+from collections.abc import Mapping
+from typing import Iterable, Optional, Tuple, Union
 
 import numpy as np
 
-from ..errors import ArgumentError, DataTypeError
+from ..errors import ArgumentError, DataTypeError, DomainError, ShapeError
 
 __all__ = ["check_int", "check_real", "check_choice", "check_seed", "check_flag",
-           "check_iterable", "check_callable", "check_path"]
+           "check_iterable", "check_callable", "check_path", "check_text", "check_mapping",
+           "check_array"]
 
 
 def _is_bool(x) -> bool:
@@ -113,6 +115,54 @@ def check_path(path, what: str = "path"):
     if not os.fspath(path):
         raise ArgumentError(f"{what} is empty")
     return path
+
+
+def check_text(x, what: str) -> str:
+    """``x`` when it is a ``str`` (a title, a label, a name)."""
+    if not isinstance(x, str):
+        raise DataTypeError(f"{what} must be a string, not {type(x).__name__} ({x!r:.40})")
+    return x
+
+
+def check_mapping(x, what: str) -> Mapping:
+    """``x`` when it is a dict or another mapping (label -> values ...)."""
+    if not isinstance(x, Mapping):
+        raise DataTypeError(f"{what} must be a dict, not {type(x).__name__} ({x!r:.40})")
+    return x
+
+
+def check_array(x, what: str, ndim: Union[None, int, Tuple[int, ...]] = None, *,
+                finite: bool = False, dtype=None) -> np.ndarray:
+    """``np.asarray(x)`` checked to hold numbers (bool, int or float dtype) of one
+    rectangular shape: strings, None or ragged lists are a ``DataTypeError``, an integer
+    beyond the float range a ``DomainError``; ``ndim`` (one or a tuple of allowed
+    dimensions) a ``ShapeError``; with ``finite``, NaN and infinities a ``DomainError``.
+    ``dtype`` converts the result (``float``)."""
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as e:  # ragged nested lists
+        raise DataTypeError(f"{what} must be numbers of one rectangular shape: {e}") from None
+    if arr.dtype.kind == "O":
+        for item in arr.flat:  # float(None) would be NaN: refuse anything but numbers
+            if _is_bool(item) or not isinstance(item, numbers.Real):
+                raise DataTypeError(f"{what} must be numbers, got {type(item).__name__} "
+                                    f"({item!r:.40})")
+        try:
+            arr = np.asarray(x, dtype=np.float64)
+        except OverflowError:
+            raise DomainError(f"{what}: a number is too large for a float") from None
+        except (TypeError, ValueError) as e:
+            raise DataTypeError(f"{what} must be numbers, got {x!r:.60} ({e})") from None
+    if arr.dtype.kind not in "biuf":
+        raise DataTypeError(f"{what} must be numbers, not an array of dtype {arr.dtype}")
+    if ndim is not None and arr.ndim not in ((ndim,) if isinstance(ndim, int) else ndim):
+        raise ShapeError(f"{what} must have {ndim if isinstance(ndim, int) else ' or '.join(map(str, ndim))} "
+                         f"dimension(s), got shape {arr.shape}")
+    if dtype is not None:
+        arr = arr.astype(dtype)
+    if finite and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise DomainError(f"{what} must be finite numbers (it holds NaN or an infinity)")
+    return arr
 
 
 def _short(x) -> str:

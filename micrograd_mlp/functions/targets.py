@@ -35,12 +35,12 @@ reading raises :class:`~micrograd_mlp.errors.ShapeError` saying what to pass.
 """
 from __future__ import annotations
 
-import numbers
 from typing import List, Optional, Union
 
 import numpy as np
 
 from ..core.engine import Value
+from ..core.checks import check_array
 from ..errors import DataTypeError, DomainError, ShapeError
 
 __all__ = ["PER_OUTPUT", "CLASSES", "numeric_array", "per_output_targets", "class_targets",
@@ -55,25 +55,8 @@ Item = Union[float, np.ndarray, Value]
 def numeric_array(target, what: str) -> np.ndarray:
     """``np.asarray(target)``, checked to hold numbers (bool, int or float dtype);
     anything else (strings, None, ragged lists, integers beyond the float range) is a
-    :class:`DataTypeError` or :class:`DomainError`."""
-    try:
-        arr = np.asarray(target)
-    except (TypeError, ValueError) as e:  # ragged nested lists
-        raise DataTypeError(f"{what}: targets must be numbers of one rectangular shape: {e}") from None
-    if arr.dtype.kind == "O":
-        for x in arr.flat:  # float(None) would be NaN: refuse anything but numbers
-            if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
-                raise DataTypeError(f"{what}: targets must be numbers, got "
-                                    f"{type(x).__name__} ({x!r:.40})")
-        try:
-            arr = np.asarray(target, dtype=np.float64)
-        except OverflowError:
-            raise DomainError(f"{what}: a target is too large for a float") from None
-        except (TypeError, ValueError) as e:
-            raise DataTypeError(f"{what}: targets must be numbers, got {target!r:.60} ({e})") from None
-    if arr.dtype.kind not in "biuf":
-        raise DataTypeError(f"{what}: targets must be numbers, not an array of dtype {arr.dtype}")
-    return arr
+    :class:`DataTypeError` or :class:`DomainError` (see :func:`~..core.checks.check_array`)."""
+    return check_array(target, f"{what}: targets")
 
 
 def _has_values(target) -> bool:

@@ -27,8 +27,10 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from ..errors import ArgumentError, DataTypeError, ShapeError
+from ..core.checks import check_array, check_choice, check_real
+from ..errors import DataTypeError, ShapeError
 from ..functions import activations, losses
+from .mlp import MLP
 
 __all__ = ["ParameterVerdict", "GradientReport", "gradients", "LAYOUTS"]
 
@@ -366,10 +368,12 @@ def gradients(student: Union[Dict, Callable], model, X, y, loss: str = "cross_en
     indices for ``cross_entropy``). A gradient is right when
     ``|S - G| <= atol + rtol * max|G|`` entrywise. The model's ``grad`` fields are left
     as they were. Returns a :class:`GradientReport`."""
-    if layout not in LAYOUTS:
-        raise ArgumentError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
-    X = np.asarray(X, dtype=float) if not isinstance(X, np.ndarray) else X
-    if X.ndim != 2 or X.shape[1] != model.nin:
+    check_choice(layout, "layout", LAYOUTS)
+    if not isinstance(model, MLP):
+        raise DataTypeError(f"model must be an MLP, not {type(model).__name__} ({model!r:.40})")
+    rtol, atol = check_real(rtol, "rtol", 0.0), check_real(atol, "atol", 0.0)
+    X = check_array(X, "X", finite=True, dtype=float)
+    if X.ndim != 2 or X.shape[1] != model.nin or not len(X):
         raise ShapeError(f"X must be an (n, {model.nin}) array, got shape {np.shape(X)}")
     ws, bs, arrays, dout = _autodiff(model, X, y, loss, reduction)
     given, odd = _normalise(_student_grads(student, model, X, y, layout))

@@ -19,10 +19,11 @@ callback runs (also with replayed training).
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from typing import Dict, List, Optional
 
-from ..core.checks import check_choice, check_int, check_real
+from ..core.checks import check_choice, check_flag, check_int, check_mapping, check_real
 from ..errors import ArgumentError, DataTypeError
 
 __all__ = ["Callback", "EarlyStopping", "LambdaCallback"]
@@ -129,7 +130,8 @@ class EarlyStopping(Callback):
             mode = "max" if ("acc" in monitor or monitor.endswith("auc")) else "min"
         self.mode = mode
         self.baseline = None if baseline is None else check_real(baseline, "EarlyStopping baseline")
-        self.restore_best_weights = bool(restore_best_weights)
+        self.restore_best_weights = check_flag(restore_best_weights,
+                                               "EarlyStopping restore_best_weights")
         self.start_from_epoch = check_int(start_from_epoch, "EarlyStopping start_from_epoch",
                                           minimum=0)
         self.on_train_begin()
@@ -155,12 +157,17 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch, logs=None):
         """Track the best value; stop (and restore the best weights) when ``patience``
         epochs passed without improvement."""
-        logs = logs or {}
+        epoch = check_int(epoch, "epoch", minimum=0)
+        logs = {} if logs is None else check_mapping(logs, "logs")
         if self.monitor not in logs:
             raise ArgumentError(f"EarlyStopping monitors {self.monitor!r}, which fit does not "
                                 f"report (it reports {', '.join(sorted(logs)) or 'nothing'}); "
                                 f"give fit validation=(X_val, y_val) to get val_loss")
-        value = float(logs[self.monitor])
+        value = logs[self.monitor]
+        # NaN (a diverged run) is kept: it never improves; any other non-number is refused
+        if not (isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral)
+                and math.isnan(value)):
+            value = check_real(value, f"logs[{self.monitor!r}]", finite=False)
         if epoch <= self.start_from_epoch:
             return None
         if self.restore_best_weights and self.best_weights is None:

@@ -7,7 +7,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from ..core.checks import check_iterable
+from ..core.checks import check_array, check_int, check_iterable, check_real
 from ..errors import ArgumentError, DataTypeError, ShapeError
 from ..functions import losses
 from ..functions.targets import numeric_array
@@ -46,7 +46,10 @@ class History:
 
     def logs(self) -> Dict[str, float]:
         """The last epoch's numbers as callbacks receive them: ``loss``, each metric,
-        ``val_loss`` and ``val_<metric>`` (with validation data), ``lr``."""
+        ``val_loss`` and ``val_<metric>`` (with validation data), ``lr``; empty before
+        the first epoch."""
+        if not self.loss:
+            return {}
         out = {"loss": self.loss[-1]}
         out.update({k: v[-1] for k, v in self.metrics.items()})
         if self.val_loss:
@@ -64,6 +67,11 @@ class History:
 
 def epoch_line(epoch, h: History) -> str:
     """The printout of one epoch: loss, metrics and their validation twins."""
+    epoch = check_int(epoch, "epoch", minimum=0)
+    if not isinstance(h, History):
+        raise DataTypeError(f"h must be a History, not {type(h).__name__} ({h!r:.40})")
+    if not h.loss:
+        raise ArgumentError("epoch_line: the history holds no epoch yet")
     parts = [f"epoch {epoch:6d}", f"loss {h.loss[-1]:.6f}"]
     for k, v in h.metrics.items():
         parts.append(f"{k} {100 * v[-1]:.2f}%" if k == "accuracy" else f"{k} {v[-1]:.6g}")
@@ -79,7 +87,10 @@ def epoch_line(epoch, h: History) -> str:
 
 def classes_of(preds: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     """The class of each prediction: ``p > threshold`` for one output, else ``argmax``."""
-    preds = np.asarray(preds, dtype=np.float64)
+    preds = check_array(preds, "predictions", (1, 2), dtype=np.float64)
+    threshold = check_real(threshold, "threshold")
+    if preds.ndim == 2 and preds.shape[1] == 0:
+        raise ShapeError(f"predictions of shape {preds.shape} have no output")
     if preds.ndim == 2 and preds.shape[1] == 1:
         preds = preds[:, 0]
     if preds.ndim == 1:
@@ -89,7 +100,11 @@ def classes_of(preds: np.ndarray, threshold: float = 0.5) -> np.ndarray:
 
 def class_accuracy(preds, classes, threshold=0.5) -> float:
     """The fraction of predictions whose class (:func:`classes_of`) is ``classes``."""
-    return float(np.mean(classes_of(preds, threshold) == classes))
+    predicted = classes_of(preds, threshold)
+    classes = check_array(classes, "classes", 1)
+    if len(classes) != len(predicted) or not len(classes):
+        raise ShapeError(f"{len(predicted)} predictions but {len(classes)} classes")
+    return float(np.mean(predicted == classes))
 
 
 METRICS = {"accuracy": class_accuracy}
@@ -108,6 +123,9 @@ def score_threshold(y, loss=None) -> float:
 def select_metrics(metrics, targets, val) -> tuple:
     """The metrics ``fit`` computes. None: accuracy when the targets are class labels,
     else none; an accuracy asked for explicitly on other targets is refused."""
+    _check_targets(targets, "targets")
+    if val is not None:
+        _check_targets(val, "val")
     if metrics is None:
         return ("accuracy",) if targets.classes() is not None else ()
     if isinstance(metrics, str) or callable(metrics):
@@ -135,7 +153,8 @@ def compute_metrics(names, preds, targets, threshold: float = 0.5) -> Dict[str, 
     """``{name: value}`` of the metrics ``names`` (from :func:`select_metrics`) for the
     epoch's predictions against ``targets`` (fit's checked targets)."""
     out = {}
-    for m in names:
+    _check_targets(targets, "targets")
+    for m in check_iterable(names, "names"):
         if callable(m):
             out[getattr(m, "__name__", "metric")] = float(m(preds, targets.y))
         else:  # "accuracy": _metric_names checked that the targets are class labels
@@ -143,12 +162,22 @@ def compute_metrics(names, preds, targets, threshold: float = 0.5) -> Dict[str, 
     return out
 
 
+def _check_targets(targets, what: str) -> None:
+    """``targets`` when it is fit's checked targets (with ``y`` and ``classes()``)."""
+    if not (hasattr(targets, "y") and callable(getattr(targets, "classes", None))):
+        raise DataTypeError(f"{what} must be the targets fit checked (with .y and .classes()), "
+                            f"not {type(targets).__name__}")
+
+
 def class_labels(y, shape) -> np.ndarray:
     """``y`` as one class per sample for predictions of ``shape`` (n, k): 0/1 or -1/+1
     labels (-1 is class 0) for one output, integer labels or one-hot rows for several;
     anything else is refused."""
+    shape = tuple(check_iterable(shape, "shape"))
+    if len(shape) != 2:
+        raise ShapeError(f"shape must be the (n, k) of the predictions, got {shape!r:.40}")
+    n, k = (check_int(v, f"shape[{i}]", minimum=0) for i, v in enumerate(shape))
     y = numeric_array(y, "targets")
-    n, k = shape
     if y.ndim == 0:
         raise ShapeError(f"{n} predictions but a single target {y!r}")
     if y.ndim == 2 and y.shape[1] == 1:

@@ -40,6 +40,10 @@ class LRScheduler:
     _settings: tuple = ()
 
     def __init__(self, optimizer, last_epoch: int = -1):
+        if type(self).get_lr is LRScheduler.get_lr:
+            raise DataTypeError(f"{type(self).__name__} gives no get_lr(): LRScheduler is the base "
+                                f"class; use StepLR, ExponentialLR, CosineAnnealingLR or "
+                                f"LambdaLR, or subclass it with a get_lr")
         if not hasattr(optimizer, "lr"):
             raise DataTypeError(f"{type(self).__name__} needs an optimiser with an lr "
                                 f"(such as optim.SGD or optim.Adam), not {type(optimizer).__name__}")

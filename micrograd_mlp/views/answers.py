@@ -17,6 +17,7 @@ from typing import List, Mapping, Tuple, Union
 
 import numpy as np
 
+from ..core.checks import check_text
 from ..errors import TraceInputError
 
 __all__ = ["Answer", "parse_answers", "parse_value", "canonical_name"]
@@ -50,7 +51,7 @@ def _plain(text: str) -> str:
 def canonical_name(name: str) -> str:
     """The form names are compared in: no spaces, ``W[0][1]`` as ``W[0,1]``,
     ``sigmoid'`` and ``sig'`` as ``sigma'``, typographic signs made plain."""
-    text = re.sub(r"\s+", "", _plain(name))
+    text = re.sub(r"\s+", "", _plain(check_text(name, "name")))
     text = re.sub(r"\]\[", ",", text)
     text = re.sub(r"\b(?:sigmoid|sig)'", "sigma'", text)
     return text
@@ -61,10 +62,10 @@ def _number(token: str) -> Tuple[float, float]:
     try:
         exponent = Decimal(token).as_tuple().exponent
     except InvalidOperation:
-        raise ValueError(token) from None
+        raise TraceInputError(f"not a number: {token!r:.60}") from None
     value = float(token)
     if not np.isfinite(value):
-        raise ValueError(token)
+        raise TraceInputError(f"{token!r:.60} is beyond the float range")
     return value, 0.5 * 10.0 ** int(exponent)
 
 
@@ -87,24 +88,28 @@ def _split_list(body: str) -> List[str]:
 
 def parse_value(text: str) -> Tuple[Union[float, np.ndarray], Union[float, np.ndarray]]:
     """``"0.1105"`` -> ``(0.1105, 5e-05)``; a vector or matrix gives two arrays.
-    Raises ValueError on anything else (ragged rows, words, empty brackets)."""
-    text = _plain(text).strip()
+    Raises :class:`TraceInputError` (a ``ValueError``) on anything else (ragged rows,
+    words, empty brackets), :class:`DataTypeError` when ``text`` is no string."""
+    text = _plain(check_text(text, "text")).strip()
     if _NUMBER.fullmatch(text):
         return _number(text)
     if len(text) < 2 or text[0] not in "([" or text[-1] not in ")]":
-        raise ValueError(text)
+        raise TraceInputError(f"not a number, vector or matrix: {text!r:.60}")
     inner = text[1:-1].strip()
     if ";" in inner and "[" not in inner and "(" not in inner:  # [a b; c d]
         rows = [r for r in inner.split(";") if r.strip()]
         inner = ", ".join(f"[{r}]" for r in rows)
     items = _split_list(inner)
     if not items:
-        raise ValueError(text)
+        raise TraceInputError(f"empty brackets: {text!r:.60}")
     parsed = [parse_value(i) for i in items]
-    values = np.array([p[0] for p in parsed], dtype=float)  # ragged rows raise ValueError
+    try:
+        values = np.array([p[0] for p in parsed], dtype=float)
+    except ValueError:
+        raise TraceInputError(f"rows of different lengths: {text!r:.60}") from None
     halves = np.array([p[1] for p in parsed], dtype=float)
     if values.ndim > 2:
-        raise ValueError(text)
+        raise TraceInputError(f"more than two levels of brackets: {text!r:.60}")
     return values, halves
 
 

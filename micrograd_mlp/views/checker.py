@@ -29,6 +29,7 @@ from typing import Dict, List, Mapping, Optional, Union
 
 import numpy as np
 
+from ..core.checks import check_text
 from ..core.engine import Value
 from ..errors import TraceInputError
 from ..functions.activations import ACTIVATIONS
@@ -185,6 +186,8 @@ def check(root: Value, answers: Union[str, Mapping], title: str = "",
     the graph in it, ``where`` the answers in error messages). An answer is
     right when ``|given - true| <= 0.5 * 10^-d`` for the ``d`` decimals written. Raises
     :class:`~micrograd_mlp.errors.TraceInputError` for unreadable answers."""
+    check_text(title, "title")
+    check_text(where, "where")
     cat = Catalog(root)
     parsed = parse_answers(answers, where)
     if not parsed:

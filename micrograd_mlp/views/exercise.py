@@ -13,6 +13,7 @@ from typing import Dict, List
 
 import numpy as np
 
+from ..core.checks import check_text
 from ..core.engine import Value
 from ..errors import ArgumentError
 from ..functions.composite import short_name
@@ -117,8 +118,8 @@ class Exercise:
 
 
 def _check(fmt: str) -> None:
-    if fmt not in FORMATS:
-        raise ArgumentError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if check_text(fmt, "fmt") not in FORMATS:
+        raise ArgumentError(f"unknown format {fmt!r:.40}; expected one of {', '.join(FORMATS)}")
 
 
 def _html_page(title: str, markdown_text: str) -> str:

@@ -13,22 +13,61 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from ..core.checks import (
+    check_array, check_choice, check_int, check_iterable, check_path, check_real,
+)
+from ..errors import ArgumentError, DataTypeError
 from ..functions import activations
 
-__all__ = ["plot_activations", "save_figure", "new_figure"]
+__all__ = ["plot_activations", "save_figure", "new_figure", "check_figure", "check_figsize",
+           "check_dpi", "MAX_DPI", "IMAGE_FORMATS"]
+
+MAX_DPI = 1200        # a 6 x 4 inch figure at 1200 dpi is already 35 million pixels
+MAX_INCHES = 100.0    # a side of a figure (or of one panel)
+IMAGE_FORMATS = ("png", "svg", "pdf", "jpg")
+
+
+def check_dpi(dpi, what: str = "dpi") -> int:
+    """``dpi`` as an ``int`` in 1..:data:`MAX_DPI` (a huge resolution would allocate
+    gigabytes for one picture)."""
+    return check_int(dpi, what, minimum=1, maximum=MAX_DPI)
+
+
+def check_figsize(size, what: str = "figsize"):
+    """``(width, height)`` in inches: two finite numbers in (0, :data:`MAX_INCHES`]."""
+    pair = tuple(check_iterable(size, what))
+    if len(pair) != 2:
+        raise DataTypeError(f"{what} must be a pair (width, height) in inches, got {size!r:.40}")
+    return tuple(check_real(v, f"{what}[{i}]", 0.0, MAX_INCHES, above=True)
+                 for i, v in enumerate(pair))
+
+
+def check_figure(fig, what: str = "fig"):
+    """``fig`` when it is a matplotlib ``Figure`` (anything with ``savefig``)."""
+    if not callable(getattr(fig, "savefig", None)):
+        raise DataTypeError(f"{what} must be a matplotlib Figure, not {type(fig).__name__} "
+                            f"({fig!r:.40})")
+    return fig
 
 
 def new_figure(figsize=(6, 4), dpi: int = 100):
     """A matplotlib ``Figure`` not tied to pyplot (rendered with the Agg canvas)."""
     from matplotlib.figure import Figure
-    return Figure(figsize=figsize, dpi=dpi)
+    return Figure(figsize=check_figsize(figsize), dpi=check_dpi(dpi))
 
 
 def save_figure(fig, path, formats: Sequence[str] = ("png", "svg"), dpi: int = 110) -> List[str]:
     """Write ``fig`` as ``path`` with each extension of ``formats`` (``"out/act"`` ->
     ``out/act.png``, ``out/act.svg``; an extension already on ``path`` is replaced),
-    creating the folder; returns the paths written."""
-    path = Path(path)
+    creating the folder; returns the paths written. ``formats``: some of
+    :data:`IMAGE_FORMATS`; ``dpi``: 1 to :data:`MAX_DPI`."""
+    check_figure(fig)
+    path = Path(check_path(path))
+    formats = [check_choice(ext, "a format", IMAGE_FORMATS)
+               for ext in check_iterable(formats, "formats")]
+    if not formats:
+        raise ArgumentError(f"formats is empty: give some of {', '.join(IMAGE_FORMATS)}")
+    dpi = check_dpi(dpi)
     if path.suffix.lower().lstrip(".") in ("png", "svg", "pdf", "jpg"):
         path = path.with_suffix("")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,11 +108,17 @@ def plot_activations(names: Optional[Sequence[str]] = None, x=None, *, ncols: in
     registered activation (aliases left out); ``x`` to 401 points in [-5, 5].
     Returns the matplotlib ``Figure``."""
 
-    names = list(names) if names is not None else activations.names()
+    names = list(check_iterable(names, "names")) if names is not None else activations.names()
     if not names:
-        raise ValueError("plot_activations: no activations to plot")
+        raise ArgumentError("plot_activations: no activations to plot")
     acts = [activations.get(n) for n in names]
-    x = np.linspace(-5.0, 5.0, 401) if x is None else np.asarray(x, dtype=float)
+    x = np.linspace(-5.0, 5.0, 401) if x is None else check_array(
+        x, "x", 1, finite=True, dtype=float)
+    if x.size < 2:
+        raise ArgumentError(f"x must hold at least 2 points, got {x.size}")
+    ncols = check_int(ncols, "ncols", minimum=1)
+    n_dots = check_int(n_dots, "n_dots", minimum=2, maximum=10 ** 5)
+    panel_size = check_figsize(panel_size, "panel_size")
     # dots at points that avoid x = 0, where kinked functions have no derivative
     xd = np.linspace(x.min(), x.max(), n_dots)
     xd = xd[np.abs(xd) > 1e-12]

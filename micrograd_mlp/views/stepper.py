@@ -28,10 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Sequence
 
+from ..core.checks import (
+    check_choice, check_flag, check_int, check_iterable, check_path, check_text,
+)
 from ..core.engine import Value, backward_seed
-from ..errors import GraphvizMissingError, TraceInputError
+from ..core.value_checks import check_value
+from ..errors import ArgumentError, DataTypeError, GraphvizMissingError, TraceInputError
 from . import stepper_page
 from .graph import INSTALL_HINT, draw_dot, draw_mlp, render
+from .plots import check_dpi
 from .steps import Entry, ExerciseSteps, exercise_steps, is_network
 from .trace import backward_steps, gradients
 from .viewmodel import Namer, build_view, format_number, paren
@@ -40,6 +45,7 @@ __all__ = ["Frame", "Stepper", "step_frames", "exercise_frames", "write_frames",
            "write_html", "page_html", "svg_for_html", "MAX_WIDTH"]
 
 MAX_WIDTH = 1600  # widest PNG frame by default, in pixels
+FRAME_FORMATS = ("svg", "png", "pdf", "dot", "gv")
 
 
 @dataclass
@@ -79,7 +85,8 @@ def step_frames(root: Value, collapse=True, digits: int = 4, rankdir: str = "LR"
     (composites collapsed unless ``collapse=False``); see the module docstring.
     ``quiz=True``: each frame draws the gradients known *before* its step (the
     student computes the step's shares)."""
-
+    check_value(root, "root")
+    quiz = check_flag(quiz, "quiz")
     view = build_view(root, collapse, fold=False)
     namer = Namer(view.order, view=view)
     namer.root = root
@@ -133,6 +140,11 @@ def exercise_frames(steps: ExerciseSteps, digits: int = 4, title: str = "", quiz
     vector view (:func:`~.graph.draw_mlp`) with the step's vectors highlighted and the
     vectors of later steps shown as ``?`` (``quiz=True``: the step's own too, since the
     student computes them)."""
+    if not isinstance(steps, ExerciseSteps):
+        raise DataTypeError(f"steps must be the ExerciseSteps of an exercise (exercise_steps(E, "
+                            f"model) or make_exercise(...).steps), not {type(steps).__name__}")
+    digits = check_int(digits, "digits", minimum=0, maximum=17)
+    quiz = check_flag(quiz, "quiz")
     keys = [s.key for s in steps]
     given = ", ".join(steps.given)
 
@@ -162,11 +174,14 @@ def write_frames(root: Value, directory, formats: Sequence[str] = ("svg", "png")
     """Write ``frame_000.<fmt>``, ``frame_001.<fmt>``, ... (one per frame and format)
     and ``captions.txt`` into ``directory``; returns the image paths in order. A PNG
     carries its caption under the drawing and is at most ``max_width`` pixels wide
-    (a wider drawing is scaled down); all PNGs of one call have the same size."""
-
-    directory = Path(directory)
+    (a wider drawing is scaled down); all PNGs of one call have the same size.
+    ``formats``: some of :data:`FRAME_FORMATS`."""
+    directory = Path(check_path(directory, "directory"))
+    formats = [check_choice(f, "a format", FRAME_FORMATS) for f in check_iterable(formats, "formats")]
+    dpi = check_dpi(dpi)
+    max_width = check_int(max_width, "max_width", minimum=16, maximum=100_000)
+    frames = _frames(frames) if frames is not None else step_frames(root, collapse, digits, title=title)
     directory.mkdir(parents=True, exist_ok=True)
-    frames = frames if frames is not None else step_frames(root, collapse, digits, title=title)
     paths = []
     pngs = {}
     for fr in frames:
@@ -187,6 +202,16 @@ def write_frames(root: Value, directory, formats: Sequence[str] = ("svg", "png")
         "\n\n".join(f"[frame {fr.index:03d}]\n{fr.caption}" for fr in frames) + "\n",
         encoding="utf-8")
     return paths
+
+
+def _frames(frames) -> List[Frame]:
+    """``frames`` as a list of :class:`Frame` (from :func:`step_frames` ...)."""
+    frames = list(check_iterable(frames, "frames"))
+    for i, fr in enumerate(frames):
+        if not isinstance(fr, Frame):
+            raise DataTypeError(f"frames[{i}] must be a Frame (from step_frames or "
+                                f"exercise_frames), not {type(fr).__name__} ({fr!r:.40})")
+    return frames
 
 
 def _font(size: int):
@@ -232,12 +257,19 @@ def _captioned_pngs(pngs, max_width: int) -> None:
 
 def write_gif(pngs: Sequence, path, duration_ms: int = 1200) -> Path:
     """An animated GIF (looping) from PNG frames of equal or similar size (smaller
-    frames are padded with white)."""
-    from PIL import Image
+    frames are padded with white), written as GIF whatever the suffix of ``path``;
+    ``duration_ms``: how long each frame shows."""
+    from PIL import Image, UnidentifiedImageError
 
+    pngs = [check_path(p, "a PNG frame") for p in check_iterable(pngs, "pngs")]
     if not pngs:
-        raise ValueError("write_gif(): no PNG frames given")
-    images = [Image.open(p).convert("RGB") for p in pngs]
+        raise ArgumentError("write_gif(): no PNG frames given")
+    path = Path(check_path(path))
+    duration_ms = check_int(duration_ms, "duration_ms", minimum=1, maximum=3_600_000)
+    try:
+        images = [Image.open(p).convert("RGB") for p in pngs]
+    except UnidentifiedImageError as e:
+        raise ArgumentError(f"write_gif(): a frame is not an image: {e}") from None
     width = max(im.width for im in images)
     height = max(im.height for im in images)
     padded = []
@@ -247,9 +279,9 @@ def write_gif(pngs: Sequence, path, duration_ms: int = 1200) -> Path:
             canvas.paste(im, (0, 0))
             im = canvas
         padded.append(im)
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    padded[0].save(path, save_all=True, append_images=padded[1:], duration=duration_ms, loop=0)
+    padded[0].save(path, format="GIF", save_all=True, append_images=padded[1:],
+                   duration=duration_ms, loop=0)
     return path
 
 
@@ -263,7 +295,7 @@ def svg_for_html(svg: str) -> str:
     """Graphviz SVG made fit for inlining in HTML5: no XML declaration, DOCTYPE,
     comments or namespace URLs (HTML parses inline ``<svg>`` without them), and a
     scalable width."""
-    svg = _XML_DECL.sub("", svg)
+    svg = _XML_DECL.sub("", check_text(svg, "svg"))
     svg = _DOCTYPE.sub("", svg)
     svg = _COMMENT.sub("", svg)
     svg = _XMLNS.sub("", svg)
@@ -293,6 +325,10 @@ def page_html(frames: List[Frame], title: str = "Backpropagation, step by step",
               digits: int = 4, quiz: bool = False) -> str:
     """The stepper page (or, with ``quiz=True``, the quiz page) of ``frames`` as one
     self-contained HTML text: inline SVGs, style and script, no network access."""
+    frames = _frames(frames)
+    check_text(title, "title")
+    digits = check_int(digits, "digits", minimum=0, maximum=17)
+    quiz = check_flag(quiz, "quiz")
     parts, q = [], 0
     for fr in frames:
         hidden = "" if fr.index == 0 else " hidden"
@@ -325,10 +361,11 @@ def write_html(root: Value, path, collapse=True, digits: int = 4,
     caption; buttons, a slider, the arrow keys and the address (``#step=7``) move
     between frames. ``quiz=True``: the numbers are asked instead of shown. Needs the
     Graphviz ``dot`` program (to make the SVGs); uses no network."""
-    frames = frames if frames is not None else step_frames(root, collapse, digits)
-    path = Path(path)
+    path = Path(check_path(path))
+    frames = _frames(frames) if frames is not None else step_frames(root, collapse, digits)
+    page = page_html(frames, title, digits, quiz)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page_html(frames, title, digits, quiz), encoding="utf-8")
+    path.write_text(page, encoding="utf-8")
     return path
 
 
@@ -346,9 +383,12 @@ class Stepper:
 
     def __init__(self, root: Value, model=None, level: Optional[str] = None, quiz: bool = False,
                  digits: int = 4, title: str = "Backpropagation, step by step"):
+        check_value(root, "root")
+        quiz, title = check_flag(quiz, "quiz"), check_text(title, "title")
+        digits = check_int(digits, "digits", minimum=0, maximum=17)
         if level is None:
             level = "exercise" if model is not None else "node"
-        if level not in self.LEVELS:
+        if not isinstance(level, str) or level not in self.LEVELS:
             raise TraceInputError(f"level must be one of {', '.join(self.LEVELS)}, not {level!r}")
         if level == "exercise" and not (model is not None and is_network(model, root)):
             raise TraceInputError("the exercise level needs the MLP whose forward pass feeds the "
@@ -367,7 +407,7 @@ class Stepper:
 
     def save(self, path) -> Path:
         """Write the page to ``path`` (an ``.html`` file); returns the path."""
-        path = Path(path)
+        path = Path(check_path(path))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.html(), encoding="utf-8")
         return path

@@ -7,56 +7,22 @@ AttributeError, OverflowError, ZeroDivisionError, RecursionError ...
 Two walks: every parameter without a default gets the bad value (all at once), and,
 for the functions listed in GOOD, each parameter in turn gets it while the others
 hold good values."""
-import importlib
 import inspect
 import math
-import warnings
 
 import numpy as np
 import pytest
 
 from micrograd_mlp import MLP, Value
-from micrograd_mlp.errors import (
-    ArgumentError, DataTypeError, DomainError, MicrogradError, UnknownLossError,
-)
+from micrograd_mlp.errors import ArgumentError, DataTypeError, DomainError, UnknownLossError
+
+from .api_walk import BAD, DOCUMENTED, call, public_callables, required_arguments
 
 MODULES = ["micrograd_mlp", "micrograd_mlp.nn", "micrograd_mlp.optim", "micrograd_mlp.losses",
            "micrograd_mlp.activations", "micrograd_mlp.train", "micrograd_mlp.data",
            "micrograd_mlp.graph", "micrograd_mlp.trace", "micrograd_mlp.gradcheck"]
 
-BAD = {"None": None, "str": "abc", "bool": True, "huge": 10 ** 400, "nan": float("nan"),
-       "neg": -1, "ragged": [[1, 2], [3]], "3d": np.zeros((2, 2, 2)), "empty": [],
-       "dict": {"a": 1}}
-
-# What a caller may legitimately get besides the library's errors: a missing file.
-DOCUMENTED = (MicrogradError, FileNotFoundError)
-
-
-def public_callables():
-    seen, out = set(), []
-    for name in MODULES:
-        mod = importlib.import_module(name)
-        for attr in getattr(mod, "__all__", [n for n in dir(mod) if not n.startswith("_")]):
-            obj = getattr(mod, attr, None)
-            if (not callable(obj) or inspect.ismodule(obj) or id(obj) in seen
-                    or (inspect.isclass(obj) and issubclass(obj, BaseException))):
-                continue
-            seen.add(id(obj))
-            out.append((f"{name}.{attr}", obj))
-    return out
-
-
-CALLABLES = public_callables()
-
-
-def call(fn, *args, **kwargs):
-    """Call ``fn``; a generator is run to its end (its errors come on iteration)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = fn(*args, **kwargs)
-        if inspect.isgenerator(result):
-            list(result)
-    return result
+CALLABLES = public_callables(MODULES)
 
 
 def test_the_walk_covers_the_public_api():
@@ -70,13 +36,9 @@ def test_the_walk_covers_the_public_api():
 @pytest.mark.parametrize("name, fn", CALLABLES, ids=[n for n, _ in CALLABLES])
 def test_required_arguments_all_wrong(name, fn, bad, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a function taking a path writes here, if anywhere
-    sig = inspect.signature(fn)
-    positional = [p for p in sig.parameters.values() if p.default is p.empty
-                  and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    keyword = {p.name: BAD[bad] for p in sig.parameters.values()
-               if p.default is p.empty and p.kind == p.KEYWORD_ONLY}
+    args, kwargs = required_arguments(fn, BAD[bad])
     try:
-        call(fn, *[BAD[bad]] * len(positional), **keyword)
+        call(fn, *args, **kwargs)
     except DOCUMENTED:
         pass
 
