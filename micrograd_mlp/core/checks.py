@@ -21,7 +21,7 @@ from ..errors import ArgumentError, DataTypeError, DomainError, ShapeError
 
 __all__ = ["check_int", "check_real", "check_choice", "check_seed", "check_flag",
            "check_iterable", "check_callable", "check_path", "check_text", "check_mapping",
-           "check_array"]
+           "check_array", "check_file_to_write"]
 
 
 def _is_bool(x) -> bool:
@@ -114,6 +114,14 @@ def check_path(path, what: str = "path"):
                             f"{type(path).__name__} ({path!r:.40})")
     if not os.fspath(path):
         raise ArgumentError(f"{what} is empty")
+    return path
+
+
+def check_file_to_write(path, what: str = "path"):
+    """``path`` when it names a file that may be written: a file name
+    (:func:`check_path`) that is not an existing folder."""
+    if os.path.isdir(check_path(path, what)):
+        raise ArgumentError(f"{what} {os.fspath(path)!r:.60} is a folder: give a file name")
     return path
 
 

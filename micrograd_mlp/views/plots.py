@@ -14,7 +14,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from ..core.checks import (
-    check_array, check_choice, check_int, check_iterable, check_path, check_real,
+    check_array, check_choice, check_file_to_write, check_int, check_iterable, check_real,
 )
 from ..errors import ArgumentError, DataTypeError
 from ..functions import activations
@@ -62,7 +62,7 @@ def save_figure(fig, path, formats: Sequence[str] = ("png", "svg"), dpi: int = 1
     creating the folder; returns the paths written. ``formats``: some of
     :data:`IMAGE_FORMATS`; ``dpi``: 1 to :data:`MAX_DPI`."""
     check_figure(fig)
-    path = Path(check_path(path))
+    path = Path(check_file_to_write(path))
     formats = [check_choice(ext, "a format", IMAGE_FORMATS)
                for ext in check_iterable(formats, "formats")]
     if not formats:

@@ -15,8 +15,8 @@ from typing import Callable, Mapping, Optional, Sequence
 import numpy as np
 
 from ..core.checks import (
-    check_array, check_callable, check_flag, check_int, check_iterable, check_mapping,
-    check_path, check_real, check_text,
+    check_array, check_callable, check_file_to_write, check_flag, check_int, check_iterable,
+    check_mapping, check_real, check_text,
 )
 from ..errors import ArgumentError, DataTypeError, ShapeError
 from .plots import check_dpi, check_figure
@@ -120,7 +120,7 @@ def save_figure(fig, path, dpi: int = 120) -> None:
     any, is replaced). ``dpi``: 1 to :data:`~.plots.MAX_DPI`."""
     check_figure(fig)
     dpi = check_dpi(dpi)
-    stem = os.path.splitext(os.fspath(check_path(path)))[0]
+    stem = os.path.splitext(os.fspath(check_file_to_write(path)))[0]
     fig.savefig(stem + ".png", dpi=dpi)
     fig.savefig(stem + ".svg")
 
@@ -142,7 +142,7 @@ def plot_history(history, path=None, *, title: str = "Learning curve", log_loss:
     val_loss = list(check_array(getattr(history, "val_loss", None) or [], "history.val_loss",
                                 1, dtype=float))
     if path is not None:
-        check_path(path)
+        check_file_to_write(path)
     log_loss = check_flag(log_loss, "log_loss")
     check_text(title, "title")
     plt = _plt()

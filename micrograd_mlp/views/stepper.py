@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from ..core.checks import (
-    check_choice, check_flag, check_int, check_iterable, check_path, check_text,
+    check_choice, check_file_to_write, check_flag, check_int, check_iterable, check_path,
+    check_text,
 )
 from ..core.engine import Value, backward_seed
 from ..core.value_checks import check_value
@@ -264,7 +265,7 @@ def write_gif(pngs: Sequence, path, duration_ms: int = 1200) -> Path:
     pngs = [check_path(p, "a PNG frame") for p in check_iterable(pngs, "pngs")]
     if not pngs:
         raise ArgumentError("write_gif(): no PNG frames given")
-    path = Path(check_path(path))
+    path = Path(check_file_to_write(path))
     duration_ms = check_int(duration_ms, "duration_ms", minimum=1, maximum=3_600_000)
     try:
         images = [Image.open(p).convert("RGB") for p in pngs]
@@ -361,7 +362,7 @@ def write_html(root: Value, path, collapse=True, digits: int = 4,
     caption; buttons, a slider, the arrow keys and the address (``#step=7``) move
     between frames. ``quiz=True``: the numbers are asked instead of shown. Needs the
     Graphviz ``dot`` program (to make the SVGs); uses no network."""
-    path = Path(check_path(path))
+    path = Path(check_file_to_write(path))
     frames = _frames(frames) if frames is not None else step_frames(root, collapse, digits)
     page = page_html(frames, title, digits, quiz)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -407,7 +408,7 @@ class Stepper:
 
     def save(self, path) -> Path:
         """Write the page to ``path`` (an ``.html`` file); returns the path."""
-        path = Path(check_path(path))
+        path = Path(check_file_to_write(path))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.html(), encoding="utf-8")
         return path

@@ -250,10 +250,14 @@ def test_required_arguments_all_wrong(name, fn, bad, tmp_path, monkeypatch):
         pass
 
 
+# besides BAD: an infinity, a fraction where a count is due, a folder where a file is due
+MORE_BAD = dict(BAD, inf=float("inf"), fraction=2.5, folder=".")
+
+
 @pytest.mark.parametrize("name, param", ONE_AT_A_TIME, ids=[f"{n}({p}=)" for n, p in ONE_AT_A_TIME])
 def test_each_argument_wrong_in_turn(name, param, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for bad in BAD.values():
+    for bad in MORE_BAD.values():
         fn, args, kwargs = CASES[name][1]()
         trial = dict(inspect.signature(fn).bind_partial(*args, **kwargs).arguments)
         trial[param] = bad
@@ -426,3 +430,12 @@ def test_check_gradients_refuses_what_is_no_model_or_data():
         check_module.gradients(_student(), _model((2, 1)), X4, Y4, loss="mse", rtol=-1)
     with pytest.raises(ArgumentError, match="layout must be one of"):
         check_module.gradients(_student(), _model((2, 1)), X4, Y4, loss="mse", layout="rows")
+
+
+def test_a_folder_is_not_a_file_to_write(tmp_path):
+    for write in (lambda p: stepper.write_html(_root(), p, frames=_frames()),
+                  lambda p: plots.save_figure(plots.new_figure((1, 1), 20), p),
+                  lambda p: plots_training.save_figure(plots.new_figure((1, 1), 20), p)):
+        with pytest.raises(ArgumentError, match="is a folder: give a file name"):
+            write(tmp_path)
+    assert list(tmp_path.iterdir()) == []
