@@ -14,6 +14,7 @@ backward yet), the named nodes, and the numbers it was built from.
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List
 
@@ -155,4 +156,10 @@ def get(name: str, **kwargs) -> Example:
     """Build the ready example called ``name`` (``"task5"`` or ``"seed002"``)."""
     if check_text(name, "name") not in EXAMPLES:
         raise UnknownExampleError(f"unknown example {name!r:.40}; known: {', '.join(EXAMPLES)}")
-    return EXAMPLES[name](**kwargs)
+    builder = EXAMPLES[name]
+    try:
+        inspect.signature(builder).bind(**kwargs)
+    except TypeError:
+        takes = ", ".join(inspect.signature(builder).parameters) or "no options"
+        raise ArgumentError(f"example {name!r} takes {takes}, not {', '.join(kwargs)}") from None
+    return builder(**kwargs)

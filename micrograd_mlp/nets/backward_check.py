@@ -28,7 +28,7 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from ..core.checks import check_array, check_choice, check_real
-from ..errors import DataTypeError, ShapeError
+from ..errors import ArgumentError, DataTypeError, ShapeError
 from ..functions import activations, losses
 from .mlp import MLP
 
@@ -185,9 +185,16 @@ def _student_grads(student, model, X, y, layout: str) -> Dict:
         if b is not None:
             params[f"b{l}"] = b.copy()
     try:
-        arity = len(inspect.signature(student).parameters)
+        signature = inspect.signature(student)
     except (TypeError, ValueError):
-        arity = 3
+        signature = None
+    arity = 3 if signature is None else len(signature.parameters)
+    if signature is not None and arity not in (0, 2):
+        try:
+            signature.bind(params, X, y)
+        except TypeError:
+            raise ArgumentError(f"the student's function takes {arity} parameters; it is "
+                                f"called as f(), f(X, y) or f(params, X, y)") from None
     got = student() if arity == 0 else student(X, y) if arity == 2 else student(params, X, y)
     if not isinstance(got, dict):
         raise DataTypeError(f"the student's function returned {type(got).__name__}, not a "
@@ -204,10 +211,7 @@ def _normalise(grads: Dict) -> Tuple[Dict[str, np.ndarray], List[str]]:
         if not name[1:].isdigit():
             odd.append(k)
             continue
-        try:
-            out[name] = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
-            raise DataTypeError(f"the gradient {k!r} is not an array of numbers") from None
+        out[name] = check_array(value, f"the gradient {k!r}", dtype=float)
     return out, odd
 
 

@@ -122,7 +122,7 @@ def parse_answers(source: Union[str, Mapping], where: str = "answers") -> List[A
         try:
             lines = [(f"{k} = {v if isinstance(v, str) else _literal(v)}", i + 1)
                      for i, (k, v) in enumerate(source.items())]
-        except (TypeError, ValueError) as err:
+        except (TypeError, ValueError, OverflowError) as err:
             raise TraceInputError(f"{where}: a value is not a number, vector or matrix "
                                   f"({err})") from None
     elif isinstance(source, str):

@@ -439,3 +439,21 @@ def test_a_folder_is_not_a_file_to_write(tmp_path):
         with pytest.raises(ArgumentError, match="is a folder: give a file name"):
             write(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_odd_students_answers_and_example_options():
+    from micrograd_mlp.errors import TraceInputError
+    model = _model((2, 1))
+    with pytest.raises(DomainError, match="too large for a float"):
+        check_module.gradients(dict(_student(), W1=[[10 ** 400] * 2] * 2), model, X4, Y4, loss="mse")
+    with pytest.raises(DataTypeError, match="the gradient 'W1' must be numbers"):
+        check_module.gradients(dict(_student(), W1="abc"), model, X4, Y4, loss="mse")
+    with pytest.raises(ArgumentError, match=r"takes 4 parameters; it is called as f\(\)"):
+        check_module.gradients(lambda a, b, c, d: _student(), model, X4, Y4, loss="mse")
+    with pytest.raises(TraceInputError, match="not a number, vector or matrix"):
+        checker.check(_root(), {"f": 10 ** 400})
+    with pytest.raises(ArgumentError, match="example 'seed002' takes no options, not loss"):
+        examples.get("seed002", loss="half")
+    with pytest.raises(ArgumentError, match="example 'task5' takes loss, not foo"):
+        examples.get("task5", foo=1)
+    assert examples.get("task5", loss="full").numbers["loss"] == "full"
