@@ -253,3 +253,22 @@ def test_an_activation_with_a_domain_check_is_checked_on_every_batch():
     assert isinstance(ref, MicrogradError)
     same_outcome(replayed(step, *bad), ref)
     assert step.program.plans[0].prim is not None     # run as one primitive
+
+
+@pytest.mark.parametrize("first_classes", [[0, 1, 2, 3], [0, 1, 1, 0]])
+def test_the_loss_recording_reads_the_right_target_columns_whichever_classes_come_first(
+        first_classes):
+    """The loss part is recorded from the first batch's built loss when each of its
+    constants is one class's column, else (a class absent from the first batch, its
+    column all zeros like another's) from stand-in targets; the later batches, with
+    every class, give the built graph's numbers either way."""
+    rng = np.random.default_rng(len(set(first_classes)))
+    model = MLP(3, [5, 4], activation=["relu", None], seed=2)
+    step = compile_step(model, losses.softmax_cross_entropy)
+    ys = [np.array(first_classes), np.array([3, 2, 1, 0]), np.array([2, 2, 3, 1])]
+    for y in ys:
+        X = rng.normal(size=(4, 3))
+        same_outcome(replayed(step, X, y), built(model, losses.softmax_cross_entropy, X, y))
+    head = step.head.head_of(4)
+    assert isinstance(head, RecordedHead)
+    assert sorted({arg for _, arg in head.recipes}) == [0, 1, 2, 3]

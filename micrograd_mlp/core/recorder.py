@@ -40,7 +40,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import GradientError, ShapeError
-from .engine import Value, topological_order
+from .engine import Value, data_vector, topological_order
 from .recorder_groups import (BATCHED_RULES, AffineGroup, OpGroup, Ref, RefSpec,
                               register_batched_rule, rule_of)
 
@@ -438,8 +438,7 @@ class BoundRecording:
         if not n:
             return
         if param_data is None:
-            param_data = np.fromiter((p.data for p in rec._param_nodes), dtype=np.float64,
-                                     count=n)
+            param_data = data_vector(rec._param_nodes)
         elif not rec.params_first:
             param_data = np.asarray(param_data, dtype=np.float64)[rec.param_index]
         if rec.params_first:

@@ -35,7 +35,7 @@ def regular_view(buf: np.ndarray, idx: np.ndarray) -> Optional[np.ndarray]:
     first = int(idx.flat[0])
     if idx.ndim == 1:   # the common case (a range of slots): a plain slice of ``buf``
         step = int(idx[1]) - first if idx.size > 1 else 1
-        if step > 0 and np.array_equal(idx, np.arange(first, first + step * idx.size, step)):
+        if step > 0 and (idx == np.arange(first, first + step * idx.size, step)).all():
             return buf[first:first + step * idx.size:step]
     steps = []
     for axis, n in enumerate(idx.shape):
@@ -154,7 +154,7 @@ class Group:
         for name in self.specs:
             for spec in _as_list(getattr(self, name)):
                 if isinstance(spec, RefSpec):
-                    spec.assign = spec.batched and bool(np.all(single[spec.idx]))
+                    spec.assign = spec.batched and bool(single[spec.idx].all())
                     spec.idx = slot[spec.idx]
                     if spec.batched and not spec.assign:
                         added.extend(spec.idx.ravel().tolist())

@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..core.engine import data_of, data_vector
 from ..errors import DataTypeError, ShapeError
 from .optim import Optimizer
 from .replay_heads import LossHeads
@@ -77,11 +78,9 @@ class CompiledStep:
         if self.unsynced is not None:
             return self.unsynced[0]
         written = self._written
-        if written is not None and all(map(operator.is_, (p.data for p in self.params),
-                                           written[0])):
+        if written is not None and all(map(operator.is_, data_of(self.params), written[0])):
             return written[1]   # the very numbers written last: no conversion
-        return np.fromiter((p.data for p in self.params), dtype=np.float64,
-                           count=len(self.params))
+        return data_vector(self.params)
 
     # ------------------------------------------------------------ the step
 

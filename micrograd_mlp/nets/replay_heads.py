@@ -4,8 +4,8 @@ batch's targets, the loss and ``G = d loss/d predictions``.
 * :class:`BuiltHead` builds the loss as an ordinary graph on the predictions (one leaf
   per output) at every step and runs ``backward()``: the loss's own code, so all its
   checks, numbers and errors are the built graph's, whatever the loss computes.
-* :class:`RecordedHead` replays a recording of the loss graph (made on stand-in
-  predictions) for the library losses whose only batch-dependent checks are their
+* :class:`RecordedHead` replays a recording of the loss graph (the first batch's, or
+  one made on stand-in targets) for the library losses whose only batch-dependent checks are their
   target rule (:data:`TARGET_RULE_ONLY`): that rule
   (:func:`~micrograd_mlp.functions.targets.check_targets`) runs on every batch, and the
   primitives' own checks run inside the replay. The targets' numbers reach the
@@ -70,9 +70,11 @@ class BuiltHead:
         self.loss_fn, self.single, self.labels = loss_fn, single, labels
         self.params = params
         self.head_params = None
+        self.graph = None    # (loss, leaves) of the last run(keep=True)
 
-    def run(self, preds: np.ndarray, y, theta):
-        """``(loss, G (B, nout), [(parameter index, gradient)])``."""
+    def run(self, preds: np.ndarray, y, theta, keep: bool = False):
+        """``(loss, G (B, nout), [(parameter index, gradient)])``; ``keep``: the graph
+        stays in ``graph`` (the caller may record it)."""
         zs = [Value(c, label) for c, label in zip(np.ascontiguousarray(preds.T), self.labels)]
         head = self.head_params
         saved = [p.grad for _, p in head or ()]
@@ -87,6 +89,7 @@ class BuiltHead:
             if head:       # built again on the parameter vector's values
                 return self.run(preds, y, theta)
         loss.backward()
+        self.graph = (loss, zs) if keep else None
         G = np.empty_like(preds)
         for j, z in enumerate(zs):
             G[:, j] = z.grad
@@ -104,8 +107,10 @@ def _recipe(data, y, indices: bool):
     if data.__class__ is not ndarray:
         return ("fixed", data)
     if indices:
-        fits = [("onehot", i.item()) for i in np.unique(y)
-                if np.array_equal(data, (y == i).astype(float))]
+        classes = np.unique(y)
+        hits = ((y[None, :] == classes[:, None]) == (data[None, :] != 0)).all(axis=1)
+        fits = [("onehot", classes[i].item()) for i in np.flatnonzero(hits)
+                if np.array_equal(data, data != 0)]   # a 0/1 column
     else:
         cols = [y] if y.ndim == 1 else [y[:, j] for j in range(y.shape[1])]
         fits = [("col", j) for j, col in enumerate(cols) if np.array_equal(data, col)]
@@ -129,12 +134,13 @@ def _stand_in_targets(y: np.ndarray, nout: int, indices: bool) -> np.ndarray:
 
 
 class RecordedHead:
-    """The loss graph of one batch size recorded on stand-in predictions and targets and
-    replayed on each batch of that size (its constants, such as the ``1/B`` of a mean,
+    """The loss graph of one batch size (the first batch's built loss, or one built on
+    stand-in predictions and targets when a constant could be read from two target
+    columns) replayed on each batch of that size (its constants, such as the ``1/B`` of a mean,
     belong to the size; see the module docstring); raises LookupError when the loss
     does not qualify."""
 
-    def __init__(self, loss_fn, single, labels, nout, y):
+    def __init__(self, loss_fn, single, labels, nout, y, graph=None):
         if not any(loss_fn is f for f in TARGET_RULE_ONLY):
             raise LookupError("not a loss whose checks are its target rule")
         y = np.asarray(y)
@@ -142,21 +148,33 @@ class RecordedHead:
             raise LookupError("targets that do not name their batch")
         self.loss_fn, self.nout = loss_fn, nout
         indices = rule_of(loss_fn) == CLASSES and y.ndim == 1
-        ys = _stand_in_targets(y, nout, indices)
-        self.zs = [Value(np.full(ys.shape[0], 0.5), label) for label in labels]
-        loss = build_loss(loss_fn, self.zs, single, ys)
-        leaves = _walk(loss, {id(z) for z in self.zs})
-        if any(v.requires_grad for v in leaves):
-            raise LookupError("the loss reads a parameter")
-        consts = [v for v in leaves if v.data.__class__ is ndarray]
-        self.recipes = [_recipe(c.data, ys, indices) for c in consts]
-        if any(r is None for r in self.recipes):
-            raise LookupError("a loss constant that is not read from the targets")
+        # the loss built on this batch (``graph``: (loss, leaves)) when each of its
+        # constants is one target column (or one class's one-hot column) and no other;
+        # else built again on stand-in targets whose columns all differ
+        found = self._constants(*graph, y, indices) if graph is not None else None
+        if found is None:
+            ys = _stand_in_targets(y, nout, indices)
+            zs = [Value(np.full(ys.shape[0], 0.5), label) for label in labels]
+            found = self._constants(build_loss(loss_fn, zs, single, ys), zs, ys, indices)
+            if found is None:
+                raise LookupError("a loss constant that is not read from the targets")
+        loss, self.zs, consts, self.recipes = found
         self.consts = consts
         self.rec = Recorded(loss, params=[], inputs=self.zs + consts)
         self.classes = (np.array([arg for _, arg in self.recipes])
                         if consts and all(k == "onehot" for k, _ in self.recipes) else None)
         self._refs = {}
+
+    @staticmethod
+    def _constants(loss, zs, ys, indices):
+        """``(loss, zs, constants, their recipes)``, or None when a constant has no
+        single recipe; LookupError when the loss reads a parameter."""
+        leaves = _walk(loss, {id(z) for z in zs})
+        if any(v.requires_grad for v in leaves):
+            raise LookupError("the loss reads a parameter")
+        consts = [v for v in leaves if v.data.__class__ is ndarray]
+        recipes = [_recipe(c.data, ys, indices) for c in consts]
+        return None if any(r is None for r in recipes) else (loss, zs, consts, recipes)
 
     def run(self, preds: np.ndarray, y, theta=None):
         """``(loss, G (B, nout), ())`` after the loss's target rule accepted ``y``."""
@@ -207,10 +225,11 @@ class LossHeads:
         B = preds.shape[0]
         head = self.recorded.get(B)
         if head is None:
-            result = self.built.run(preds, y, theta)
+            result = self.built.run(preds, y, theta, keep=True)
+            graph, self.built.graph = self.built.graph, None
             if len(self.recorded) >= 4:   # bounded: forget the oldest size
                 self.recorded.pop(next(iter(self.recorded)))
-            self.recorded[B] = self._recorded_or_built(preds, y, result)
+            self.recorded[B] = self._recorded_or_built(preds, y, result, graph)
             return result
         return head.run(preds, y, theta)
 
@@ -218,9 +237,10 @@ class LossHeads:
         """The head that runs batches of ``batch_size`` (after the first of them)."""
         return self.recorded.get(batch_size, self.built) if self.replayable else self.built
 
-    def _recorded_or_built(self, preds, y, expected):
+    def _recorded_or_built(self, preds, y, expected, graph=None):
         try:
-            head = RecordedHead(self.loss_fn, self.single, self.labels, len(self.labels), y)
+            head = RecordedHead(self.loss_fn, self.single, self.labels, len(self.labels), y,
+                                graph)
         except LookupError:
             return self.built
         value, G, _ = head.run(preds, y)
