@@ -112,8 +112,13 @@ def check_path(path, what: str = "path"):
     if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
         raise DataTypeError(f"{what} must be a file name (str or pathlib.Path), not "
                             f"{type(path).__name__} ({path!r:.40})")
-    if not os.fspath(path):
+    name = os.fspath(path)
+    if not isinstance(name, str):
+        raise DataTypeError(f"{what} must name a file as text, not {type(name).__name__}")
+    if not name:
         raise ArgumentError(f"{what} is empty")
+    if "\0" in name:  # the OS functions would raise a bare ValueError
+        raise ArgumentError(f"{what} holds a NUL character: {name!r:.60}")
     return path
 
 

@@ -457,3 +457,19 @@ def test_odd_students_answers_and_example_options():
     with pytest.raises(ArgumentError, match="example 'task5' takes loss, not foo"):
         examples.get("task5", foo=1)
     assert examples.get("task5", loss="full").numbers["loss"] == "full"
+
+
+def test_a_nul_character_is_no_file_name(tmp_path):
+    """``open("a\\0b")`` raises a bare ValueError (embedded null byte)."""
+    class BytesPath:
+        def __fspath__(self):
+            return b"page.html"
+
+    for write in (lambda p: stepper.write_html(_root(), p, frames=_frames()),
+                  lambda p: plots.save_figure(plots.new_figure((1, 1), 20), p),
+                  lambda p: data.load_cifar10(p)):
+        with pytest.raises(ArgumentError, match="NUL character"):
+            write(str(tmp_path / "a\0b"))
+        with pytest.raises(DataTypeError, match="as text"):
+            write(BytesPath())
+    assert list(tmp_path.iterdir()) == []
