@@ -26,7 +26,6 @@ Errors are exceptions that name the node (its label, or its operation) and the c
 from __future__ import annotations
 
 import itertools
-import operator
 from typing import Iterable
 
 import numpy as np
@@ -49,7 +48,6 @@ ndarray = np.ndarray
 
 __all__ = [
     "Value", "no_grad", "anomaly_mode", "is_grad_enabled", "sum_values", "max_values",
-    "data_of", "data_vector",
     "where", "topological_order", "apply", "primitive_function", "backward_seed",
     "to_input_shape", "describe", "is_anomaly_enabled", "set_group", "current_group",
     "MicrogradError", "DataTypeError", "DomainError", "ShapeError", "GradientError",
@@ -415,21 +413,6 @@ def sum_values(values: Iterable) -> Value:
     if len(nodes) == 1:
         return nodes[0]
     return apply("sum", *nodes)
-
-
-_read_data = operator.attrgetter("_data")
-
-
-def data_of(values: Iterable) -> Iterable:
-    """The ``data`` of each Value, lazily (``v.data`` for ``v`` in ``values``), read
-    straight from the slot: a bulk read of many parameters costs half the property's."""
-    return map(_read_data, values)
-
-
-def data_vector(values) -> np.ndarray:
-    """``[v.data for v in values]`` of scalar Values (a sized sequence) as one float64
-    array, read in bulk (see :func:`data_of`)."""
-    return np.fromiter(map(_read_data, values), dtype=np.float64, count=len(values))
 
 
 def max_values(values: Iterable) -> Value:

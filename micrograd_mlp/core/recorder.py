@@ -15,8 +15,7 @@ shape at every step (the same network, the same loss) that work repeats identica
   row may name a *batched rule* (its ``batched`` field, see
   :func:`register_batched_rule`) that runs its groups faster: ``"n_ary_sum"`` (with the
   affine pattern ``sum_j w_j x_j + b`` as one matrix product), ``"n_ary_max"`` and
-  ``"batch_sum"`` are
-  registered here.
+  ``"batch_sum"`` are registered here.
 
 The plan does not depend on the batch size ``B``: :meth:`Recorded.bind` lays out the
 buffers for one ``B`` (a few are kept), so a graph recorded from one sample replays
@@ -40,9 +39,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import GradientError, ShapeError
-from .engine import Value, data_vector, topological_order
+from .engine import Value, topological_order
 from .recorder_groups import (BATCHED_RULES, AffineGroup, OpGroup, Ref, RefSpec,
                               register_batched_rule, rule_of)
+from .value_data import data_vector
 
 __all__ = ["Recorded", "BoundRecording", "register_batched_rule", "BATCHED_RULES", "rule_of",
            "single_threaded_blas"]

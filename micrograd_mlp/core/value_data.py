@@ -4,12 +4,13 @@ that says what to give instead."""
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
 from ..errors import DataTypeError, DomainError, ShapeError
 
-__all__ = ["as_value_data", "int_as_float", "quote_label"]
+__all__ = ["as_value_data", "int_as_float", "quote_label", "data_of", "data_vector"]
 
 ndarray = np.ndarray
 
@@ -58,3 +59,19 @@ def as_value_data(data, label=""):
 
 def quote_label(label):
     return repr(label) if label else ""
+
+
+# a Value keeps its data in the slot ``_data`` (``data`` is a checking property)
+_read_data = operator.attrgetter("_data")
+
+
+def data_of(values):
+    """The ``data`` of each Value, lazily (``v.data`` for ``v`` in ``values``), read
+    straight from the slot: a bulk read of many parameters costs half the property's."""
+    return map(_read_data, values)
+
+
+def data_vector(values) -> np.ndarray:
+    """``[v.data for v in values]`` of scalar Values (a sized sequence) as one float64
+    array, read in bulk (see :func:`data_of`)."""
+    return np.fromiter(map(_read_data, values), dtype=np.float64, count=len(values))

@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..core.engine import data_of, data_vector
+from ..core.value_data import data_of, data_vector
 from ..errors import DataTypeError, ShapeError
 from .optim import Optimizer
 from .replay_heads import LossHeads
