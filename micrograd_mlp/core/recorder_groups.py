@@ -34,9 +34,15 @@ def regular_view(buf: np.ndarray, idx: np.ndarray) -> Optional[np.ndarray]:
         return None
     first = int(idx.flat[0])
     if idx.ndim == 1:   # the common case (a range of slots): a plain slice of ``buf``
-        step = int(idx[1]) - first if idx.size > 1 else 1
-        if step > 0 and (idx == np.arange(first, first + step * idx.size, step)).all():
-            return buf[first:first + step * idx.size:step]
+        n = idx.size
+        step = int(idx[1]) - first if n > 1 else 1
+        if step == 0:
+            return None     # a repeated slot
+        if step > 0:
+            stop = first + step * n
+            regular = (idx.tolist() == list(range(first, stop, step)) if n <= 64
+                       else bool((idx == np.arange(first, stop, step)).all()))
+            return buf[first:stop:step] if regular else None
     steps = []
     for axis, n in enumerate(idx.shape):
         if n == 1:
