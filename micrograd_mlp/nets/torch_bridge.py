@@ -3,7 +3,9 @@
 torch is imported inside these functions only: it is optional and slow to import."""
 from __future__ import annotations
 
-from ..errors import ShapeError
+from ..core.checks import check_callable
+from ..errors import ArgumentError, DataTypeError, ShapeError
+from .layers import Module
 
 __all__ = ["to_torch", "from_torch"]
 
@@ -26,6 +28,8 @@ _TORCH_ACTS = {
 def to_torch(model):
     """An equivalent ``torch.nn.Sequential`` of float64 ``Linear`` layers and activation
     modules (identity layers get none)."""
+    if not (isinstance(model, Module) and hasattr(model, "layers")):
+        raise DataTypeError(f"to_torch needs an MLP, not {type(model).__name__} ({model!r:.40})")
     import torch
 
     mods = []
@@ -40,7 +44,7 @@ def to_torch(model):
         if name == "identity":
             continue
         if name not in _TORCH_ACTS:
-            raise ValueError(f"layer {layer.index}: activation {name or 'custom'!r} has no "
+            raise ArgumentError(f"layer {layer.index}: activation {name or 'custom'!r} has no "
                              f"torch.nn equivalent here; known: {', '.join(sorted(_TORCH_ACTS))}")
         cls_name, kw = _TORCH_ACTS[name]
         mods.append(getattr(torch.nn, cls_name)(**kw))
@@ -50,7 +54,11 @@ def to_torch(model):
 def from_torch(seq, cls):
     """A ``cls`` (an MLP class) equal to a ``torch.nn.Sequential`` of ``Linear`` and
     activation modules."""
+    check_callable(cls, "cls")
     import torch
+    if not isinstance(seq, torch.nn.Module):
+        raise DataTypeError(f"from_torch needs a torch.nn.Sequential (or one Linear), not "
+                            f"{type(seq).__name__} ({seq!r:.40})")
 
     reverse = {"Sigmoid": "sigmoid", "ReLU": "relu", "Tanh": "tanh", "SiLU": "silu",
                "Softplus": "softplus", "Identity": "identity", "SELU": "selu_standard"}
@@ -62,7 +70,7 @@ def from_torch(seq, cls):
             acts.append("identity")
             continue
         if not linears or acts[-1] != "identity":
-            raise ValueError(f"from_torch: expected Linear before {type(m).__name__}; the "
+            raise ArgumentError(f"from_torch: expected Linear before {type(m).__name__}; the "
                              f"Sequential must alternate Linear and (optional) activation")
         name = reverse.get(type(m).__name__)
         if isinstance(m, torch.nn.LeakyReLU) and m.negative_slope == 0.01:
@@ -72,13 +80,13 @@ def from_torch(seq, cls):
         if isinstance(m, torch.nn.Softplus) and (m.beta != 1 or m.threshold != 20):
             name = None
         if name is None:
-            raise ValueError(f"from_torch: no equivalent activation for {m!r}")
+            raise ArgumentError(f"from_torch: no equivalent activation for {m!r}")
         acts[-1] = name
     if not linears:
-        raise ValueError("from_torch: the Sequential holds no Linear layer")
+        raise ArgumentError("from_torch: the Sequential holds no Linear layer")
     has_bias = {lin.bias is not None for lin in linears}
     if len(has_bias) != 1:
-        raise ValueError("from_torch: some Linear layers have biases and others not")
+        raise ArgumentError("from_torch: some Linear layers have biases and others not")
     for a, b in zip(linears, linears[1:]):
         if a.out_features != b.in_features:
             raise ShapeError(f"from_torch: Linear({a.in_features}, {a.out_features}) is "

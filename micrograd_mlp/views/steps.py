@@ -28,8 +28,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..core.checks import check_flag, check_int, check_text
 from ..core.engine import Value, topological_order
-from ..errors import TraceInputError
+from ..errors import ArgumentError, DataTypeError, TraceInputError
 from ..functions.composite import COMPOSITES, short_name
 from .trace import gradients
 from .viewmodel import Namer, build_view, fill_template, format_number, paren
@@ -355,6 +356,8 @@ def exercise_steps(root: Value, model, digits: int = 4, forward: bool = True) ->
     ``root``): the forward vectors (``forward=True``) then, from the output layer back,
     ``dE/dx_L``, ``f'(s_l)``, ``dE/ds_l``, ``dE/dW_l``, ``dE/db_l``, ``dE/dx_(l-1)``.
     ``digits`` sets the decimals of the numbers written into the formulas."""
+    forward = check_flag(forward, "forward")
+    digits = check_int(digits, "digits", minimum=0, maximum=17)
     net = _Net(root, model)
     raw = _forward_steps(net, digits) if forward else []
     raw.append(_output_gradient(net, digits))
@@ -380,8 +383,12 @@ def exercise_steps(root: Value, model, digits: int = 4, forward: bool = True) ->
 def format_steps(steps: ExerciseSteps, fmt: str = "text", digits: int = 4) -> str:
     """The steps as ``"text"`` (a header per step, one line per component) or
     ``"markdown"`` (a section per step with the lines in a code block)."""
-    if fmt not in ("text", "markdown"):
-        raise ValueError(f"unknown format {fmt!r}; expected 'text' or 'markdown'")
+    if not isinstance(steps, ExerciseSteps):
+        raise DataTypeError(f"steps must be the ExerciseSteps of exercise_steps(...), not "
+                            f"{type(steps).__name__} ({steps!r:.40})")
+    if check_text(fmt, "fmt") not in ("text", "markdown"):
+        raise ArgumentError(f"unknown format {fmt!r:.40}; expected 'text' or 'markdown'")
+    digits = check_int(digits, "digits", minimum=0, maximum=17)
     out = []
     for step in steps:
         if fmt == "text":

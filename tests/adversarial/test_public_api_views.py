@@ -16,9 +16,9 @@ import pytest
 from micrograd_mlp import MLP, Value, check as check_module, examples
 from micrograd_mlp.errors import ArgumentError, DataTypeError, DomainError, ShapeError
 from micrograd_mlp.exercises import Exercise, make_exercise, parse_net
-from micrograd_mlp.nets import callbacks, data, history, lr_scheduler
+from micrograd_mlp.nets import callbacks, data, history, lr_scheduler, torch_bridge
 from micrograd_mlp.nets.optim import SGD
-from micrograd_mlp.views import answers, checker, plots, plots_training, stepper
+from micrograd_mlp.views import answers, checker, plots, plots_training, stepper, steps
 
 from .api_walk import BAD, DOCUMENTED, call, public_callables, required_arguments
 from .test_public_api import MODULES as MAIN_MODULES
@@ -29,7 +29,8 @@ MODULES = ["micrograd_mlp.views.stepper", "micrograd_mlp.views.stepper_page",
            "micrograd_mlp.views.answers", "micrograd_mlp.examples", "micrograd_mlp.exercises",
            "micrograd_mlp.check", "micrograd_mlp.nets.lr_scheduler",
            "micrograd_mlp.nets.callbacks", "micrograd_mlp.nets.data",
-           "micrograd_mlp.nets.history", "micrograd_mlp.nets.backward_check"]
+           "micrograd_mlp.nets.history", "micrograd_mlp.nets.backward_check",
+           "micrograd_mlp.nets.torch_bridge", "micrograd_mlp.views.steps"]
 
 # walked already by test_public_api.py (micrograd_mlp.data is micrograd_mlp.nets.data)
 _WALKED = {id(fn) for _, fn in public_callables(MAIN_MODULES)}
@@ -200,6 +201,12 @@ CASES = {
         callbacks.LambdaCallback, (), {"on_epoch_end": lambda epoch, logs: None})),
     "EarlyStopping.on_epoch_end": (callbacks.EarlyStopping.on_epoch_end, lambda: (
         _early_stopping().on_epoch_end, (0, {"val_loss": 0.5}), {})),
+    "views.steps.format_steps": (steps.format_steps, lambda: (
+        steps.format_steps, (_exercise().steps,), {})),
+    "views.steps.exercise_steps": (steps.exercise_steps, lambda: (
+        steps.exercise_steps, (_exercise().root, _exercise().steps.model), {})),
+    "nets.torch_bridge.to_torch": (torch_bridge.to_torch, lambda: (
+        torch_bridge.to_torch, (_model(),), {})),
     "nets.data.xor": (data.xor, lambda: (data.xor, (), {})),
     "nets.data.digits": (data.digits, lambda: (data.digits, (), {"n": 20})),
     "nets.data.load_cifar10": (data.load_cifar10, lambda: (
@@ -473,3 +480,19 @@ def test_a_nul_character_is_no_file_name(tmp_path):
         with pytest.raises(DataTypeError, match="as text"):
             write(BytesPath())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_torch_bridge_and_format_steps_refuse_wrong_objects():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(DataTypeError, match="to_torch needs an MLP"):
+        torch_bridge.to_torch("model")
+    with pytest.raises(DataTypeError, match="needs a torch.nn.Sequential"):
+        torch_bridge.from_torch([torch.nn.Linear(2, 1)], MLP)
+    with pytest.raises(ArgumentError, match="expected Linear before ReLU"):
+        torch_bridge.from_torch(torch.nn.Sequential(torch.nn.ReLU()), MLP)
+    back = torch_bridge.from_torch(torch_bridge.to_torch(_model()), MLP)
+    assert back.state_dict() == _model().state_dict()
+    with pytest.raises(DataTypeError, match="steps must be the ExerciseSteps"):
+        steps.format_steps("steps")
+    with pytest.raises(ArgumentError, match="unknown format 'html'"):
+        steps.format_steps(_exercise().steps, "html")
