@@ -99,22 +99,28 @@ class BuiltHead:
         return float(loss.data), G, extra
 
 
-def _recipe(data, y, indices: bool):
-    """How to get a loss constant from the targets ``y``: ``("col", j)`` for column
+def _recipes(consts, y, indices: bool):
+    """How to get each loss constant from the targets ``y``: ``("col", j)`` for column
     ``j`` of ``y`` (``y`` itself if 1-D), or, when ``y`` holds class ``indices``,
-    ``("onehot", i)`` for ``(y == i)``; ``("fixed", value)`` for a number; None unless
-    exactly one fits."""
-    if data.__class__ is not ndarray:
-        return ("fixed", data)
+    ``("onehot", i)`` for ``(y == i)``; ``("fixed", value)`` for a number; None for a
+    constant that no recipe, or more than one, fits."""
+    arrays = [c.data for c in consts if c.data.__class__ is ndarray]
     if indices:
         classes = np.unique(y)
-        hits = ((y[None, :] == classes[:, None]) == (data[None, :] != 0)).all(axis=1)
-        fits = [("onehot", classes[i].item()) for i in np.flatnonzero(hits)
-                if np.array_equal(data, data != 0)]   # a 0/1 column
+        D = np.array(arrays) if arrays else np.zeros((0, y.shape[0]))
+        # a 0/1 column equal to (y == class) for exactly one class
+        zero_one = (D == (D != 0)).all(axis=1)
+        match = ((D != 0)[:, None, :] == (y[None, :] == classes[:, None])[None]).all(axis=2)
+        found = [("onehot", classes[hits[0]].item()) if ok and hits.size == 1 else None
+                 for ok, hits in zip(zero_one, (np.flatnonzero(m) for m in match))]
     else:
         cols = [y] if y.ndim == 1 else [y[:, j] for j in range(y.shape[1])]
-        fits = [("col", j) for j, col in enumerate(cols) if np.array_equal(data, col)]
-    return fits[0] if len(fits) == 1 else None
+        found = []
+        for data in arrays:
+            fits = [("col", j) for j, col in enumerate(cols) if np.array_equal(data, col)]
+            found.append(fits[0] if len(fits) == 1 else None)
+    it = iter(found)
+    return [next(it) if c.data.__class__ is ndarray else ("fixed", c.data) for c in consts]
 
 
 def _stand_in_targets(y: np.ndarray, nout: int, indices: bool) -> np.ndarray:
@@ -173,7 +179,7 @@ class RecordedHead:
         if any(v.requires_grad for v in leaves):
             raise LookupError("the loss reads a parameter")
         consts = [v for v in leaves if v.data.__class__ is ndarray]
-        recipes = [_recipe(c.data, ys, indices) for c in consts]
+        recipes = _recipes(consts, ys, indices)
         return None if any(r is None for r in recipes) else (loss, zs, consts, recipes)
 
     def run(self, preds: np.ndarray, y, theta=None):
