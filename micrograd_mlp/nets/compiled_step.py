@@ -193,8 +193,8 @@ def replayed_train_step(step: CompiledStep, Xb, yb, optimizer, sync: bool = True
     the step's parameters in the same order (as in :func:`~micrograd_mlp.nets.train.fit`),
     the vectors go to ``optimizer.update`` directly (the numbers of
     ``optimizer.step()``; the library's rules write into one of two parameter vectors
-    the step keeps, so a vector from ``step.theta()`` is overwritten two steps later). Then ``sync=True`` writes each parameter's new ``data`` and
-    its ``grad`` (as ``zero_grad()`` + ``backward()`` leave it); ``sync=False`` keeps
+    the step keeps, so a vector from ``step.theta()`` is overwritten two steps later).
+    Then ``sync=True`` writes each parameter's new ``data`` and its ``grad`` (as ``zero_grad()`` + ``backward()`` leave it); ``sync=False`` keeps
     them as vectors inside ``step`` until ``step.sync()`` (or the next plain
     ``step(X, y)``): until then the Values hold the old numbers, so do not read or
     change them, nor call ``optimizer.step()``. The gradient vector given to

@@ -169,7 +169,8 @@ class Optimizer:
         steps = self.param_steps
         return {} if steps is None else {"param_steps": steps.tolist()}
 
-    def update(self, theta: np.ndarray, grad: np.ndarray, out=None) -> np.ndarray:  # pragma: no cover
+    def update(self, theta: np.ndarray, grad: np.ndarray,
+               out=None) -> np.ndarray:  # pragma: no cover
         """The update rule on vectors: the new parameter vector from ``theta`` and its
         gradient ``grad``, advancing the optimiser's state (momentum, running
         averages) but touching no Value. Neither argument is modified; ``out`` (an

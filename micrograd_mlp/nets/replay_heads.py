@@ -142,9 +142,9 @@ def _stand_in_targets(y: np.ndarray, nout: int, indices: bool) -> np.ndarray:
 class RecordedHead:
     """The loss graph of one batch size (the first batch's built loss, or one built on
     stand-in predictions and targets when a constant could be read from two target
-    columns) replayed on each batch of that size (its constants, such as the ``1/B`` of a mean,
-    belong to the size; see the module docstring); raises LookupError when the loss
-    does not qualify."""
+    columns) replayed on each batch of that size (its constants, such as the ``1/B`` of
+    a mean, belong to the size; see the module docstring); raises LookupError when the
+    loss does not qualify."""
 
     def __init__(self, loss_fn, single, labels, nout, y, graph=None):
         if not any(loss_fn is f for f in TARGET_RULE_ONLY):
