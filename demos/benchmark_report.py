@@ -62,7 +62,7 @@ def report(steps, graph, chains, memory, digits, scaling=None):
     if scaling:
         lines += ["", "**6. Replay at every size**: one SGD step (ReLU hidden layers, linear "
                   "output, float64, one BLAS thread; lower quartile of repeats interleaved in "
-                  "short rounds); recording = compile_step + first step - one step, median over "
+                  "short rounds); recording = compile_step + first step - one step, the lowest of "
                   "3 fresh models of the row (the first of them also shown)", "",
                   scaling_table(scaling)]
     return "\n".join(lines) + "\n"

@@ -46,10 +46,10 @@ def _activation_graph(neuron):
     out = neuron.act(u)
     if out is u:
         return None, None
+    if len(out.parents) == 1 and out.parents[0] is u:   # its only leaf is u
+        return PRIMITIVES[out.op], None
     if any(n.requires_grad and n is not u for n in _leaves(out)):
         raise LookupError("the activation has a trainable leaf")
-    if len(out.parents) == 1 and out.parents[0] is u:
-        return PRIMITIVES[out.op], None
     rec = Recorded([out], params=[], inputs=[u])
     rec.node_in, rec.node_out = u, out
     return None, rec
