@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from typing import Dict, List, Optional
 
 from ..core.checks import check_choice, check_flag, check_int, check_mapping, check_real

@@ -11,7 +11,6 @@ the settings and the running averages.
 """
 from __future__ import annotations
 
-import math
 import sys
 from typing import Dict, Iterable, List
 
