@@ -291,3 +291,13 @@ def test_bad_programs_are_refused_clearly(capsys, argv, message):
     assert code == 2, err
     assert message in err
     assert len(err.strip().splitlines()) == 1 and len(err) < 400
+
+
+@pytest.mark.parametrize("n", [300, 1000])
+def test_a_long_sum_is_one_level_of_nesting(capsys, n):
+    # a + a + ... nests one ast level per term: the builder walks it in a loop
+    code, out, err = run(capsys, " + ".join(["a"] * n) + " - b * 2", "a=0.5", "b=3")
+    assert code == 0, err
+    assert f"dout/da = {n:.7f}" in out
+    assert "dout/db = -2.0000000" in out
+    assert f"out = {0.5 * n - 6:.7f}" in out

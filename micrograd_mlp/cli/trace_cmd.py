@@ -203,12 +203,7 @@ class _ProgramBuilder:
         if isinstance(node, ast.Name):
             return self._name(node)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            left, right = self._build(node.left, depth + 1), self._build(node.right, depth + 1)
-            if not isinstance(left, Value) and not isinstance(right, Value):
-                return _number_op(node.op, left, right)
-            if not isinstance(left, Value):
-                left = Value(left, requires_grad=False)
-            return getattr(left, _BINOPS[type(node.op)])(right)
+            return self._binary_chain(node, depth)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             inner = self._build(node.operand, depth + 1)
             return -inner if isinstance(node.op, ast.USub) else inner
@@ -218,6 +213,24 @@ class _ProgramBuilder:
         raise TraceInputError(f"{ast.unparse(node)!r} is not allowed in a traced expression "
                               f"({what}); use names, numbers, + - * / **, unary minus and "
                               f"function calls")
+
+    def _binary_chain(self, node: ast.BinOp, depth: int):
+        """``a + b + c + ...`` nests to the left, one level per term: walk that spine in
+        a loop, so a long sum counts as one level of nesting, not one per term."""
+        spine = []
+        while isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            spine.append(node)
+            node = node.left
+        result = self._build(node, depth + 1)
+        for op_node in reversed(spine):
+            right = self._build(op_node.right, depth + 1)
+            if not isinstance(result, Value) and not isinstance(right, Value):
+                result = _number_op(op_node.op, result, right)
+                continue
+            if not isinstance(result, Value):
+                result = Value(result, requires_grad=False)
+            result = getattr(result, _BINOPS[type(op_node.op)])(right)
+        return result
 
     def _call(self, node: ast.Call, depth: int):
         if not isinstance(node.func, ast.Name):
