@@ -33,31 +33,27 @@ $(STAMP_DEMO): setup.cfg pyproject.toml
 	then echo "demo extra: already in the test install"; else $(call install,demo); fi
 	@touch $@
 
-# The Graphviz `dot` program renders drawings; the library works without it
-# (DOT text only), so a missing `dot` is installed when we can, else explained.
-dot:
-	@if command -v dot >/dev/null 2>&1; then :; \
+# $(call system_program,COMMANDS,PACKAGE,WHAT IT IS FOR,WITHOUT IT[,OTHER WAY]): nothing when one of
+# COMMANDS is on the PATH; else the Debian PACKAGE with apt-get when we are root; else
+# how to install it. The library works without either program, so this never fails.
+system_program = \
+	if (for c in $(1); do command -v $$c >/dev/null 2>&1 && exit 0; done; exit 1); then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "Installing Graphviz (dot) with apt-get ..."; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
-		|| echo "Could not install Graphviz; drawings will be written as .dot text only."; \
+		echo "Installing $(2) with apt-get ($(3)) ..."; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null) \
+		|| echo "Could not install $(2); $(4)."; \
 	else \
-		echo "Graphviz 'dot' is missing: drawings are written as .dot text only."; \
-		echo "Install it with: sudo apt-get install graphviz   (or: brew install graphviz)"; \
+		echo "$(2) is missing: $(4)."; \
+		echo "Install it with: sudo apt-get install $(2)$(5)"; \
 	fi
 
-# Headless Chromium drives the quiz page in the tests (they skip without it); a missing
-# browser is installed when we can, else explained.
+# The Graphviz `dot` program renders drawings (without it: DOT text only).
+dot:
+	@$(call system_program,dot,graphviz,to render drawings,drawings are written as .dot text only,   (or: brew install graphviz))
+
+# Headless Chromium drives the quiz page in the tests (they skip without it).
 chromium:
-	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "Installing Chromium with apt-get (for the quiz page tests) ..."; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-		|| echo "Could not install Chromium; the quiz page tests will be skipped."; \
-	else \
-		echo "Chromium is missing: the quiz page tests are skipped."; \
-		echo "Install it with: sudo apt-get install chromium"; \
-	fi
+	@$(call system_program,chromium chromium-browser,chromium,for the quiz page tests,the quiz page tests are skipped)
 
 demo: $(STAMP_DEMO) dot
 	$(BIN)/python -m micrograd_mlp demo main
