@@ -51,6 +51,20 @@ def call(fn, *args, **kwargs):
     return result
 
 
+def each_value_in_turn(make_call, param, values):
+    """Call ``fn(*args, **kwargs)`` (from ``make_call()``, asked again for every value)
+    with argument ``param`` replaced by each of ``values``; only an error of the
+    documented family may come out."""
+    for bad in values:
+        fn, args, kwargs = make_call()
+        trial = dict(inspect.signature(fn).bind_partial(*args, **kwargs).arguments)
+        trial[param] = bad
+        try:
+            call(fn, **trial)
+        except DOCUMENTED:
+            pass
+
+
 def public_callables(modules):
     """``[(module.name, callable)]`` for every public callable of ``modules`` (each
     object once; exception classes left out)."""

@@ -7,7 +7,6 @@ import os
 import stat
 import tracemalloc
 
-import numpy as np
 import pytest
 
 from micrograd_mlp import Value

@@ -16,7 +16,9 @@ import pytest
 from micrograd_mlp import MLP, Value
 from micrograd_mlp.errors import ArgumentError, DataTypeError, DomainError, UnknownLossError
 
-from .api_walk import BAD, DOCUMENTED, call, public_callables, required_arguments
+from .api_walk import (
+    BAD, DOCUMENTED, call, each_value_in_turn, public_callables, required_arguments,
+)
 
 MODULES = ["micrograd_mlp", "micrograd_mlp.nn", "micrograd_mlp.optim", "micrograd_mlp.losses",
            "micrograd_mlp.activations", "micrograd_mlp.train", "micrograd_mlp.data",
@@ -118,15 +120,7 @@ ONE_AT_A_TIME = [(name, fn, p.name) for name, fn in CALLABLES
 def test_each_argument_wrong_in_turn(name, fn, param, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     args, kwargs = GOOD[name.rsplit(".", 1)[1]]()
-    sig = inspect.signature(fn)
-    bound = sig.bind_partial(*args, **kwargs)
-    for bad in BAD.values():
-        trial = dict(bound.arguments)
-        trial[param] = bad
-        try:
-            call(fn, **trial)
-        except DOCUMENTED:
-            pass
+    each_value_in_turn(lambda: (fn, args, kwargs), param, BAD.values())
 
 
 # ---------------------------------------------------------------- the examples

@@ -20,7 +20,9 @@ from micrograd_mlp.nets import callbacks, data, history, lr_scheduler, torch_bri
 from micrograd_mlp.nets.optim import SGD
 from micrograd_mlp.views import answers, checker, plots, plots_training, stepper, steps
 
-from .api_walk import BAD, DOCUMENTED, call, public_callables, required_arguments
+from .api_walk import (
+    BAD, DOCUMENTED, call, each_value_in_turn, public_callables, required_arguments,
+)
 from .test_public_api import MODULES as MAIN_MODULES
 
 MODULES = ["micrograd_mlp.views.stepper", "micrograd_mlp.views.stepper_page",
@@ -264,14 +266,7 @@ MORE_BAD = dict(BAD, inf=float("inf"), fraction=2.5, folder=".")
 @pytest.mark.parametrize("name, param", ONE_AT_A_TIME, ids=[f"{n}({p}=)" for n, p in ONE_AT_A_TIME])
 def test_each_argument_wrong_in_turn(name, param, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for bad in MORE_BAD.values():
-        fn, args, kwargs = CASES[name][1]()
-        trial = dict(inspect.signature(fn).bind_partial(*args, **kwargs).arguments)
-        trial[param] = bad
-        try:
-            call(fn, **trial)
-        except DOCUMENTED:
-            pass
+    each_value_in_turn(CASES[name][1], param, MORE_BAD.values())
 
 
 # ---------------------------------------------------------------- what the walk found
