@@ -37,7 +37,7 @@ from _common import make_parser  # noqa: E402  (also puts the checkout on sys.pa
 from benchmark_report import bar_chart, ratios, report  # noqa: E402
 from benchmark_scaling import bench_scaling, scaling_figure  # noqa: E402
 from micrograd_mlp import MLP, Value, losses, optim# noqa: E402
-from micrograd_mlp.core import recorder
+from micrograd_mlp.core.blas_threads import single_threaded_blas  # noqa: E402
 from micrograd_mlp.nets import compiled_step
 from micrograd_mlp.nets.compiled_step import compile_step# noqa: E402
 
@@ -412,7 +412,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     say = (lambda *a: None) if args.quiet else print
     say("1/6 training step ...")
-    with recorder.single_threaded_blas():  # numpy's and ours alike (torch: 1 thread too)
+    with single_threaded_blas():  # numpy's and ours alike (torch: 1 thread too)
         steps = bench_steps(args.quick)
     say("2/6 random graph ...")
     graph = bench_random_graph(args.quick)

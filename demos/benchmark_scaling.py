@@ -22,7 +22,7 @@ from _common import make_parser  # noqa: E402  (also puts the checkout on sys.pa
 
 from micrograd_mlp import MLP, losses, optim# noqa: E402
 from micrograd_mlp.nets.compiled_step import compile_step, replayed_train_step# noqa: E402
-from micrograd_mlp.core.recorder import single_threaded_blas
+from micrograd_mlp.core.blas_threads import single_threaded_blas
 
 #: (nin, layer sizes, loss, batch): the rows of issue 15
 ROWS = [

@@ -393,7 +393,7 @@ def test_fit_replay_with_validation_and_a_short_last_batch():
 
 def test_single_threaded_blas_restores_the_limit():
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    from micrograd_mlp.core.recorder import single_threaded_blas
+    from micrograd_mlp.core.blas_threads import single_threaded_blas
 
     def blas_threads():
         return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]

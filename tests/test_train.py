@@ -390,11 +390,11 @@ def test_l2_with_and_without_biases_against_the_closed_form():
 
 def test_a_callable_loss_is_replayed_by_default_with_the_same_numbers_and_checks(monkeypatch):
     from micrograd_mlp import DomainError, losses as L
-    from micrograd_mlp.nets import train as train_module
+    from micrograd_mlp.nets import fit_steps
 
     compiled = []
-    real_compile = train_module.compile_step
-    monkeypatch.setattr(train_module, "compile_step",
+    real_compile = fit_steps.compile_step
+    monkeypatch.setattr(fit_steps, "compile_step",
                         lambda *a, **k: compiled.append(1) or real_compile(*a, **k))
 
     rng = np.random.default_rng(3)

@@ -33,7 +33,6 @@ composites of this library never branch on data.
 from __future__ import annotations
 
 from collections import OrderedDict
-from contextlib import contextmanager
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -44,8 +43,7 @@ from .recorder_groups import (BATCHED_RULES, AffineGroup, OpGroup, Ref, RefSpec,
                               register_batched_rule, rule_of)
 from .value_data import data_vector
 
-__all__ = ["Recorded", "BoundRecording", "register_batched_rule", "BATCHED_RULES", "rule_of",
-           "single_threaded_blas"]
+__all__ = ["Recorded", "BoundRecording", "register_batched_rule", "BATCHED_RULES", "rule_of"]
 
 ndarray = np.ndarray
 
@@ -494,18 +492,3 @@ class BoundRecording:
         if len(rec.param_slots):
             grads[rec.param_index] = self.scalar_grads[rec.param_slots]
         return grads
-
-
-@contextmanager
-def single_threaded_blas():
-    """Run the enclosed code with the BLAS library (behind numpy's ``@``) limited to one
-    thread, restoring the previous limit on exit (uses ``threadpoolctl``; without it,
-    nothing changes). Replay's matrix products are small; a threaded BLAS on a busy
-    machine spends longer waking its threads than computing (see docs/performance.md)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - depends on the environment
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield

@@ -102,7 +102,7 @@ def _check_unit_interval(v: Value, what, name):
     if not np.all((d >= 0.0) & (d <= 1.0)):  # also catches NaN
         bad = d[~((d >= 0.0) & (d <= 1.0))]
         label = f" ({v.label!r})" if v.label else ""
-        raise DomainError(f"{what}: {name}{label} must lie in [0, 1]; got {bad.ravel()[0]!r}")
+        raise DomainError(f"{what}: {name}{label} must lie in [0, 1]; got {float(bad.ravel()[0])!r}")
 
 
 def _mean_of(terms: List[Value]) -> Value:

@@ -28,8 +28,7 @@ from typing import Callable, Dict, List
 from ..core.validate import check_int, check_real
 from ..errors import ArgumentError, CheckpointError, DataTypeError, DomainError
 
-__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR",
-           "SCHEDULERS"]
+__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR"]
 
 
 class LRScheduler:
@@ -243,6 +242,3 @@ class LambdaLR(LRScheduler):
                                 f"{type(factor).__name__}, not a number")
         return self.base_lrs[0] * factor
 
-
-SCHEDULERS = {"StepLR": StepLR, "ExponentialLR": ExponentialLR,
-              "CosineAnnealingLR": CosineAnnealingLR, "LambdaLR": LambdaLR}
