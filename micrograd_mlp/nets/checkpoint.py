@@ -76,6 +76,9 @@ def save_checkpoint(path, model, optimizer=None,
     parsed back from its text before the file is touched; see :func:`write_atomic`
     for how the file is replaced."""
     check_path(path)
+    if verify is not None and not callable(verify):
+        raise DataTypeError(f"verify must be a function of the document (or None), not "
+                            f"{type(verify).__name__}")
     doc = checkpoint_document(model, optimizer)
     text = json.dumps(doc, indent=1, allow_nan=False)
     if verify is not None:
@@ -111,6 +114,10 @@ def write_atomic(path, write: Callable) -> None:
     """Replace the file at ``path`` with what ``write(f)`` writes to a text file, all or
     nothing: a temporary file in the same folder, flushed to disk, then ``os.replace``.
     A symlink is followed (its target is replaced) and the target's mode is kept."""
+    path = check_path(path)
+    if not callable(write):
+        raise DataTypeError(f"write must be a function f(file) writing the text, not "
+                            f"{type(write).__name__}")
     real = os.path.realpath(os.fspath(path))
     if os.path.isdir(real):
         raise IsADirectoryError(f"cannot save a checkpoint to {path}: it is a folder")
@@ -134,8 +141,11 @@ def write_atomic(path, write: Callable) -> None:
 
 def read_checkpoint(path) -> Dict:
     """The checked JSON document of a checkpoint file (see :func:`parse_checkpoint`).
-    A missing file raises ``FileNotFoundError``; a malformed one :class:`CheckpointError`."""
-    with open(check_path(path), "rb") as f:
+    A missing file raises ``FileNotFoundError``, a folder ``IsADirectoryError``; a
+    malformed file :class:`CheckpointError`."""
+    if os.path.isdir(check_path(path)):
+        raise IsADirectoryError(f"cannot read a checkpoint from {os.fspath(path)}: it is a folder")
+    with open(path, "rb") as f:
         raw = f.read()
     return parse_checkpoint(raw, os.fspath(path))
 
@@ -156,7 +166,14 @@ def parse_checkpoint(raw: bytes, source: str = "<bytes>") -> Dict:
     """The checked document of a checkpoint's bytes: UTF-8 JSON without NaN/Infinity
     or duplicate keys, the right format and version, an architecture of the right
     types whose parameter count equals the number of stored parameters, and numbers
-    for parameters. Anything else raises :class:`CheckpointError`."""
+    for parameters. Anything else raises :class:`CheckpointError`; ``raw`` not bytes and
+    ``source`` not a string are :class:`DataTypeError`."""
+    if not isinstance(raw, (bytes, bytearray)):
+        raise DataTypeError(f"parse_checkpoint reads the file's bytes, not "
+                            f"{type(raw).__name__} (read it with open(path, 'rb'))")
+    if not isinstance(source, str):
+        raise DataTypeError(f"source must be a string naming where the bytes came from, "
+                            f"not {type(source).__name__}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -213,6 +230,11 @@ def check_architecture(arch: Dict, source: str = "checkpoint") -> Dict:
     saying which field is wrong (``"invalid architecture ..."``)."""
     def bad(msg):
         return CheckpointError(f"{source}: invalid architecture {arch!r:.120}: {msg}")
+    if not isinstance(source, str):
+        raise DataTypeError(f"source must be a string naming where the architecture came "
+                            f"from, not {type(source).__name__}")
+    if not isinstance(arch, dict):
+        raise bad("not an object with 'nin', 'sizes', 'activations' and 'bias'")
     nin, sizes, acts = arch.get("nin"), arch.get("sizes"), arch.get("activations")
     if not _is_int(nin) or nin < 1:
         raise bad("'nin' must be an integer >= 1")

@@ -20,7 +20,8 @@ from .callbacks import as_callback
 from .layers import Module
 from .metrics import score_threshold, select_metrics
 
-__all__ = ["resolve_loss", "as_inputs", "FitTargets", "FitPlan", "check_model", "MAX_EPOCHS"]
+__all__ = ["resolve_loss", "as_inputs", "FitTargets", "FitPlan", "check_model", "check_stream",
+           "MAX_EPOCHS"]
 
 MAX_EPOCHS = 10 ** 9  #: a larger count is a typo, not a plan (it would never end)
 
@@ -66,6 +67,15 @@ def resolve_loss(loss) -> Callable:
         raise UnknownLossError(f"unknown loss {loss!r:.40}; known: "
                                f"{', '.join(sorted(set(losses.LOSSES) | set(_LOSS_ALIASES)))}")
     return losses.LOSSES[name]
+
+
+def check_stream(file, what: str):
+    """``file`` when it is something to print to (an open text file, ``sys.stderr``,
+    ``io.StringIO()``: it has a ``write`` method), else :class:`DataTypeError`."""
+    if not callable(getattr(file, "write", None)):
+        raise DataTypeError(f"{what} must be an open text file to print to (with a write "
+                            f"method, e.g. sys.stdout), not {type(file).__name__} ({file!r:.40})")
+    return file
 
 
 # ---------------------------------------------------------------- inputs and targets
@@ -257,7 +267,7 @@ class FitPlan:
         self.print_every = None if print_every is None else check_int(print_every, "print_every",
                                                                       minimum=1)
         self.progress = None if progress is None else check_flag(progress, "progress")
-        self.out = file if file is not None else sys.stdout
+        self.out = sys.stdout if file is None else check_stream(file, "file")
         # how a step is computed
         if check_flag(per_sample, "per_sample") or self.batch_size == 1:
             self.step_kind = "per_sample"

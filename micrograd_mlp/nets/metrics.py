@@ -46,9 +46,14 @@ def score_threshold(y, loss=None) -> float:
     """Where a one-output classifier's score splits the classes: 0 for -1/+1 labels
     (a raw score, as hinge trains it: class ``+1`` when ``score > 0``) or for the hinge
     loss, else 0.5 (a probability, class 1 when ``p > 0.5``)."""
+    if not (loss is None or isinstance(loss, str) or callable(loss)):
+        raise DataTypeError(f"loss must be a loss's name, a loss function or None, not "
+                            f"{type(loss).__name__}")
     if loss is losses.hinge or (isinstance(loss, str) and loss.lower() == "hinge"):
         return 0.0
     y = numeric_array(y, "targets")
+    if y.ndim > 2:
+        raise ShapeError(f"targets of shape {y.shape}: one row per sample, (n,) or (n, k)")
     return 0.0 if y.dtype.kind in "if" and np.any(y == -1) else 0.5
 
 

@@ -207,7 +207,7 @@ class MLP(Module):
     def train(self, x, y, eta: float = 0.01, iterations: int = 100, **kwargs):
         """Batch gradient descent with the squared loss ``1/2 (yhat - y)^2`` (seed 001
         Task 6): ``iterations`` full-batch steps of plain SGD with learning rate
-        ``eta``. Returns the :class:`~micrograd_mlp.nets.train.History`; more options as in
+        ``eta``. Returns the :class:`~micrograd_mlp.nets.history.History`; more options as in
         :func:`~micrograd_mlp.nets.train.fit`."""
         kwargs.setdefault("loss", "squared_error")
         kwargs.setdefault("progress", False)

@@ -29,14 +29,13 @@ from ..errors import ArgumentError, DataTypeError, DomainError, ShapeError
 from ..core.validate import check_callable, check_flag, check_int, check_real
 from ..functions import targets as target_rules
 from . import optim as _optim
-from .fit_inputs import FitPlan, FitTargets, as_inputs, resolve_loss
+from .fit_inputs import FitPlan, FitTargets, as_inputs, check_stream
 from .fit_steps import BuiltStep, PerSampleStep, evaluate, make_step
 from .history import History, epoch_line
 from .layers import Module
 from .metrics import class_accuracy, class_labels, classes_of, compute_metrics, score_threshold
 
-__all__ = ["fit", "train_step", "History", "predict", "accuracy", "listing", "resolve_loss",
-           "score_threshold"]
+__all__ = ["fit", "train_step", "predict", "accuracy", "listing"]
 
 
 # ---------------------------------------------------------------- one step
@@ -71,7 +70,7 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
         file=None, replay: Optional[bool] = None, scheduler=None, callbacks=None,
         validation_split: Optional[float] = None, verbose: Optional[int] = None) -> History:
     """Train ``model`` on inputs ``X`` (shape (n, nin)) and targets ``y``; returns a
-    :class:`History`.
+    :class:`~micrograd_mlp.nets.history.History`.
 
     ``y``: shape (n,) or (n, 1) for one output, (n, nout) for several, or integer class
     labels of shape (n,) for a classifier with nout > 1 outputs.
@@ -291,6 +290,7 @@ def listing(model, X, y, show: bool = False, file=None, threshold: Optional[floa
     targets = FitTargets(model, y, X.shape[0])
     classes = targets.classes()
     show = check_flag(show, "show")
+    out = sys.stdout if file is None else check_stream(file, "file")
     digits = check_int(digits, "digits", 0, 17)
     if threshold is None:
         threshold = score_threshold(targets.y)
@@ -318,5 +318,5 @@ def listing(model, X, y, show: bool = False, file=None, threshold: Optional[floa
         acc = class_accuracy(preds2, classes, threshold)
         lines.append(f"accuracy {100 * acc:.2f}% ({int(round(acc * len(classes)))}/{len(classes)})")
     if show:
-        print("\n".join(lines), file=file if file is not None else sys.stdout)
+        print("\n".join(lines), file=out)
     return lines
