@@ -168,7 +168,7 @@ def test_markdown_and_latex_formats(capsys):
     assert "```text" in md
     _, tex, _ = run(capsys, "task5", "--format", "latex", "--level", "node")
     assert tex.count("\\begin{align*}") == tex.count("\\end{align*}") == 1
-    assert all(line.startswith("%") or line.startswith("\\") for line in tex.splitlines() if line)
+    assert all(line.startswith(("%", "\\")) for line in tex.splitlines() if line)
 
 
 def test_help_lists_the_options(capsys):

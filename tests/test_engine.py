@@ -3,6 +3,7 @@ finite differences and torch, deep graphs, accumulation semantics, errors."""
 import math
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -36,7 +37,7 @@ def _sample_inputs(prim, rng):
 @pytest.mark.parametrize("name", sorted(PRIMITIVES))
 def test_every_primitive_passes_gradcheck_at_50_points(name):
     prim = PRIMITIVES[name]
-    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(name.encode()))  # a constant per primitive
     for _ in range(50):
         xs = _sample_inputs(prim, rng)
         if name == "pow_const":  # the exponent is a constant by definition
