@@ -13,7 +13,7 @@ STAMP_TEST := $(VENV)/.installed-test
 # the targets beyond demo and test (bench ...) use the full test install
 STAMP  := $(STAMP_TEST)
 
-.PHONY: demo test bench dot chromium venv clean figures
+.PHONY: demo test test-fast bench dot chromium venv clean figures
 
 venv: $(STAMP_DEMO)
 
@@ -60,6 +60,11 @@ demo: $(STAMP_DEMO) dot
 
 test: $(STAMP_TEST) dot chromium
 	$(BIN)/python -m pytest -q
+
+# The quick tier: every test but those marked slow (demos, the browser, notebooks,
+# large graphs, fuzzers), for the edit-test loop.
+test-fast: $(STAMP_TEST) dot
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # The peer (micrograd) comes with the default extras; install it only when missing
 # instead of re-running the editable install on every call.

@@ -64,6 +64,7 @@ def test_every_module_has_a_room():
         A.level_of(A.room_of(module))
 
 
+@pytest.mark.slow
 def test_no_upward_or_sideways_import():
     bad = []
     for module, path, node, targets in imports():
@@ -77,6 +78,7 @@ def test_no_upward_or_sideways_import():
     assert not bad, "imports that run upward or sideways:\n" + "\n".join(bad)
 
 
+@pytest.mark.slow
 def test_no_circle():
     graph = {}
     for module, path, node, targets in imports():
@@ -99,6 +101,7 @@ def test_no_circle():
             visit(m, [m])
 
 
+@pytest.mark.slow
 def test_no_function_level_import_of_the_package():
     bad = []
     for module, path in modules():
@@ -116,6 +119,7 @@ def test_no_function_level_import_of_the_package():
     assert not bad, "function-level imports:\n" + "\n".join(bad)
 
 
+@pytest.mark.slow
 def test_no_private_name_taken_from_another_module():
     bad = []
     for module, path, node, targets in imports():

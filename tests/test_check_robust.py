@@ -22,6 +22,7 @@ TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)  # enco
 LINE = st.one_of(st.builds(lambda n, v: f"{n} = {v}", NAMES, VALUE), TEXT)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(LINE, max_size=6))
 def test_any_answers_file_gives_an_exit_code(tmp_path, capsys, lines):
@@ -46,6 +47,7 @@ def test_parse_value_reads_or_refuses(text):
     assert np.shape(value) == np.shape(half)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(answers=st.dictionaries(NAMES, st.one_of(st.floats(), st.lists(st.floats(), max_size=3)),
                                max_size=4))

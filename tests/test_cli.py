@@ -179,6 +179,7 @@ def test_help_lists_the_options(capsys):
         assert option in out
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_DOT, reason="the Graphviz dot program is not installed")
 def test_draw_frames_and_html(capsys, tmp_path):
     draw, frames, page = tmp_path / "g.svg", tmp_path / "frames", tmp_path / "s.html"
@@ -202,6 +203,7 @@ def test_draw_without_dot_writes_dot_text(capsys, tmp_path, monkeypatch):
     assert "dout/da" in out  # the trace itself is still printed
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_DOT, reason="the Graphviz dot program is not installed")
 def test_make_demo_runs_task5(capsys, tmp_path):
     code = cli.main(["demo", "main", "--quiet", "--out", str(tmp_path)])
@@ -295,6 +297,7 @@ def test_bad_programs_are_refused_clearly(capsys, argv, message):
     assert len(err.strip().splitlines()) == 1 and len(err) < 400
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [300, 1000])
 def test_a_long_sum_is_one_level_of_nesting(capsys, n):
     # a + a + ... nests one ast level per term: the builder walks it in a loop

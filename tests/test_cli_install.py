@@ -48,6 +48,7 @@ def test_demo_list_says_what_each_demo_shows(capsys):
         assert "\n" not in line and len(line.split(None, 1)[1]) > 15
 
 
+@pytest.mark.slow
 def test_demo_list_imports_no_heavy_module():
     code = ("import sys; from micrograd_mlp import cli; cli.main(['demo', '--list']); "
             "heavy = [m for m in ('torch', 'matplotlib', 'sklearn') if m in sys.modules]; "

@@ -65,6 +65,7 @@ def test_sinusoid_without_noise_is_exact_and_linear_baseline_near_half():
     assert 0.35 < mse < 0.6
 
 
+@pytest.mark.slow
 def test_moons_matches_sklearn_without_noise():
     sk = pytest.importorskip("sklearn.datasets")
     X, y = data.moons(n=101, noise=0.0, shuffle=False)

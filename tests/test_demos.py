@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # every demo runs as a user runs it
+
 DEMOS = Path(__file__).resolve().parent.parent / "demos"
 
 

@@ -77,6 +77,7 @@ def page_ids():
     return [str(p.relative_to(ROOT)) for p in PAGES]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=page_ids())
 def test_page_runs_and_its_numbers_hold(page, tmp_path, monkeypatch):
     import matplotlib

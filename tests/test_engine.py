@@ -140,6 +140,7 @@ def test_random_graphs_match_torch_autograd(program, fanout, xs):
 # ---------------------------------------------------------------- deep graphs
 
 
+@pytest.mark.slow
 def test_chain_of_a_million_multiplications():
     x = Value(1.0, "x")
     y = x
@@ -151,6 +152,7 @@ def test_chain_of_a_million_multiplications():
     assert y.data == pytest.approx(1.0000001 ** 10**6, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_sum_of_a_million_terms_built_with_plus():
     xs = [Value(float(i % 7), f"x{i}") for i in range(10**6)]
     total = xs[0]
@@ -343,6 +345,7 @@ def test_truth_value_of_a_value_is_an_error():
 # ---------------------------------------------------------------- start-up
 
 
+@pytest.mark.slow
 def test_import_does_not_load_matplotlib_or_graphviz():
     code = ("import sys, micrograd_mlp; "
             "print(any(m.split('.')[0] in ('matplotlib', 'graphviz', 'torch', 'sklearn') "

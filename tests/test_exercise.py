@@ -86,6 +86,7 @@ def test_latex_and_html(capsys, tmp_path, fmt, ext, needle):
         assert "http://" not in q + s and "https://" not in q + s
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed")
 def test_quiz_page(capsys, tmp_path):
     code, _, err = run(capsys, "--seed", "4", "--quiz", "--out", str(tmp_path))

@@ -157,6 +157,7 @@ def test_bad_rankdir():
         graph.draw_dot(small(), rankdir="XY")
 
 
+@pytest.mark.slow
 @needs_dot
 def test_render_svg_png_pdf_dot(tmp_path):
     import matplotlib.image as mpimg
@@ -200,6 +201,7 @@ def test_jupyter_inline_display():
     assert "<svg" in bundle["image/svg+xml"]
 
 
+@pytest.mark.slow
 def test_import_does_not_load_graphviz_or_matplotlib():
     code = ("import sys, micrograd_mlp, micrograd_mlp.views.graph, micrograd_mlp.views.trace, "
             "micrograd_mlp.views.stepper, micrograd_mlp.examples; "
@@ -243,6 +245,7 @@ def test_step_frames_one_per_step():
         assert fr.caption.startswith(f"Step {k}: {st.name}")
 
 
+@pytest.mark.slow
 @needs_dot
 def test_frames_gif_and_html(tmp_path):
     from PIL import Image
@@ -274,6 +277,7 @@ def check_html(page, n_frames):
     assert "<script src" not in page and "<link" not in page
 
 
+@pytest.mark.slow
 @needs_dot
 @pytest.mark.skipif(shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
                     reason="chromium is not installed")

@@ -246,6 +246,7 @@ def test_set_parameters_shape_errors():
 # ---------------------------------------------------------------- initialisers (R11)
 
 
+@pytest.mark.slow
 def test_xavier_normal_std_on_400x600_layer():
     W = Layer(600, 400, init="xavier_normal", seed=0).weight_matrix()
     assert W.shape == (400, 600)

@@ -13,6 +13,8 @@ import pytest
 
 from micrograd_mlp import Value, draw_dot, examples
 
+pytestmark = pytest.mark.slow  # runs the tutorial notebook in a Jupyter kernel
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "demos" / "tutorial.ipynb"
 

@@ -17,6 +17,7 @@ def test_nodes_have_slots_and_no_dict():
     assert isinstance(v.parents, tuple)
 
 
+@pytest.mark.slow
 def test_graph_freed_without_the_cycle_collector():
     """Reference counting alone frees a whole graph, composites and backward included:
     after deleting it the cycle collector finds nothing unreachable."""
@@ -44,6 +45,7 @@ def test_graph_freed_without_the_cycle_collector():
             gc.enable()
 
 
+@pytest.mark.slow
 def test_deep_chain_needs_no_recursion():
     """A chain 10^5 deep under a recursion limit of 100: gradient c^n exactly as the
     closed form (n multiplications by c)."""
@@ -94,6 +96,7 @@ def test_memory_per_node_is_small():
     assert _bytes_per_node(lambda n: _chain(Value, n), 20_000) < 300
 
 
+@pytest.mark.slow
 def test_memory_at_most_0_3_of_micrograd():
     micrograd_engine = pytest.importorskip("micrograd.engine")
     ours = _bytes_per_node(lambda n: _chain(Value, n), 20_000)

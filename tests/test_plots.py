@@ -20,6 +20,7 @@ def visible_axes(fig):
     return [ax for ax in fig.axes if ax.get_visible()]
 
 
+@pytest.mark.slow
 def test_one_labelled_panel_per_activation():
     fig = plots.plot_activations()
     axes = visible_axes(fig)
@@ -63,12 +64,14 @@ def test_bad_arguments():
         plots.plot_activations([])
 
 
+@pytest.mark.slow
 def test_import_does_not_load_matplotlib():
     code = ("import sys, micrograd_mlp, micrograd_mlp.views.plots, micrograd_mlp.functions.activations, "
             "micrograd_mlp.functions.losses; assert 'matplotlib' not in sys.modules, 'matplotlib loaded'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
+@pytest.mark.slow
 def test_activations_demo(tmp_path):
     spec = importlib.util.spec_from_file_location("demo_activations", ROOT / "demos" / "activations.py")
     sys.path.insert(0, str(ROOT / "demos"))

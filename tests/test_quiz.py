@@ -13,6 +13,7 @@ from micrograd_mlp.cli import main
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 pytestmark = [
+    pytest.mark.slow,  # drives Chromium
     pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (make chromium installs it)"),
     pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is needed for the drawings"),
 ]

@@ -106,6 +106,7 @@ def test_every_loss_equals_the_built_graph_step_after_step(loss, act):
     assert isinstance(step.program, LayerProgram)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("nin,sizes,loss,B", [
     (2, [16, 16, 1], "mse", 10),
     (64, [64, 64, 10], "ce_int", 6),

@@ -80,6 +80,7 @@ def test_node_frames_show_shares_added_up():
     assert share, "node frames carry their contributions as quiz questions"
 
 
+@pytest.mark.slow
 @needs_dot
 def test_png_frames_at_most_1600_wide_with_their_step_text(tmp_path):
     from PIL import Image
@@ -106,6 +107,7 @@ def test_png_frames_at_most_1600_wide_with_their_step_text(tmp_path):
     assert Image.open(small[0]).width <= 900  # the caption keeps a readable minimum width
 
 
+@pytest.mark.slow
 @needs_dot
 def test_page_keeps_the_step_in_the_address_and_is_offline(tmp_path):
     _, _, frames = task5_frames()
@@ -129,6 +131,7 @@ def test_stepper_object_and_notebook_display():
         stepper.Stepper(ex.root, level="vectors")
 
 
+@pytest.mark.slow
 @needs_dot
 def test_repr_html_is_a_self_contained_iframe():
     ex = examples.task5()
@@ -139,6 +142,7 @@ def test_repr_html_is_a_self_contained_iframe():
     assert "http://" not in inner and "https://" not in inner
 
 
+@pytest.mark.slow
 @needs_dot
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
 def test_view_follows_the_highlighted_node(tmp_path):
@@ -158,6 +162,7 @@ def test_view_follows_the_highlighted_node(tmp_path):
     assert left > 0             # scrolled towards the highlighted node
 
 
+@pytest.mark.slow
 @needs_dot
 def test_cli_frames_and_page_at_the_exercise_level(tmp_path):
     from PIL import Image

@@ -134,6 +134,7 @@ def test_batched_graph_replay_equals_engine():
     assert "(n=3)" in table
 
 
+@pytest.mark.slow
 def test_deep_chain_no_recursion():
     x = Value(0.5, "x")
     y = x

@@ -194,6 +194,7 @@ def test_divergence_stops_with_a_warning():
     assert h.stopped_early and not np.isfinite(h.loss[-1])
 
 
+@pytest.mark.slow
 def test_plot_history_writes_png_and_svg(tmp_path):
     from micrograd_mlp.views.plots_training import plot_history, plot_learning_curves
 

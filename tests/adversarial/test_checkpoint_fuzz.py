@@ -14,6 +14,8 @@ from micrograd_mlp.nets.checkpoint import parse_checkpoint
 from micrograd_mlp.nets.mlp import MLP, from_document
 from micrograd_mlp.nets.optim import SGD, Adam
 
+pytestmark = pytest.mark.slow  # a fuzzer
+
 N_MUTATIONS = 3000  # per kind; 20000 were run once without a failure
 
 # replacement values: wrong types, huge and odd numbers, containers

@@ -158,6 +158,7 @@ ASSIGNMENTS = st.lists(st.sampled_from(["a=1", "b=-2", "a=0", "b=1e300", "a=nan"
                        max_size=3)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(expr=expressions(), assignments=ASSIGNMENTS)
 def test_generated_expressions_exit_cleanly(expr, assignments):
@@ -179,6 +180,7 @@ def _env():
     return env
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", [["trace", "task5"], ["trace", "task5", "--format", "markdown"]])
 def test_closed_pipe_is_quiet(argv):
     """``micrograd-mlp trace task5 | true``: the reader is gone before the first write."""
@@ -192,6 +194,7 @@ def test_closed_pipe_is_quiet(argv):
     assert code == 0, err
 
 
+@pytest.mark.slow
 def test_head_one_through_a_shell_pipe():
     cmd = f"{sys.executable} -m micrograd_mlp trace task5 | head -1"
     res = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, env=_env(),
