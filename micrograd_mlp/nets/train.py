@@ -143,8 +143,9 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
             cb.on_train_begin({})
     bar = _progress_bar(plan.epochs, plan.progress)
     n = plan.X.shape[0]
+    step = make_step(plan.step_kind, model, plan.loss_fn, plan.optimizer)
     try:
-        with make_step(plan.step_kind, model, plan.loss_fn, plan.optimizer) as step:
+        with step:
             for epoch in range(1, plan.epochs + 1):
                 history.lr.append(float(plan.optimizer.lr))
                 preds, total = np.empty((n, model.nout)), 0.0
