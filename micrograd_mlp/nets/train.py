@@ -56,8 +56,9 @@ def train_step(model, Xb: np.ndarray, yb, loss: Callable, optimizer, per_sample:
     if not isinstance(optimizer, _optim.Optimizer):
         raise DataTypeError(f"train_step needs an optimiser (SGD, Adam ...), not "
                             f"{type(optimizer).__name__}")
-    step = PerSampleStep if check_flag(per_sample, "per_sample") else BuiltStep
-    return step(model, loss, optimizer).run(Xb, np.asarray(yb))
+    if check_flag(per_sample, "per_sample"):  # reads one target per sample: an array
+        return PerSampleStep(model, loss, optimizer).run(Xb, np.asarray(yb))
+    return BuiltStep(model, loss, optimizer).run(Xb, yb)
 
 
 # ---------------------------------------------------------------- fit
