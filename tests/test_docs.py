@@ -89,14 +89,11 @@ def test_page_runs_and_its_numbers_hold(page, tmp_path, monkeypatch):
         run_block(code, namespace, f"{page.name}:{line}")
 
 
-def test_every_page_is_linked_from_the_readme_or_the_docs_index():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_every_page_is_linked_from_the_docs_index():
     index = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
-    for page in PAGES[1:]:
-        name = page.name
-        if name == "index.md":
-            continue
-        assert f"docs/{name}" in readme or f"({name})" in index, f"{name} is linked nowhere"
+    unlinked = [page.name for page in PAGES[1:]
+                if page.name != "index.md" and f"({page.name})" not in index]
+    assert unlinked == []
 
 
 def test_the_checker_can_fail():
