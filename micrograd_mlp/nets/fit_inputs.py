@@ -259,10 +259,10 @@ class FitPlan:
         self.metrics = select_metrics(metrics, targets, None if validation is None else validation[1])
         self.threshold = score_threshold(targets.y, loss)
         if verbose is not None:
+            verbose = check_int(verbose, "verbose", minimum=0, maximum=2)
             if progress is not None or print_every is not None:
                 raise ArgumentError("give verbose (Keras's 0, 1 or 2) or progress / print_every, "
                                     "not both")
-            verbose = check_int(verbose, "verbose", minimum=0, maximum=2)
             progress, print_every = verbose == 1, (1 if verbose == 2 else None)
         self.print_every = None if print_every is None else check_int(print_every, "print_every",
                                                                       minimum=1)

@@ -165,8 +165,9 @@ TABLES = {
         ('validation_split', 'str', DataTypeError, 'validation_split must be a number, not str'),
         ('validation_split', 'huge', ArgumentError,
          'validation_split is too large for a float: an integer of'),
-        ('verbose', 'str', ArgumentError,
-         "give verbose (Keras's 0, 1 or 2) or progress / print_every"),
+        ('verbose', 'str', DataTypeError, 'verbose must be an integer, not str'),
+        ('verbose', 'neg', ArgumentError, 'verbose must be >= 0, got -1'),
+        ('verbose', 'bool', DataTypeError, 'verbose must be an integer, not bool'),
     ],
     'micrograd_mlp.draw_dot': [
         ('root', 'None', DataTypeError, 'draw_dot needs the Value to draw, not NoneType'),
