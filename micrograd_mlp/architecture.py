@@ -12,7 +12,7 @@ LEVELS = (
     ("core",),                    # primitives, engine, gradcheck, recorder
     ("functions",),               # composite, activations, losses
     ("nets", "views"),            # networks and training | pictures of a graph
-    ("face",),                    # commands, worked examples, the old module paths
+    ("face",),                    # commands, worked examples, the old module paths, the studio
 )
 
 # package-level modules that are not a folder of their own, and the room they belong to
@@ -21,12 +21,13 @@ LOOSE_MODULES = {
     "architecture": "errors",     # data only, imports nothing
     "__init__": "face", "__main__": "face", "examples": "face",
     "nn": "face", "trace": "face", "replay": "face", "cli": "face",
-    "check": "face", "exercises": "face",
+    "check": "face", "exercises": "face", "studio": "face",
 }
 
 # optional heavy dependencies that may be imported inside a function, on first use
 LAZY_DEPENDENCIES = ("matplotlib", "torch", "sklearn", "scipy", "PIL", "tqdm",
-                     "threadpoolctl", "graphviz", "IPython", "nbformat")
+                     "threadpoolctl", "graphviz", "IPython", "nbformat",
+                     "starlette", "uvicorn", "anywidget", "traitlets")
 
 
 def room_of(module: str) -> str:
@@ -34,7 +35,7 @@ def room_of(module: str) -> str:
     ``"examples"``)."""
     head = module.split(".")[0]
     return LOOSE_MODULES.get(head, head) if "." not in module else (
-        "face" if head == "cli" else head)
+        "face" if head in ("cli", "studio") else head)
 
 
 def level_of(room: str) -> int:
