@@ -199,9 +199,14 @@ class Studio {
         el("span", { class: "sep" }), ui.scrub, ui.scrubLabel, ui.live),
       settings, take);
     ui.graph = el("div", { class: "graph", tabindex: 0 });
+    ui.zoom = btn("fit to width", "the whole network, or its numbers at full size", () => {
+      const fit = ui.graph.classList.toggle("fit");
+      ui.zoom.textContent = fit ? "full size" : "fit to width";
+    });
+    ui.zoom.classList.add("zoom");
     ui.plane = el("canvas", { width: 360, height: 360, class: "plane" });
     ui.plane.addEventListener("click", (ev) => this.clickPlane(ev));
-    ui.loss = el("canvas", { width: 360, height: 200 });
+    ui.lossCurve = el("canvas", { width: 360, height: 200 });
     ui.neurons = el("div", { class: "neurons" });
     ui.weights = el("div", { class: "weights" });
     ui.tooltip = el("div", { class: "tooltip", hidden: "" });
@@ -213,9 +218,9 @@ class Studio {
       el("header", {}, el("h2", {}, "micrograd_mlp studio"), ui.status),
       ui.message, ui.error, controls,
       el("div", { class: "views" },
-        panel("Network (vector view) for the selected example: values and dE/d", "p-graph", ui.graph),
+        panel("Network (vector view) for the selected example: values and dE/d", "p-graph", ui.zoom, ui.graph),
         panel("Model output over the input plane, with the training points", "p-plane", ui.plane),
-        panel("Loss per epoch (log scale)", "p-loss", ui.loss),
+        panel("Loss per epoch (log scale)", "p-loss", ui.lossCurve),
         panel("Each hidden neuron's output over the input plane", "p-neurons", ui.neurons),
         panel("Weights W and their gradients dE/dW (all training points)", "p-weights", ui.weights)),
       ui.tooltip, ui.editor);
@@ -234,6 +239,7 @@ class Studio {
 
   showError(err) {
     const msg = err && err.message ? err.message : String(err);
+    if (err && err.stack) console.warn(err.stack);
     this.stats.errors.push(msg);
     this.ui.error.textContent = msg;
     this.ui.error.hidden = false;
@@ -546,7 +552,7 @@ class Studio {
   }
 
   drawLoss(s) {
-    const c = this.ui.loss, g = c.getContext("2d");
+    const c = this.ui.lossCurve, g = c.getContext("2d");
     g.clearRect(0, 0, c.width, c.height);
     const h = s.history;
     const L = 40, R = 8, T = 8, B = 28, W = c.width - L - R, H = c.height - T - B;
