@@ -108,6 +108,7 @@ class Session:
                     sizes = parse_net(merged["net"])[1:]
                     merged["net"] = "-".join(map(str, [want] + sizes))
             old = self.settings
+            saved = dict(self.__dict__)  # the rebuilds assign new objects: a shallow copy undoes them
             self.settings = merged
             try:
                 if merged["data"] != old["data"] or merged["seed"] != old["seed"]:
@@ -122,7 +123,8 @@ class Session:
                 elif merged["batch_size"] != old["batch_size"]:
                     self._new_epoch_order()
             except Exception:
-                self.settings = old
+                self.__dict__.clear()
+                self.__dict__.update(saved)
                 raise
             if merged["running"] and not old["running"]:
                 self.message = ""
@@ -211,6 +213,7 @@ class Session:
                 if not self._one_step():
                     break
                 done += 1
+            self._snapshot(rolling=self.step_count % self._snapshot_every() != 0)
             self._changed()
             return done
 
@@ -224,6 +227,7 @@ class Session:
                 if not self._one_step():
                     break
                 done += 1
+            self._snapshot(rolling=self.step_count % self._snapshot_every() != 0)
             self._changed()
             return done
 
@@ -266,18 +270,19 @@ class Session:
         they always span the whole run."""
         return self._every_steps
 
-    def _snapshot(self) -> None:
+    def _snapshot(self, rolling: bool = False) -> None:
+        """Keep the run's present moment; a ``rolling`` one (the end of a call of
+        :meth:`step`, so the last snapshot is always now) is replaced by the next."""
         snaps = self.snapshots
-        if snaps and snaps[-1]["step"] == self.step_count:
-            snaps[-1] = self._snapshot_now()
-            return
-        snaps.append(self._snapshot_now())
+        if snaps and (snaps[-1]["step"] == self.step_count or snaps[-1]["rolling"]):
+            snaps.pop()
+        snaps.append(self._snapshot_now(rolling))
         if len(snaps) > MAX_SNAPSHOTS:  # keep every other one: half as many, twice as far apart
             self.snapshots = snaps[::2] if snaps[-1] is snaps[::2][-1] else snaps[::2] + [snaps[-1]]
             self._every_steps *= 2
 
-    def _snapshot_now(self) -> Dict:
-        return {"step": self.step_count, "epoch": self.epoch,
+    def _snapshot_now(self, rolling: bool = False) -> Dict:
+        return {"step": self.step_count, "epoch": self.epoch, "rolling": rolling,
                 "theta": np.array([p.data for p in self.model.parameters()]),
                 "history": len(self.history["epoch"])}
 
