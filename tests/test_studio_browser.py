@@ -37,7 +37,7 @@ def browser():
 
 @pytest.fixture
 def studio():
-    session = Session(net="2-3-2-1", speed=1)
+    session = Session(net="2-3-2-1")
     server = ServerThread(session).start()
     yield server
     server.stop()

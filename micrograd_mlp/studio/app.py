@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from importlib import resources
 
 from ..errors import MicrogradError
@@ -26,7 +27,7 @@ class Trainer:
     """The background thread: while the session's ``running`` setting is on, take
     ``speed`` steps, let the requests in, repeat."""
 
-    def __init__(self, session: Session, pause: float = 0.002):
+    def __init__(self, session: Session, pause: float = 0.0):
         self.session = session
         self.pause = pause
         self._stop = threading.Event()
@@ -48,17 +49,27 @@ class Trainer:
     def _run(self) -> None:
         s = self.session
         while not self._stop.is_set():
-            if s.settings["running"]:
-                try:
-                    s.step(s.settings["speed"])
-                except MicrogradError as err:  # e.g. data a loss refuses: pause, say why
-                    with s.lock:
-                        s.settings["running"] = False
-                        s.message = f"training paused: {err}"
-                        s.version += 1
-                self._stop.wait(self.pause)
-            else:
+            if not s.settings["running"]:
                 self._stop.wait(0.02)
+                continue
+            speed = s.settings["speed"]
+            started = time.perf_counter()
+            try:
+                if speed:  # slow motion: `speed` steps per tick, about 30 ticks a second
+                    s.step(speed)
+                else:      # as fast as it goes: steps for one time slice
+                    s.step_for(SLICE)
+            except MicrogradError as err:  # e.g. data a loss refuses: pause, say why
+                with s.lock:
+                    s.settings["running"] = False
+                    s.message = f"training paused: {err}"
+                    s.version += 1
+            rest = (1 / 30 - (time.perf_counter() - started)) if speed else 0.0
+            # a short sleep hands the lock to a waiting request (locks are not fair)
+            time.sleep(max(rest, 0.001 if s.readers else 0.0))
+
+
+SLICE = 0.01  #: seconds of training between two chances for the requests
 
 
 class BadBody(Exception):

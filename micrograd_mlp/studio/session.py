@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -36,7 +37,7 @@ __all__ = ["Session", "DEFAULTS", "CHOICES"]
 DEFAULTS = {
     "data": "moons", "seed": 0, "net": "2-8-8-1", "activation": "tanh",
     "loss": "mse", "optimizer": "adam", "lr": 0.05, "batch_size": None,
-    "speed": 1, "running": False,
+    "speed": 0, "running": False,
 }
 
 MAX_SNAPSHOTS = 120   #: snapshots kept; beyond, every other one is dropped
@@ -51,6 +52,7 @@ class Session:
 
     def __init__(self, **settings):
         self.lock = threading.RLock()
+        self.readers = 0  # requests waiting for the lock (the trainer lets them in)
         self.version = 0
         self.message = ""
         self.selected = 0
@@ -81,7 +83,7 @@ class Session:
                 value = None if value in (None, "all") else check_int(
                     value, "batch_size", minimum=1, maximum=MAX_POINTS)
             elif key == "speed":
-                value = check_int(value, "speed", minimum=1, maximum=MAX_SPEED)
+                value = check_int(value, "speed", minimum=0, maximum=MAX_SPEED)
             elif key == "running":
                 value = check_flag(value, "running")
             elif key == "net":
@@ -165,7 +167,7 @@ class Session:
         for p, v in zip(self.model.parameters(), self.initial):
             p.data = v
             p.grad = 0.0
-        self.compiled = compile_step(self.model, self.loss_fn)
+        self.compiled = compile_step(self.model, self.loss_fn, X=self.X[:1])
         self.step_count = 0
         self.epoch = 0
         self.history = {"epoch": [], "train": [], "val": []}
@@ -209,10 +211,31 @@ class Session:
         steps = check_int(steps, "steps", minimum=1, maximum=100000)
         with self.lock:
             done = 0
-            for _ in range(steps):
-                if not self._one_step():
-                    break
-                done += 1
+            try:
+                for _ in range(steps):
+                    if not self._one_step():
+                        break
+                    done += 1
+            finally:
+                self._sync()
+            self._snapshot(rolling=self.step_count % self._snapshot_every() != 0)
+            self._changed()
+            return done
+
+    def step_for(self, seconds: float) -> int:
+        """Take steps for about ``seconds`` (at least one); returns the steps taken."""
+        with self.lock:
+            end = time.perf_counter() + seconds
+            done = 0
+            try:
+                while True:
+                    if not self._one_step():
+                        break
+                    done += 1
+                    if time.perf_counter() >= end:
+                        break
+            finally:
+                self._sync()
             self._snapshot(rolling=self.step_count % self._snapshot_every() != 0)
             self._changed()
             return done
@@ -223,24 +246,28 @@ class Session:
         with self.lock:
             target = self.epoch + epochs
             done = 0
-            while self.epoch < target:
-                if not self._one_step():
-                    break
-                done += 1
+            try:
+                while self.epoch < target:
+                    if not self._one_step():
+                        break
+                    done += 1
+            finally:
+                self._sync()
             self._snapshot(rolling=self.step_count % self._snapshot_every() != 0)
             self._changed()
             return done
 
     def _one_step(self) -> bool:
+        """One replayed update (parameters kept as a vector until :meth:`_sync`, as
+        ``fit`` keeps them); False when the loss or a parameter is not finite."""
         n = self.X.shape[0]
         idx = self.order[self.position:self.position + self.batch_size]
         value, _ = replayed_train_step(self.compiled, self.X[idx], self.targets.batch(idx),
-                                       self.optimizer, sync=True)
+                                       self.optimizer, sync=False)
         self.step_count += 1
         self.position += len(idx)
         self.epoch_total += value * len(idx)
-        finite = math.isfinite(value) and all(math.isfinite(p.data)
-                                              for p in self.model.parameters())
+        finite = math.isfinite(value) and bool(np.all(np.isfinite(self.compiled.theta())))
         if self.position >= n:
             self.epoch += 1
             self._record_epoch(self.epoch_total / n)
@@ -253,17 +280,26 @@ class Session:
                             f"training paused: try a smaller learning rate, then reset")
         return finite
 
+    def _sync(self) -> None:
+        """Write the parameter vector of the replayed steps into the network's Values."""
+        self.compiled.sync()
+
     def _record_epoch(self, loss: float) -> None:
         h = self.history
         h["epoch"].append(self.epoch)
         h["train"].append(loss)
-        h["val"].append(self._val_loss())
+        # the validation loss costs a forward pass: every epoch at first, then every 10th
+        h["val"].append(self._val_loss() if self.epoch <= 100 or self.epoch % 10 == 0 else None)
         if len(h["epoch"]) > MAX_HISTORY:
             for k in h:
                 del h[k][: len(h[k]) - MAX_HISTORY]
 
     def _val_loss(self) -> float:
-        return build_state.loss_on(self.model, self.loss_fn, self.X_val, self.y_val)
+        """The mean loss over the validation points, by the replayed step's forward
+        pass at the current parameter vector (no Value touched)."""
+        value, _, _ = self.compiled.run(self.X_val, np.ascontiguousarray(self.y_val, dtype=np.float64),
+                                        self.compiled.theta())
+        return float(value)
 
     def _snapshot_every(self) -> int:
         """Steps between snapshots: doubles each time the kept ones are thinned, so
@@ -283,7 +319,7 @@ class Session:
 
     def _snapshot_now(self, rolling: bool = False) -> Dict:
         return {"step": self.step_count, "epoch": self.epoch, "rolling": rolling,
-                "theta": np.array([p.data for p in self.model.parameters()]),
+                "theta": np.array(self.compiled.theta(), dtype=np.float64, copy=True),
                 "history": len(self.history["epoch"])}
 
     def reset(self) -> None:
@@ -408,10 +444,12 @@ class Session:
         """The JSON-ready state (see docs/studio.md); ``snapshot=k``: the views at the
         run's ``k``-th kept snapshot instead of now; ``formulas``: each number's
         formula for the selected example too. Built once per change."""
+        self.readers += 1
         with self.lock:
             if snapshot is not None:
                 snapshot = check_int(snapshot, "snapshot", minimum=0,
                                      maximum=len(self.snapshots) - 1)
+            self.readers = max(0, self.readers - 1)
             key = (self.version, snapshot, formulas)
             if key not in self._cache:
                 self._cache = {key: build_state.build(self, snapshot, formulas)}

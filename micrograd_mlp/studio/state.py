@@ -175,11 +175,17 @@ def build(session, snapshot: Optional[int], formulas: bool) -> Dict:
     for p, v in zip(model.parameters(), theta):
         p.data = float(v)
     finite = all(math.isfinite(v) for v in theta)
-    model.zero_grad()
-    out = model.forward(session.X)
-    L = _mean(session.loss_fn(out[0], session.targets.batch(np.arange(session.X.shape[0]))))
-    L.backward()
-    preds = np.broadcast_to(out[0].data, (session.X.shape[0],))
+    # the full-batch loss and gradient by the replayed step (the numbers of a
+    # backward() over all points, see nets.compiled_step), at these parameters
+    with np.errstate(all="ignore"):
+        loss, grads, preds = session.compiled.run(
+            session.X, session.targets.batch(np.arange(session.X.shape[0])),
+            np.asarray(theta, dtype=np.float64))
+        val = (session.compiled.run(session.X_val, np.ascontiguousarray(session.y_val, dtype=np.float64),
+                                    np.asarray(theta, dtype=np.float64))[0] if finite else None)
+    for p, g in zip(model.parameters(), grads.tolist()):
+        p.grad = g
+    preds = np.asarray(preds, dtype=np.float64).reshape(-1)
     W, b = model.get_parameters()
     gW, gb = model.get_gradients()
     names = [f"{k}{l + 1}" for l in range(len(W)) for k in "Wb"]
@@ -189,8 +195,8 @@ def build(session, snapshot: Optional[int], formulas: bool) -> Dict:
     state = {
         "version": session.version,
         "step": step, "epoch": epoch, "snapshot": snapshot,
-        "loss": _number(L.data),
-        "val_loss": _number(loss_on(model, session.loss_fn, session.X_val, session.y_val)) if finite else None,
+        "loss": _number(loss),
+        "val_loss": None if val is None else _number(val),
         "history": {k: _finite_lists(v[:nhist]) for k, v in h.items()},
         "settings": dict(session.settings),
         "kind": session.kind,

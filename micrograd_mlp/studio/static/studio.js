@@ -172,7 +172,7 @@ class Studio {
     ui.epoch = btn("Epoch", "finish the epoch", () => this.command("step", { epochs: 1 }));
     ui.reset = btn("Reset", "back to step 0, the same initial weights", () => this.command("reset"));
     ui.speed = el("select", { title: "steps per update", onchange: () => this.command("settings", { speed: Number(ui.speed.value) }) });
-    for (const v of [1, 2, 5, 10, 50]) ui.speed.append(el("option", { value: v }, `${v} step${v > 1 ? "s" : ""}/update`));
+    for (const v of [0, 1, 10, 100]) ui.speed.append(el("option", { value: v }, v === 0 ? "full speed" : `${v} step${v > 1 ? "s" : ""} per tick (30/s)`));
     ui.scrub = el("input", { type: "range", min: 0, max: 0, value: 0, class: "scrub", title: "the run's history" });
     ui.scrub.addEventListener("input", () => this.scrubTo(Number(ui.scrub.value)));
     ui.scrubLabel = el("span", { class: "scrub-label" }, "live");
@@ -450,13 +450,18 @@ class Studio {
     const wscale = maxAbs(Object.values(s.parameters));
     for (const [key, cell] of this.cells) {
       const v = this.valueOf(s, key);
-      if (cell.text) cell.text.textContent = v === undefined ? "" : fmt(v);
+      const text = v === undefined ? "" : fmt(v);
+      if (cell.text && cell.shown !== text) { cell.text.textContent = text; cell.shown = text; }
       if (!cell.poly) continue;
       let colour = [255, 255, 255];
       if (key.startsWith("dE/d")) colour = diverging(v, gscale);
       else if (/^[Wb]\d/.test(key)) colour = diverging(v, wscale * 2.5);
-      cell.poly.setAttribute("fill", css(colour));
-      cell.poly.classList.toggle("editable", /^[Wb]\d/.test(key));
+      const fill = css(colour);
+      if (cell.fill !== fill) { cell.poly.setAttribute("fill", fill); cell.fill = fill; }
+      if (cell.editable === undefined) {
+        cell.editable = /^[Wb]\d/.test(key);
+        cell.poly.classList.toggle("editable", cell.editable);
+      }
     }
   }
 
@@ -606,6 +611,7 @@ class Studio {
         const scale = maxAbs(map) || 1;
         g.clearRect(0, 0, c.width, c.height);
         if (s.views.kind === "curve") {
+          if (c.width !== 48) { c.width = 48; c.height = 48; }
           g.strokeStyle = "#333"; g.beginPath();
           map.forEach((v, k) => {
             const px = k / (map.length - 1) * c.width, py = c.height / 2 - (v || 0) / scale * (c.height / 2 - 2);
@@ -614,11 +620,14 @@ class Studio {
           g.stroke();
           return;
         }
-        const n = map.length, cell = c.width / n;
+        const n = map.length;
+        if (c.width !== n) { c.width = n; c.height = n; }
+        const img = g.createImageData(n, n);
         for (let r = 0; r < n; r++) for (let q = 0; q < n; q++) {
-          g.fillStyle = css(diverging(map[r][q], scale));
-          g.fillRect(q * cell, (n - 1 - r) * cell, cell + 0.5, cell + 0.5);
+          const rgb = diverging(map[r][q], scale);
+          img.data.set([rgb[0], rgb[1], rgb[2], 255], ((n - 1 - r) * n + q) * 4);
         }
+        g.putImageData(img, 0, 0);
       });
     }
   }
