@@ -97,7 +97,7 @@ def test_state_has_every_documented_part(client):
     assert s["step"] == 0 and s["epoch"] == 0
     assert s["settings"] == {"data": "moons", "seed": 0, "net": "2-4-3-1", "activation": "tanh",
                              "loss": "mse", "optimizer": "adam", "lr": 0.05, "batch_size": None,
-                             "speed": 1, "running": False}
+                             "speed": 0, "running": False}
     assert len(s["data"]["X"]) == len(s["data"]["y"]) == datasets.N_POINTS
     assert [len(s["parameters"][k]) for k in ("W1", "b1", "W2", "b2", "W3", "b3")] == [4, 4, 3, 3, 1, 1]
     assert len(s["parameters"]["W2"][0]) == 4  # rows = neurons, columns = inputs
