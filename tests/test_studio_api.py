@@ -392,3 +392,14 @@ def test_cli_refuses_bad_options(capsys):
     assert main(["studio", "--port", "70000"]) == 2
     assert main(["studio", "--data", "sinusoid", "--net", "2-4-1"]) == 2
     assert "takes 2 inputs" in capsys.readouterr().err
+
+
+def test_a_long_history_is_sent_thinned():
+    session = Session(data="xor4", net="2-3-1", optimizer="sgd", lr=0.1)
+    session.step(1000)
+    h = session.state()["history"]
+    assert 300 <= len(h["epoch"]) <= 401 and h["epoch"][0] == 1 and h["epoch"][-1] == 1000
+    full = session.history
+    for e, t in zip(h["epoch"], h["train"]):
+        assert t == full["train"][e - 1]
+    assert len(full["train"]) == 1000

@@ -160,9 +160,15 @@ def make_app(session: Session, trainer: bool = True) -> Starlette:
         name = request.url.path.rsplit("/", 1)[-1]
         command = commands.POST_COMMANDS[name]
         body = await _body(request)
-        result = await run_in_threadpool(command, session, body)
-        return Response(_dumps({"ok": True, **result, "version": session.version}),
-                        media_type="application/json")
+        with_state = request.query_params.get("state") == "1"
+
+        def run():
+            out = {"ok": True, **command(session, body), "version": session.version}
+            if with_state:  # the new state in the same answer: one round trip less
+                out["state"] = session.state()
+            return out
+
+        return Response(_dumps(await run_in_threadpool(run)), media_type="application/json")
 
     async def library_error(request, exc):
         return _error(400, str(exc))

@@ -77,6 +77,20 @@ def _none_for_nan(x):
     return x if math.isfinite(x) else None
 
 
+MAX_CURVE_POINTS = 400  #: epochs of the loss history sent (evenly spread, the last kept)
+
+
+def _thinned(history: Dict, n: int) -> Dict:
+    """The first ``n`` epochs of the loss history, at most :data:`MAX_CURVE_POINTS` of
+    them (every k-th, and the last), so a long run's state stays small."""
+    step = max(1, -(-n // MAX_CURVE_POINTS))
+    keep = list(range(0, n, step))
+    if n and keep[-1] != n - 1:
+        keep.append(n - 1)
+    return {k: _finite_lists([v[i] if v[i] is not None else math.nan for i in keep])
+            if k != "epoch" else [v[i] for i in keep] for k, v in history.items()}
+
+
 def _number(x) -> Optional[float]:
     x = float(x)
     return x if math.isfinite(x) else None
@@ -197,7 +211,7 @@ def build(session, snapshot: Optional[int], formulas: bool) -> Dict:
         "step": step, "epoch": epoch, "snapshot": snapshot,
         "loss": _number(loss),
         "val_loss": None if val is None else _number(val),
-        "history": {k: _finite_lists(v[:nhist]) for k, v in h.items()},
+        "history": _thinned(h, nhist),
         "settings": dict(session.settings),
         "kind": session.kind,
         "activations": model.activations,

@@ -69,8 +69,8 @@ class HttpApi {
     return this._answer(await fetch(`${this.base}api/state?${q}`, { cache: "no-store" }));
   }
   async graph() { return this._answer(await fetch(`${this.base}api/graph.svg`)); }
-  async post(name, body) {
-    return this._answer(await fetch(`${this.base}api/${name}`, {
+  async post(name, body, withState) {
+    return this._answer(await fetch(`${this.base}api/${name}${withState ? "?state=1" : ""}`, {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body || {}),
     }));
   }
@@ -249,10 +249,12 @@ class Studio {
 
   async command(name, body) {
     try {
-      const answer = await this.api.post(name, body || {});
+      const live = this.snapshot === null;
+      const answer = await this.api.post(name, body || {}, live);
       this.clearError();
       if (name === "reset") this.scrubTo(null, true);
-      await this.refresh();
+      if (live && answer.state) await this.render(answer.state);
+      else await this.refresh();
       return answer;
     } catch (err) {
       this.showError(err);
@@ -305,7 +307,9 @@ class Studio {
   }
 
   async refresh() {
+    const t0 = performance.now();
     const s = await this.api.state(this.query());
+    this.stats.fetchMs = performance.now() - t0;
     if (!s.unchanged) await this.render(s);
     return s;
   }
@@ -356,6 +360,7 @@ class Studio {
   // ---------------------------------------------------------------- drawing
 
   async render(s) {
+    const t0 = performance.now();
     this.state = s;
     this.version = s.version;
     this.fillControls(s);
@@ -378,6 +383,7 @@ class Studio {
     this.drawNeurons(s);
     this.drawWeights(s);
     this.stats.renders += 1;
+    this.stats.renderMs = performance.now() - t0;
     if (this.stats.lastEdit && this.stats.lastEdit.ms === null && s.version >= this.stats.lastEdit.version) {
       this.stats.lastEdit.ms = performance.now() - this.stats.lastEdit.t0;
     }
