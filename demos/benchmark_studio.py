@@ -145,7 +145,10 @@ def main(argv=None):
                   "<= 2x")]
     else:
         rows.append(("page numbers", "skipped: needs playwright and /usr/bin/chromium", ""))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = ["# Studio benchmark: MLP(2, [16, 16, 1]), 200 two-moons points, full batch, SGD", "",
+             f"Machine: {os.cpu_count()} cores, load average {load:.1f} when it ended "
+             "(the page's numbers share the cores with Chromium).", "",
              "| measure | value | target |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     text = "\n".join(lines) + "\n"

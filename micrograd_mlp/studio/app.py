@@ -8,6 +8,7 @@ with a 4xx status (the session is left as it was); the server keeps running.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import threading
@@ -64,12 +65,16 @@ class Trainer:
                     s.settings["running"] = False
                     s.message = f"training paused: {err}"
                     s.version += 1
+            if s.watched():  # a page is polling: prepare the new state now, off its path
+                s.state_json()
             rest = (1 / 30 - (time.perf_counter() - started)) if speed else 0.0
             # a short sleep hands the lock to a waiting request (locks are not fair)
             time.sleep(max(rest, 0.001 if s.readers else 0.0))
 
 
-SLICE = 0.01  #: seconds of training between two chances for the requests
+LONG_POLL = 1.0  #: seconds a GET /api/state?since= waits for a change
+
+SLICE = 0.025  #: seconds of training between two chances for the requests
 
 
 class BadBody(Exception):
@@ -122,22 +127,21 @@ def make_app(session: Session, trainer: bool = True) -> Starlette:
     worker = Trainer(session) if trainer else None
     page = resources.files(__package__).joinpath("static", "studio.html").read_text(encoding="utf-8")
     static_dir = str(resources.files(__package__).joinpath("static"))
-    encoded = {}
 
     async def index(request):
         return HTMLResponse(page)
 
     async def get_state(request):
         query = dict(request.query_params)
-        data = await run_in_threadpool(commands.state, session, query)
-        if data.get("unchanged"):
-            return Response(_dumps(data), media_type="application/json")
-        key = (data["version"], data["snapshot"], "formulas" in (data.get("example") or {}))
-        if key not in encoded:
-            encoded.clear()
-            encoded[key] = _dumps(data)
-        return Response(encoded[key], media_type="application/json",
-                        headers={"Cache-Control": "no-store"})
+        since = query.get("since")
+        if since not in (None, "") and since == str(session.version) and not query.get("snapshot"):
+            # a long poll: answer as soon as the state changes (at most LONG_POLL seconds)
+            session.last_read = time.monotonic()
+            end = time.monotonic() + LONG_POLL
+            while str(session.version) == since and time.monotonic() < end:
+                await asyncio.sleep(0.005)
+        data = await run_in_threadpool(commands.state_json, session, query)
+        return Response(data, media_type="application/json", headers={"Cache-Control": "no-store"})
 
     async def get_graph(request):
         return Response(commands.graph(session, dict(request.query_params)),

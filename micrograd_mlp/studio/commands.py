@@ -4,6 +4,8 @@ and returns JSON-ready data, or raises an error of the library's family (a bad
 request: the session is left as it was)."""
 from __future__ import annotations
 
+import json
+import time
 from typing import Callable, Dict
 
 from ..core.checks import check_int
@@ -40,6 +42,19 @@ def state(session: Session, query: Dict) -> Dict:
     if since not in (None, "") and snap is None and _int(since, "since") == session.version:
         return {"version": session.version, "unchanged": True}
     return session.state(snapshot=snap, formulas=formulas)
+
+
+def state_json(session: Session, query: Dict) -> bytes:
+    """:func:`state` as the JSON bytes the web app sends (encoded once per change)."""
+    query = _fields(query, ("snapshot", "formulas", "since"), "state")
+    snap = query.get("snapshot")
+    snap = None if snap in (None, "") else check_int(_int(snap, "snapshot"), "snapshot", minimum=0)
+    formulas = str(query.get("formulas", "0")) in ("1", "true")
+    since = query.get("since")
+    if since not in (None, "") and snap is None and _int(since, "since") == session.version:
+        session.last_read = time.monotonic()  # still watched: the trainer prepares states
+        return json.dumps({"version": session.version, "unchanged": True}).encode("utf-8")
+    return session.state_json(snapshot=snap, formulas=formulas)
 
 
 def _int(text, what):

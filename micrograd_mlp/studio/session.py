@@ -15,6 +15,7 @@ the Jupyter widget share one session safely.
 """
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -57,6 +58,8 @@ class Session:
         self.message = ""
         self.selected = 0
         self._cache: Dict = {}
+        self._encoded = (None, b"")
+        self.last_read = -1e9
         s = dict(DEFAULTS)
         s.update(self._checked(settings, DEFAULTS))
         self.settings = s
@@ -454,6 +457,22 @@ class Session:
             if key not in self._cache:
                 self._cache = {key: build_state.build(self, snapshot, formulas)}
             return self._cache[key]
+
+    def state_json(self, snapshot: Optional[int] = None, formulas: bool = False) -> bytes:
+        """:meth:`state` encoded as JSON (UTF-8), encoded once per change; marks the
+        session as watched (the trainer then prepares each new state)."""
+        self.last_read = time.monotonic()
+        with self.lock:
+            state = self.state(snapshot, formulas)
+            key = (id(state), snapshot, formulas)
+            if self._encoded[0] != key:
+                self._encoded = (key, json.dumps(state, allow_nan=False,
+                                                 separators=(",", ":")).encode("utf-8"))
+            return self._encoded[1]
+
+    def watched(self, within: float = 1.0) -> bool:
+        """Whether a client read the state in the last ``within`` seconds."""
+        return time.monotonic() - self.last_read < within
 
     def checkpoint(self) -> Dict:
         """The network and optimiser as the library's checkpoint document."""

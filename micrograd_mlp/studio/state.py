@@ -14,6 +14,7 @@ touches the training network's values or gradients.
 """
 from __future__ import annotations
 
+import base64
 import math
 from typing import Dict, Optional
 
@@ -27,8 +28,8 @@ from .netspec import CHOICES
 
 __all__ = ["build", "loss_on", "checkpoint", "GRID", "NEURON_GRID", "CURVE"]
 
-GRID = 40         #: the decision boundary's grid is GRID x GRID
-NEURON_GRID = 20  #: each hidden neuron's map is NEURON_GRID x NEURON_GRID
+GRID = 32         #: the decision boundary's grid is GRID x GRID
+NEURON_GRID = 16  #: each hidden neuron's map is NEURON_GRID x NEURON_GRID
 CURVE = 120       #: points of a fitted curve (one input)
 
 
@@ -127,10 +128,24 @@ def _grid_views(model, session) -> Dict:
     step = GRID // NEURON_GRID
     hidden = {}
     for l in range(1, L):
-        hidden[f"x{l}"] = [_rounded(np.broadcast_to(n.data, (pts.shape[0],)).reshape(shape)[::step, ::step], 3)
+        hidden[f"x{l}"] = [_packed(np.broadcast_to(n.data, (pts.shape[0],)).reshape(shape)[::step, ::step])
                            for n in cache[f"x{l}"]]
-    return {"kind": "plane", "output": _rounded(np.broadcast_to(out[0].data, (pts.shape[0],)).reshape(shape), 4),
+    return {"kind": "plane", "output": _packed(np.broadcast_to(out[0].data, (pts.shape[0],)).reshape(shape)),
             "hidden": hidden, "bounds": [[lo[0], hi[0]], [lo[1], hi[1]]]}
+
+
+def _packed(grid) -> Dict:
+    """A grid of values for a picture, small: ``{"n": rows, "lo": min, "hi": max,
+    "q": base64 of one byte per value}``, value = lo + q / 255 * (hi - lo), rows from
+    the lowest second coordinate up, each row from the lowest first coordinate."""
+    a = np.asarray(grid, dtype=np.float64)
+    finite = np.isfinite(a)
+    lo = float(a[finite].min()) if finite.any() else 0.0
+    hi = float(a[finite].max()) if finite.any() else 0.0
+    span = hi - lo if hi > lo else 1.0
+    q = np.where(finite, np.round((a - lo) / span * 255), 0).astype(np.uint8)
+    return {"n": int(a.shape[0]), "lo": lo, "hi": hi,
+            "q": base64.b64encode(q.tobytes()).decode("ascii")}
 
 
 def _example(model, session, formulas: bool) -> Dict:

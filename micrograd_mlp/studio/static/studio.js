@@ -27,6 +27,17 @@ function diverging(v, scale) {
   return mix(v >= 0 ? COLOURS.pos : COLOURS.neg, Math.min(1, Math.abs(v) / scale));
 }
 
+export function unpack(p) {
+  // a packed grid (see the state's views): rows of values, lowest row first
+  const bytes = atob(p.q), n = p.n, rows = [];
+  for (let r = 0; r < n; r++) {
+    const row = new Array(n);
+    for (let c = 0; c < n; c++) row[c] = p.lo + bytes.charCodeAt(r * n + c) / 255 * (p.hi - p.lo);
+    rows.push(row);
+  }
+  return rows;
+}
+
 const css = (rgb) => `rgb(${rgb[0]},${rgb[1]},${rgb[2]})`;
 
 function maxAbs(values) {
@@ -323,8 +334,9 @@ class Studio {
         this.showError(err);
         await sleep(500);
       }
-      const running = this.state && this.state.settings.running && this.snapshot === null;
-      if (running) await nextFrame(); else await sleep(this.api.live ? 150 : 400);
+      // the server holds a ?since= request until the state changes (a long poll)
+      if (this.api instanceof HttpApi && this.snapshot === null) await nextFrame();
+      else await sleep(this.api.live ? 100 : 400);
     }
   }
 
@@ -499,7 +511,7 @@ class Studio {
     const p = this.plane();
     const logits = s.settings.loss === "bce_with_logits";
     if (s.views.kind === "plane") {
-      const out = s.views.output, n = out.length;
+      const out = unpack(s.views.output), n = out.length;
       const img = g.createImageData(n, n);
       for (let r = 0; r < n; r++) for (let q = 0; q < n; q++) {
         let v = out[r][q];
@@ -610,7 +622,8 @@ class Studio {
     }
     for (const name of layers) {
       const canvases = box.querySelectorAll(`canvas[data-neuron^="${name}["]`);
-      s.views.hidden[name].forEach((map, i) => {
+      s.views.hidden[name].forEach((packed, i) => {
+        const map = s.views.kind === "curve" ? packed : unpack(packed);
         const c = canvases[i];
         if (!c) return;
         const g = c.getContext("2d");
