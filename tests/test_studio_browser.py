@@ -229,3 +229,40 @@ def test_exported_file_works_from_disk_alone(page, studio, tmp_path):
     text = graph_numbers(page)
     assert text["x0[0]"] == f"{first['frames'][0]['examples'][str(other)]['x0'][0]:.4f}"
     assert requests == [path.as_uri()]
+
+
+def test_hovering_a_number_shows_its_formula(page, studio):
+    from micrograd_mlp.views.steps import exercise_steps
+
+    s = studio.session
+    s.select(3)
+    open_studio(page, studio.url)
+    page.hover("#studio-root svg polygon.cell[data-key='dE/ds1[1]']")
+    page.wait_for_function("document.querySelector('.tooltip').textContent.includes(' = ') && "
+                           "!document.querySelector('.tooltip').hidden && "
+                           "document.querySelector('.tooltip').textContent.length > 30")
+    shown = page.inner_text(".tooltip")
+    # the line of the hand solution for a fresh graph of the same network and example
+    W, b = s.model.get_parameters()
+    model = MLP(s.model.nin, s.model.sizes, activation=s.model.activations)
+    model.set_parameters(W, b)
+    out = model.forward([Value(float(v), f"x0[{j}]") for j, v in enumerate(s.X[3])])
+    E = resolve_loss(s.settings["loss"])(out[0], s.targets.sample(3))
+    E.label = "E"
+    lines = {e.name: e.line(4) for step in exercise_steps(E, model) for e in step.entries}
+    assert shown == lines["dE/ds1[1]"]
+    assert shown.startswith("dE/ds1[1] = dE/dx1[1]")
+
+
+def test_the_widget_runs_the_page_own_script():
+    pytest.importorskip("anywidget")
+    from micrograd_mlp.studio.export import static_text
+    from micrograd_mlp.studio.widget import Studio
+
+    w = Studio(net="2-3-1")
+    try:
+        assert w._esm == static_text("studio.js") and "export default { render }" in w._esm
+        assert w._css == static_text("studio.css")
+    finally:
+        w.close()
+    assert w.trainer._thread is None  # closing stops the training thread
