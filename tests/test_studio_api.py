@@ -192,6 +192,9 @@ def test_settings_rebuild_what_they_touch(client):
     s = state(client)
     assert s["kind"] == "regression" and s["settings"]["net"] == "1-4-3-1" and s["step"] == 0
     assert s["activations"][-1] == "identity" and s["views"]["kind"] == "curve"
+    svg = client.get("/api/graph.svg").text  # one input: W1 is still a matrix, W1[i,0]
+    assert 'data-key="W1[3,0]"' in svg and 'data-key="W1[3]"' not in svg
+    assert 'data-key="x3[0]"' not in svg  # a linear output: x3 is s3, drawn once
     client.post("/api/settings", json={"data": "circles", "net": "2-5-1", "activation": "sigmoid",
                                        "loss": "binary_cross_entropy", "optimizer": "sgd"})
     s = state(client)

@@ -37,13 +37,15 @@ class _Cells:
                 f'{_PLACEHOLDER.format(k)}</FONT></TD>')
 
 
-def _table(cells: _Cells, name: str, rows: int, cols: int, fill: str, grads: bool = True) -> str:
-    """An HTML label: the name over rows of value cells, then the gradient cells."""
+def _table(cells: _Cells, name: str, rows: int, cols: int, fill: str, grads: bool = True,
+           matrix: bool = False) -> str:
+    """An HTML label: the name over rows of value cells, then the gradient cells
+    (cells named ``name[i,j]`` for a ``matrix``, even of one column, else ``name[i]``)."""
     span = cols * (2 if grads else 1)
     out = [f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2" '
            f'BGCOLOR="{fill}"><TR><TD COLSPAN="{span}"><B>{esc(name)}</B></TD></TR>']
     for i in range(rows):
-        idx = [f"[{i},{j}]" if cols > 1 else f"[{i}]" for j in range(cols)]
+        idx = [f"[{i},{j}]" if matrix else f"[{i}]" for j in range(cols)]
         row = "".join(cells.cell(f"{name}{ix}") for ix in idx)
         if grads:
             row += "".join(cells.cell(f"dE/d{name}{ix}", small=True) for ix in idx)
@@ -69,7 +71,7 @@ def _dot(widths: Tuple[int, ...], activations: Tuple[str, ...]):
         with dot.subgraph(name=f"cluster_affine{l}") as box:
             box.attr(label=f"W{l} x + b{l}", style="rounded,filled", fillcolor="#e4e4e4",
                      color="#999999", fontsize="11")
-            box.node(f"W{l}", _table(cells, f"W{l}", nout, nin, "#cfe0fb"), shape="plain")
+            box.node(f"W{l}", _table(cells, f"W{l}", nout, nin, "#cfe0fb", matrix=True), shape="plain")
             box.node(f"b{l}", _table(cells, f"b{l}", nout, 1, "#cfe0fb"), shape="plain")
             box.node(f"mul{l}", "×", shape="square", style="filled", fillcolor="#cfe8c4")
             box.node(f"add{l}", "+", shape="square", style="filled", fillcolor="#cfe8c4")
