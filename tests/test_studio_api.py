@@ -406,3 +406,27 @@ def test_a_long_history_is_sent_thinned():
     for e, t in zip(h["epoch"], h["train"]):
         assert t == full["train"][e - 1]
     assert len(full["train"]) == 1000
+
+
+def test_the_command_prints_its_address_serves_and_stops_on_ctrl_c(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root)
+    proc = subprocess.Popen([sys.executable, "-m", "micrograd_mlp", "studio", "--port", "0",
+                             "--net", "2-4-1", "--seed", "2"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        s = json.load(urllib.request.urlopen(url + "api/state", timeout=30))
+        assert s["settings"]["net"] == "2-4-1" and s["settings"]["seed"] == 2
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "stopped" in out and "Traceback" not in err

@@ -53,6 +53,8 @@ def serve(session: Session, host: str = "127.0.0.1", port: int = 8765, open_brow
     server = _server(session)
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shuts down, then passes Ctrl-C on: the way to stop
+        pass
     finally:
         sock.close()
     print("micrograd-mlp studio: stopped", file=out, flush=True)
