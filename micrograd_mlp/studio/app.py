@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 import threading
 import time
 from importlib import resources
@@ -35,8 +36,12 @@ class Trainer:
         self._thread = None
 
     def start(self) -> None:
-        """Start the thread (once)."""
+        """Start the thread (once). The interpreter then switches threads every
+        millisecond instead of every five, so that requests do not queue behind the
+        training thread for the lock of the interpreter (one setting per process)."""
         if self._thread is None:
+            self._switch = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._switch, 0.001))
             self._thread = threading.Thread(target=self._run, name="studio-trainer", daemon=True)
             self._thread.start()
 
@@ -46,6 +51,7 @@ class Trainer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+            sys.setswitchinterval(self._switch)
 
     def _run(self) -> None:
         s = self.session
@@ -140,6 +146,11 @@ def make_app(session: Session, trainer: bool = True) -> Starlette:
             end = time.monotonic() + LONG_POLL
             while str(session.version) == since and time.monotonic() < end:
                 await asyncio.sleep(0.005)
+        if set(query) <= {"since"}:  # the live state, prepared by the trainer: no thread hop
+            ready = session.prepared()
+            if ready is not None:
+                return Response(ready, media_type="application/json",
+                                headers={"Cache-Control": "no-store"})
         data = await run_in_threadpool(commands.state_json, session, query)
         return Response(data, media_type="application/json", headers={"Cache-Control": "no-store"})
 

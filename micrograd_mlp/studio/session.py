@@ -460,15 +460,26 @@ class Session:
 
     def state_json(self, snapshot: Optional[int] = None, formulas: bool = False) -> bytes:
         """:meth:`state` encoded as JSON (UTF-8), encoded once per change; marks the
-        session as watched (the trainer then prepares each new state)."""
-        self.last_read = time.monotonic()
+        session as watched (the trainer then prepares each new state). The state of
+        the current version, once prepared, is answered without waiting for the lock
+        (the trainer may hold it for a whole slice of steps)."""
+        data = self.prepared(snapshot, formulas)
+        if data is not None:
+            return data
         with self.lock:
+            key = (self.version, snapshot, formulas)
             state = self.state(snapshot, formulas)
-            key = (id(state), snapshot, formulas)
             if self._encoded[0] != key:
                 self._encoded = (key, json.dumps(state, allow_nan=False,
                                                  separators=(",", ":")).encode("utf-8"))
             return self._encoded[1]
+
+    def prepared(self, snapshot: Optional[int] = None, formulas: bool = False) -> Optional[bytes]:
+        """The JSON of the current version's state when it is encoded already (taken
+        without the lock), else None; marks the session as watched."""
+        self.last_read = time.monotonic()
+        key, data = self._encoded
+        return data if key == (self.version, snapshot, formulas) else None
 
     def watched(self, within: float = 1.0) -> bool:
         """Whether a client read the state in the last ``within`` seconds."""

@@ -335,7 +335,7 @@ class Studio {
         await sleep(500);
       }
       // the server holds a ?since= request until the state changes (a long poll)
-      if (this.api instanceof HttpApi && this.snapshot === null) await nextFrame();
+      if (this.api instanceof HttpApi && this.snapshot === null) await sleep(0);
       else await sleep(this.api.live ? 100 : 400);
     }
   }
