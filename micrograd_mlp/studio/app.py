@@ -146,7 +146,8 @@ def make_app(session: Session, trainer: bool = True) -> Starlette:
             end = time.monotonic() + LONG_POLL
             while str(session.version) == since and time.monotonic() < end:
                 await asyncio.sleep(0.005)
-        if set(query) <= {"since"}:  # the live state, prepared by the trainer: no thread hop
+        if set(query) <= {"since"} and since != str(session.version):
+            # the live state, prepared by the trainer: no thread hop
             ready = session.prepared()
             if ready is not None:
                 return Response(ready, media_type="application/json",
