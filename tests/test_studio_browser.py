@@ -280,3 +280,35 @@ def test_a_regression_curve_page(page, studio):
     page.wait_for_function("window.studio.state.epoch === 1")
     wait_version(page, s)
     assert_graph_matches(page, s)
+
+
+def test_the_widget_front_end_talks_to_the_kernel_by_messages(page):
+    """The page's script as anywidget runs it: ``render({model, el})`` with a model
+    whose messages go to the kernel side's :func:`answer` (here, in this process)."""
+    pytest.importorskip("anywidget")
+    from micrograd_mlp.studio.export import static_text
+    from micrograd_mlp.studio.widget import answer
+
+    session = Session(net="2-3-1")
+    page.expose_function("kernel", lambda message: answer(session, message))
+    page.route("http://widget.test/studio.js", lambda route: route.fulfill(
+        body=static_text("studio.js"), content_type="text/javascript"))
+    page.route("http://widget.test/", lambda route: route.fulfill(content_type="text/html", body=(
+        "<!DOCTYPE html><html><head><style>" + static_text("studio.css") + "</style></head>"
+        "<body><div id='host'></div><script type='module'>"
+        "import widget from 'http://widget.test/studio.js';"
+        "const listeners = [];"
+        "const model = {send: (m) => window.kernel(m).then((r) => listeners.forEach((f) => f(r))),"
+        "               on: (name, f) => { if (name === 'msg:custom') listeners.push(f); }};"
+        "widget.render({model, el: document.getElementById('host')});"
+        "</script></body></html>")))
+    page.goto("http://widget.test/")
+    page.wait_for_function("document.querySelector('#host .status') && "
+                           "document.querySelector('#host .status').textContent.includes('step 0')")
+    page.click("button:text-is('Step')")
+    page.wait_for_function("document.querySelector('#host .status').textContent.includes('step 1 ')")
+    assert session.step_count == 1
+    shown = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#host svg text.num')]
+        .map(t => [t.getAttribute('data-key'), t.textContent]))""")
+    W, b = session.model.get_parameters()
+    assert shown["W1[2,1]"] == f"{W[0][2, 1]:.4f}"
