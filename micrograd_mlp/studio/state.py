@@ -5,7 +5,8 @@ network (same architecture, the parameters of the moment shown) so that reading 
 touches the training network's values or gradients.
 
 * ``loss`` and ``gradients``: the mean loss over all training points at these
-  parameters and its gradient (a full-batch ``backward()``);
+  parameters and its gradient (the replayed full-batch step of
+  :mod:`~micrograd_mlp.nets.compiled_step`: the numbers of a ``backward()``);
 * ``example``: the selected point sent through the graph, its vectors in the
   exercises' notation (``x0, s1, x1, ...``), the per-sample loss ``E`` and every
   ``dE/d...`` (one ``backward()`` from ``E``);
@@ -26,7 +27,7 @@ from ..nets.mlp import MLP
 from ..views.steps import exercise_steps
 from .netspec import CHOICES
 
-__all__ = ["build", "loss_on", "checkpoint", "GRID", "NEURON_GRID", "CURVE"]
+__all__ = ["build", "checkpoint", "GRID", "NEURON_GRID", "CURVE"]
 
 GRID = 32         #: the decision boundary's grid is GRID x GRID
 NEURON_GRID = 16  #: each hidden neuron's map is NEURON_GRID x NEURON_GRID
@@ -35,13 +36,6 @@ CURVE = 120       #: points of a fitted curve (one input)
 
 def _mean(L: Value) -> Value:
     return L.mean() if L.is_batched else L
-
-
-def loss_on(model, loss_fn, X, y) -> float:
-    """The mean loss of ``model`` over ``(X, y)`` (no graph kept)."""
-    with no_grad():
-        out = model.forward(X)
-        return float(_mean(loss_fn(out[0], np.ascontiguousarray(y))).data)
 
 
 def _scratch(session) -> MLP:
