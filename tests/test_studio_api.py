@@ -430,3 +430,15 @@ def test_the_command_prints_its_address_serves_and_stops_on_ctrl_c(tmp_path):
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "stopped" in out and "Traceback" not in err
+
+
+def test_regression_points_round_trip_through_csv_exactly(client):
+    client.post("/api/settings", json={"data": "sinusoid"})
+    before = state(client)["data"]
+    text = client.get("/api/data.csv").text
+    assert text.splitlines()[0] == "x,y"
+    client.post("/api/points", json={"delete": 0})
+    assert client.post("/api/points", json={"csv": text}).json()["points"] == len(before["X"])
+    assert state(client)["data"] == before
+    r = client.post("/api/points", json={"add": {"x": 1.5, "y": 0.25, "label": 1}})
+    assert r.status_code == 400 and "not a label" in r.json()["error"]

@@ -32,6 +32,7 @@ from ..nets.mlp import MLP
 from . import datasets
 from . import state as build_state
 from .netspec import CHOICES, parse_net
+from .points import MAX_POINTS, csv_text, parse_csv
 
 __all__ = ["Session", "DEFAULTS", "CHOICES"]
 
@@ -43,7 +44,6 @@ DEFAULTS = {
 
 MAX_SNAPSHOTS = 120   #: snapshots kept; beyond, every other one is dropped
 MAX_HISTORY = 20000   #: epochs of loss history kept (the oldest are dropped)
-MAX_POINTS = 2000     #: training points the studio holds
 MAX_SPEED = 1000      #: steps per tick of the training thread
 
 
@@ -420,11 +420,7 @@ class Session:
     def csv(self) -> str:
         """The training points as CSV text (what :meth:`load_csv` reads)."""
         with self.lock:
-            head = "x,y" if self.kind == "regression" else "x0,x1,label"
-            rows = [",".join([*(repr(float(v)) for v in x), str(t if self.kind != "regression"
-                                                              else repr(float(t)))])
-                    for x, t in zip(self.X, self.y)]
-            return "\n".join([head] + rows) + "\n"
+            return csv_text(self.X, self.y, self.kind)
 
     def _set_data(self, X, y) -> None:
         old = (self.X, self.y, self.targets)
@@ -489,27 +485,3 @@ class Session:
         """The network and optimiser as the library's checkpoint document."""
         with self.lock:
             return build_state.checkpoint(self)
-
-
-def parse_csv(text: str, cols: int):
-    """``(X, y)`` from CSV text with a header and ``cols`` numeric columns, the last the
-    target; a clear :class:`DataError` naming the first bad line."""
-    lines = [ln for ln in text.replace("\r\n", "\n").split("\n") if ln.strip()]
-    if len(lines) < 2:
-        raise DataError("the CSV needs a header line and at least one row")
-    if len(lines) - 1 > MAX_POINTS:
-        raise DataError(f"the CSV has {len(lines) - 1} rows; the studio holds at most {MAX_POINTS}")
-    rows = []
-    for k, line in enumerate(lines[1:], start=2):
-        cells = [c.strip() for c in line.split(",")]
-        if len(cells) != cols:
-            raise DataError(f"CSV line {k}: {len(cells)} columns, expected {cols}")
-        try:
-            row = [float(c) for c in cells]
-        except ValueError:
-            raise DataError(f"CSV line {k}: {line.strip()[:60]!r} is not all numbers") from None
-        if not all(math.isfinite(v) and abs(v) <= 1e6 for v in row):
-            raise DataError(f"CSV line {k}: a number is NaN, infinite or beyond 1e6")
-        rows.append(row)
-    A = np.array(rows, dtype=np.float64)
-    return A, A[:, -1]
