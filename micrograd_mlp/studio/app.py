@@ -147,9 +147,10 @@ def make_app(session: Session, trainer: bool = True) -> Starlette:
         if since not in (None, "") and since == str(session.version) and not query.get("snapshot"):
             # a long poll: answer as soon as the state changes (at most LONG_POLL seconds)
             session.last_read = time.monotonic()
-            end = time.monotonic() + LONG_POLL
-            while str(session.version) == since and time.monotonic() < end:
-                await asyncio.sleep(0.005)
+            try:
+                await asyncio.wait_for(changes["event"].wait(), LONG_POLL)
+            except asyncio.TimeoutError:
+                pass
         if set(query) <= {"since"} and since != str(session.version):
             # the live state, prepared by the trainer: no thread hop
             ready = session.prepared()
@@ -206,13 +207,27 @@ def make_app(session: Session, trainer: bool = True) -> Starlette:
     async def server_error(request, exc):  # a bug: still a JSON answer, the server goes on
         return _error(500, f"internal error: {type(exc).__name__}: {exc}")
 
+    changes = {"event": asyncio.Event()}
+
+    def changed():  # in the event loop: wake the long polls, arm a new event
+        changes["event"].set()
+        changes["event"] = asyncio.Event()
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        loop = asyncio.get_running_loop()
+        changes["event"] = asyncio.Event()
+
+        def listener():  # any thread: the session changed
+            loop.call_soon_threadsafe(changed)
+
+        session.listeners.append(listener)
         if worker is not None:
             worker.start()
         try:
             yield
         finally:
+            session.listeners.remove(listener)
             if worker is not None:
                 worker.stop()
 

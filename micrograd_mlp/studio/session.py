@@ -54,6 +54,7 @@ class Session:
     def __init__(self, **settings):
         self.lock = threading.RLock()
         self.readers = 0  # requests waiting for the lock (the trainer lets them in)
+        self.listeners = []  # functions called after every change (the web app's long polls)
         self.version = 0
         self.message = ""
         self.selected = 0
@@ -438,6 +439,8 @@ class Session:
 
     def _changed(self) -> None:
         self.version += 1
+        for listener in list(self.listeners):
+            listener()
 
     def state(self, snapshot: Optional[int] = None, formulas: bool = False) -> Dict:
         """The JSON-ready state (see docs/studio.md); ``snapshot=k``: the views at the
