@@ -51,9 +51,9 @@ system_program = \
 dot:
 	@$(call system_program,dot,graphviz,to render drawings,drawings are written as .dot text only,   (or: brew install graphviz))
 
-# Headless Chromium drives the quiz page in the tests (they skip without it).
+# Headless Chromium drives the quiz page and the studio in the tests (they skip without it).
 chromium:
-	@$(call system_program,chromium chromium-browser,chromium,for the quiz page tests,the quiz page tests are skipped)
+	@$(call system_program,chromium chromium-browser,chromium,for the quiz page and studio tests,the quiz page and studio browser tests are skipped)
 
 demo: $(STAMP_DEMO) dot
 	$(BIN)/python -m micrograd_mlp demo main
