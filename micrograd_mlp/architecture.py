@@ -13,19 +13,20 @@ LEVELS = (
     ("functions",),               # composite, activations, losses
     ("nets", "views"),            # networks and training | pictures of a graph
     ("grading",),                 # answers files, hand solutions, slips, exercises
-    ("face",),                    # commands, worked examples, the package's front page
+    ("face",),                    # commands, worked examples, the package's front page, the studio
 )
 
 # package-level modules that are not a folder of their own, and the room they belong to
 LOOSE_MODULES = {
     "errors": "errors",
     "architecture": "errors",     # data only, imports nothing
-    "__init__": "face", "__main__": "face", "examples": "face", "cli": "face",
+    "__init__": "face", "__main__": "face", "examples": "face", "cli": "face", "studio": "face",
 }
 
 # optional heavy dependencies that may be imported inside a function, on first use
 LAZY_DEPENDENCIES = ("matplotlib", "torch", "sklearn", "scipy", "PIL", "tqdm",
-                     "threadpoolctl", "graphviz", "IPython", "nbformat")
+                     "threadpoolctl", "graphviz", "IPython", "nbformat",
+                     "starlette", "uvicorn", "anywidget", "traitlets")
 
 
 def room_of(module: str) -> str:
@@ -33,7 +34,7 @@ def room_of(module: str) -> str:
     ``"examples"``)."""
     head = module.split(".")[0]
     return LOOSE_MODULES.get(head, head) if "." not in module else (
-        "face" if head == "cli" else head)
+        "face" if head in ("cli", "studio") else head)
 
 
 def level_of(room: str) -> int:

@@ -8,6 +8,8 @@ Subcommands:
   :mod:`micrograd_mlp.cli.check_cmd`);
 * ``exercise``: a forward/backward exercise on a small network and its solution
   (see :mod:`micrograd_mlp.cli.exercise_cmd`);
+* ``studio``: the live training studio in the browser (see
+  :mod:`micrograd_mlp.cli.studio_cmd`);
 * ``demo NAME``: run one of the scripts in the checkout's ``demos/`` folder;
   ``demo --list`` lists them, each with what it shows;
 * ``--version``: the library's version.
@@ -25,7 +27,7 @@ from typing import List, Optional
 
 import micrograd_mlp  # the package's __version__ (same level: the face)
 from ..errors import MicrogradError
-from . import check_cmd, exercise_cmd, trace_cmd
+from . import check_cmd, exercise_cmd, studio_cmd, trace_cmd
 
 DEMOS_DIR = Path(__file__).resolve().parent.parent.parent / "demos"
 
@@ -119,6 +121,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     exercise = sub.add_parser("exercise", help="write a forward/backward exercise and its solution")
     exercise_cmd.add_arguments(exercise)
+
+    studio = sub.add_parser("studio", help="watch a network learn, live, in the browser")
+    studio_cmd.add_arguments(studio)
     return parser
 
 
@@ -188,5 +193,7 @@ def _dispatch(argv: Optional[List[str]] = None) -> int:
         return check_cmd.run(args)
     if args.command == "exercise":
         return exercise_cmd.run(args)
+    if args.command == "studio":
+        return studio_cmd.run(args)
     parser.print_help()
     return 0

@@ -55,7 +55,7 @@ Item = Union[float, np.ndarray, Value]
 def numeric_array(target, what: str) -> np.ndarray:
     """``np.asarray(target)``, checked to hold numbers (bool, int or float dtype);
     anything else (strings, None, ragged lists, integers beyond the float range) is a
-    :class:`DataTypeError` or :class:`DomainError` (see :func:`~..core.checks.check_array`)."""
+    :class:`DataTypeError` or :class:`DomainError` (see :func:`~..core.validate.check_array`)."""
     return check_array(target, f"{what}: targets")
 
 
