@@ -164,6 +164,14 @@ class FitTargets:
         for several outputs (rows are samples, as every loss reads them)."""
         return np.ascontiguousarray(self.y[idx])
 
+    def sample(self, i):
+        """Target of sample ``i`` alone (float, int or list of floats), as the studio
+        shows it beside the selected example."""
+        y = self.y[i]
+        if self.kind == "columns":
+            return [float(v) for v in y]
+        return int(y) if self.kind == "labels" else float(y)
+
     def classes(self) -> Optional[np.ndarray]:
         """True class per sample, or None when the targets are not class labels."""
         if not hasattr(self, "_classes"):
