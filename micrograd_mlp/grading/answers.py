@@ -24,7 +24,7 @@ from typing import List, Mapping, Tuple, Union
 
 import numpy as np
 
-from ..core.validate import check_text
+from ..core.validate import check_real, check_text
 from ..errors import TraceInputError
 
 __all__ = ["Answer", "parse_answers", "parse_value", "canonical_name", "quote", "QUOTE",
@@ -64,7 +64,7 @@ def quote(text: str, limit: int = QUOTE) -> str:
 def decimals_of(half) -> int:
     """The decimals written, from half a unit of the last digit (``5e-05`` -> 4; an
     exponent form such as ``1.2e-3`` counts as written out, 4)."""
-    h = float(half)
+    h = check_real(half, "half")
     if not h > 0:
         return 0
     return max(0, int(round(-np.log10(2.0 * h))))

@@ -42,9 +42,10 @@ from typing import Dict, List, Mapping, Optional, Union
 
 import numpy as np
 
-from ..core.validate import check_int, check_text
+from ..core.validate import check_int, check_iterable, check_text
 from ..core.engine import Value
-from ..errors import TraceInputError
+from ..errors import DataTypeError, TraceInputError
+from ..views.steps import ExerciseSteps
 from .answers import Answer, canonical_name, decimals_of, parse_answers
 from .slips import Catalog, catalog, entry_of
 from ..views.trace import format_array, format_table
@@ -450,9 +451,17 @@ def _step_list(steps):
     """``steps`` as ``[(name, [number names])]``."""
     if steps is None:
         return []
-    if hasattr(steps, "steps"):  # ExerciseSteps
+    if isinstance(steps, ExerciseSteps):
         return [(s.name, [e.name for e in s.entries]) for s in steps.steps]
-    return [(str(name), [str(n) for n in names]) for name, names in steps]
+    out = []
+    for item in check_iterable(steps, "steps"):
+        if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str)
+                and isinstance(item[1], (tuple, list))
+                and all(isinstance(n, str) for n in item[1])):
+            raise DataTypeError(f"steps must be ExerciseSteps or (step name, [number names]) "
+                                f"pairs, not {item!r:.60}")
+        out.append((item[0], list(item[1])))
+    return out
 
 
 # ---------------------------------------------------------------- the first wrong value
