@@ -52,7 +52,7 @@ from ..views.trace import format_array, format_table
 from ..functions.composite import COMPOSITES, short_name
 from ..views.viewmodel import INDEXED_NAME, fill_template, format_number
 
-__all__ = ["Verdict", "CheckReport", "EntryResult", "check", "catalog", "rounded_carry",
+__all__ = ["Verdict", "CheckReport", "EntryResult", "check", "graph_steps", "catalog", "rounded_carry",
            "round_half_away", "MAX_ANSWERS", "DECIMALS", "STATUSES"]
 
 MAX_ANSWERS = 5000  # answers in one check: far more than any hand solution
@@ -105,6 +105,8 @@ class Verdict:
         given = _show(self.given if self.given is not None else self.answer.value, digits)
         if self.status == "unknown":
             return f"  unknown  {self.answer.name} = {given}   {self.note}".rstrip()
+        if self.status == "digits":
+            given = " ".join(self.answer.text.split())
         label = {"right": "right  ", "follows": "right  ", "digits": "DIGITS ",
                  "wrong": "WRONG  "}[self.status]
         text = f"  {label}  {self.name} = {given}"
@@ -218,7 +220,8 @@ class CheckReport:
         head = (f"Checked {len(self.verdicts)} answer{'s' * (len(self.verdicts) != 1)} for "
                 f"{self.title}: {c['right']} right, {c['wrong']} wrong, {c['unknown']} unknown.")
         digits = 4
-        lines = [head] + [v.line(_digits_of(v.answer.half_units, digits)) for v in self.verdicts]
+        lines = [head] + [v.line(max(self.decimals, _digits_of(v.answer.half_units, digits)))
+                          for v in self.verdicts]
         if any(v.status == "digits" for v in self.verdicts):
             lines += ["", f"Not enough digits: give every number with {self.decimals} decimals "
                           f"(a coarser number is not graded right)."]
@@ -302,7 +305,7 @@ def _grade(g: float, h: float, truth: float, carry: float, follow: float,
     # integer answer to an integer value is complete) and the coarse number rounds right
     needs_more = abs(truth - round_half_away(truth, written)) > 1e-12 * max(1.0, abs(truth))
     if written < decimals and not exact and needs_more:
-        return "digits" if bool(_agree(g, truth, h)) else "wrong"
+        return "digits"
     if exact or bool(_agree(g, truth, h)):
         return "right"
     tol = 2.0 * h * (1 + 1e-9) + 1e-12 * max(1.0, abs(truth))
@@ -370,6 +373,19 @@ def check(root: Value, answers: Union[str, Mapping], title: str = "",
     return report
 
 
+def graph_steps(root: Value) -> List[tuple]:
+    """The numbers of a graph that is no network (an expression program), one step
+    each, in the order a hand solution computes them: the forward value of every
+    labelled intermediate, then the gradient of every labelled node in backward
+    order (``[(name, [name]), ...]``, for :func:`check`'s ``steps``)."""
+    cat = Catalog(root)
+    forward = [q for q in cat.scalars.values() if q.kind == "forward" and q.node.parents]
+    backward = [q for q in cat.scalars.values() if q.kind == "gradient"
+                and q.node is not root and q.node.label]
+    ordered = sorted(forward + backward, key=lambda q: _solution_order(cat, canonical_name(q.name)))
+    return [(q.name, [q.name]) for q in ordered]
+
+
 def _entries_of(v: Verdict):
     """``(key, given, half)`` of each number of a verdict whose shape fits."""
     if v.status == "unknown" or v.keys is None:
@@ -415,8 +431,8 @@ def _sources(cat: Catalog, verdicts: List[Verdict], student, status) -> Dict[str
     out: Dict[str, str] = {}
     for v in suspects:
         own = {k for k, _, _ in _entries_of(v)}
-        without = cat.recompute(lambda k, val: student[k][0] if k in student and k not in own
-                                else None)
+        without = cat.recompute(lambda k, val: cat.scalars[k].value if k in own else
+                                student[k][0] if k in student else None)
         for k in follows:
             if k in out or k in own or _solution_order(cat, k) <= min(
                     _solution_order(cat, o) for o in own):
@@ -677,7 +693,7 @@ def _diagnose(report: CheckReport, cat: Catalog, verdicts: List[Verdict]) -> Non
     firsts = {id(v): _first_wrong_key(v, cat) for v in wrong}
     first = min(wrong, key=lambda v: _solution_order(cat, firsts[id(v)]))
     key = firsts[id(first)]
-    digits = _digits_of(first.half, 4)
+    digits = max(report.decimals, _digits_of(first.half, 4))
     report.first_wrong, report.first_key = first, key
     entry = cat.scalars[key].name
     head = f"First wrong value: {first.name}"
