@@ -41,11 +41,9 @@ def test_bash_blocks_run_as_written(page, lines, tmp_path):
         command = line.split("  #")[0].strip()
         if any(s in command for s in SLOW):
             continue
-        if command.startswith("micrograd-mlp "):
-            argv = [sys.executable, "-m", "micrograd_mlp", *shlex.split(command)[1:]]
-            done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, timeout=300)
-        else:
-            done = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True,
-                                  timeout=60)
+        shell = re.sub(r"^micrograd-mlp ", f"{shlex.quote(sys.executable)} -m micrograd_mlp ",
+                       command)
+        done = subprocess.run(shell, shell=True, cwd=tmp_path, env=env, capture_output=True,
+                              timeout=300)
         allowed = (0, 1) if " check " in f" {command} " else (0,)
         assert done.returncode in allowed, f"{page.name}: {command}\n{done.stderr.decode()[-400:]}"

@@ -30,6 +30,7 @@ from ..grading.hand_solution import DECIMALS, check, graph_steps
 from .exercise_files import load_target
 from ..grading.gradebook import gradescope_results
 from .trace_cmd import build_target
+from ..views.steps import exercise_steps
 
 __all__ = ["add_arguments", "run", "read_answers", "decode_answers"]
 
@@ -140,7 +141,6 @@ def run(args) -> int:
 def _steps_of(root, model):
     """The hand solution's steps: the exercise level for a network, else one step per
     number of the graph (:func:`~micrograd_mlp.grading.hand_solution.graph_steps`)."""
-    from ..views.steps import exercise_steps  # a view: imported when a network is checked
     if model is not None:
         return exercise_steps(root, model)
     return graph_steps(root)

@@ -22,12 +22,13 @@ from ..grading.hand_solution import graph_steps
 from .trace_cmd import build_target, parse_expression
 
 __all__ = ["load_target", "load_exercise", "expression_exercise",
-           "read_roster", "MAX_EXERCISE_BYTES"]
+           "read_roster", "exercise_json", "MAX_EXERCISE_BYTES"]
 
 MAX_EXERCISE_BYTES = 5_000_000
 
 
-def _exercise_json(path: Path) -> Dict:
+def exercise_json(path: Path) -> Dict:
+    """The data of an exercise file (a clear error for anything else)."""
     if path.stat().st_size > MAX_EXERCISE_BYTES:
         raise TraceInputError(f"{path.name}: too large for an exercise file")
     try:
@@ -44,7 +45,7 @@ def _find_json(folder: Path) -> Path:
     found = []
     for p in sorted(folder.glob("*.json")):
         try:
-            _exercise_json(p)
+            exercise_json(p)
         except (TraceInputError, OSError):
             continue
         found.append(p)
@@ -75,7 +76,7 @@ def load_target(target: str):
 
 def load_exercise(path: Path):
     """``(root, title, steps, decimals)`` of the exercise file ``path``."""
-    data = _exercise_json(path)
+    data = exercise_json(path)
     spec = data["spec"]
     try:
         if "expression" in spec:

@@ -20,7 +20,7 @@ from ..errors import MicrogradError, TraceInputError
 from ..grading.gradebook import Grade, feedback_html, feedback_markdown, gradebook_csv
 from ..grading.hand_solution import check
 from .check_cmd import read_answers
-from .exercise_files import _exercise_json, load_exercise
+from .exercise_files import exercise_json, load_exercise
 
 __all__ = ["add_arguments", "run"]
 
@@ -42,7 +42,7 @@ def _handouts(folder: Path):
     out = []
     for p in sorted(folder.glob("*.json")):
         try:
-            spec = _exercise_json(p)["spec"]
+            spec = exercise_json(p)["spec"]
         except (TraceInputError, OSError):
             continue
         if spec.get("student") is not None:
