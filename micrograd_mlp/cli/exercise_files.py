@@ -10,6 +10,7 @@ it rebuilds the exercise from the spec and refuses a file whose given numbers di
 from __future__ import annotations
 
 import ast
+import csv
 import json
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -171,7 +172,6 @@ def _walk(root):
 
 def read_roster(path: str) -> List[str]:
     """The student ids of a roster CSV (a column named ``id``), in file order."""
-    import csv
     p = Path(path)
     if not p.is_file():
         raise TraceInputError(f"no roster file {path!r:.80}")

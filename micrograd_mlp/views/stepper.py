@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Sequence
 
+import numpy as np
+
 from ..core.validate import (
     check_choice, check_file_to_write, check_flag, check_int, check_iterable, check_path,
     check_text,
@@ -405,7 +407,6 @@ def exam_html(steps: ExerciseSteps, title: str = "Exam", digits: int = 4,
 
 def _one_decimal_text(value) -> str:
     """A given vector or matrix with one decimal, rows = neurons."""
-    import numpy as np
     a = np.asarray(value, dtype=float)
     if a.ndim == 1:
         return "(" + ", ".join(f"{v:.1f}" for v in a) + ")"
