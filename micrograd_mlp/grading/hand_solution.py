@@ -542,6 +542,10 @@ def _candidates(v: Verdict, cat: Catalog, verdicts: List[Verdict]):
     R = cat.root_name
     yield ("sign", "your value is minus the right one: a minus lost or added (y - x2 "
            "written for x2 - y, or the minus of a local derivative)", -r)
+    for order in ("last", "first"):
+        yield ("overwritten, not summed", f"a value used more than once gets one gradient "
+               f"share per use, added up; yours keeps only the {order} share (the gradient "
+               f"was overwritten)", _values_at(cat.replay(keep=order), v))
     yield ("factor 2", f"your value is twice the right one: the 1/2 of the loss is lost "
            f"(with {R} = 1/2 ||x2 - y||^2 the 1/2 cancels the 2 of the square, so "
            f"d{R}/dx2 = x2 - y)", 2.0 * r)
@@ -596,15 +600,35 @@ def _candidates(v: Verdict, cat: Catalog, verdicts: List[Verdict]):
         yield ("dot product, not elementwise", f"your d{R}/d{s} has every entry equal to "
                f"the sum of d{R}/d{x} * {short}'({s}): a dot (matrix) product where the "
                f"elementwise product belongs", _dot_instead(cat, nodes, v))
-    for order in ("last", "first"):
-        yield ("overwritten, not summed", f"a value used more than once gets one gradient "
-               f"share per use, added up; yours keeps only the {order} share (the gradient "
-               f"was overwritten)", _values_at(cat.replay(keep=order), v))
+    yield ("derivative at a kink", "an input of a piecewise function is exactly 0, at its "
+           "kink: the library (as PyTorch) takes the derivative from the left there "
+           "(ReLU'(0) = 0); your value takes it from the right",
+           _values_at(cat.replay(kink=True), v))
     for carried in range(cat_decimals(v) - 1, 0, -1):
         yield ("rounded too early", f"your numbers follow from carrying earlier numbers "
                f"rounded to {carried} decimals; carry them with {cat_decimals(v)} (within "
                f"that rule a value is right)",
                _values_at(cat.recompute(lambda k, val, c=carried: round_half_away(val, c)), v))
+
+
+def _unsummed(v: Verdict, cat: Catalog, g: np.ndarray) -> str:
+    """The explanation when ``g`` holds a vector's gradient shares one by one (a matrix
+    of terms ``W[i,j] dE/ds[i]`` never summed), else ``""``."""
+    keys = _key_array(v)
+    if keys.ndim != 1 or g.ndim != 2:
+        return ""
+    shares = cat.shares()
+    rows = [shares.get(cat.scalars[k].node, []) for k in keys]
+    if len({len(r) for r in rows}) != 1 or len(rows[0]) < 2:
+        return ""
+    terms = np.array(rows, dtype=float)
+    half = np.broadcast_to(np.asarray(v.half, dtype=float).reshape(-1)[0], g.shape)
+    for cand in (terms, terms.T):
+        if cand.shape == g.shape and _agree(g, cand, half, 3.0).all():
+            return (f"your {v.name} holds its terms one by one (an elementwise product); the "
+                    f"chain rule adds them up: each entry is a sum over the uses of the "
+                    f"value (a matrix product, {v.name} = W^T times the next gradient)")
+    return ""
 
 
 def cat_decimals(v: Verdict) -> int:
@@ -720,6 +744,9 @@ def _find_slip(v: Verdict, cat: Catalog, verdicts: List[Verdict]):
     r = np.asarray(v.right, dtype=float)
     half = np.asarray(v.half, dtype=float)
     if g.shape != r.shape:
+        unsummed = _unsummed(v, cat, g)
+        if unsummed:
+            return "elementwise, not a matrix product", unsummed
         flipped = g.ndim == 2 and g.shape == r.T.shape
         if flipped and _agree(g.T, r, half.reshape(g.shape).T, 3.0).all():
             return "transposed", (f"your matrix is {' x '.join(map(str, g.shape))}, the transpose "

@@ -151,14 +151,17 @@ class Catalog:
     def replay(self, grads_given: Optional[Dict[Value, float]] = None,
                values_given: Optional[Dict[Value, float]] = None,
                locals_given: Optional[Dict[Value, float]] = None,
-               local_rule: Optional[Callable] = None, keep: str = "sum") -> Dict[str, float]:
+               local_rule: Optional[Callable] = None, keep: str = "sum",
+               kink: bool = False) -> Dict[str, float]:
         """Every quantity's value when backward runs with some numbers replaced:
         ``grads_given[n]`` as dE/dn, ``values_given[n]`` as n's forward value in the
         local derivatives, ``locals_given[n]`` as the local derivative of activation
         node n, and ``local_rule(node, edge)`` (a number or None) for activation edges.
         ``keep``: ``"sum"`` adds the gradient shares of a value used more than once (the
         chain rule); ``"first"`` or ``"last"`` keeps one share only (the slip of a
-        gradient overwritten instead of accumulated)."""
+        gradient overwritten instead of accumulated). ``kink=True``: a one-input
+        primitive whose input is exactly 0 takes its derivative from the right (the slip
+        ``ReLU'(0) = 1``)."""
         grads_given, values_given = grads_given or {}, values_given or {}
         locals_given = locals_given or {}
         fwd = lambda n: values_given.get(n, n.data)  # noqa: E731
@@ -179,7 +182,7 @@ class Catalog:
                         local = self._activation_local(node, edge, fwd)
                     out[self.local_key[node]] = local
                 else:
-                    local = self._edge_local(edge, fwd)
+                    local = self._edge_local(edge, fwd, kink)
                 if edge.inp.requires_grad:
                     share = up * local
                     if keep == "sum" or edge.inp not in grads:
@@ -209,18 +212,24 @@ class Catalog:
             return _number(entry.df, fwd(edge.inp))
         return float(edge.local)
 
-    def _edge_local(self, edge, fwd) -> float:
+    def _edge_local(self, edge, fwd, kink: bool = False) -> float:
         """The product of an edge's local derivatives at the forward values ``fwd``
         (each primitive's partial from its row; a collapsed group's by a small backward
-        pass through its members)."""
+        pass through its members). ``kink``: a one-input primitive at exactly 0 is
+        differentiated just right of 0."""
         local = 1.0
         for f in edge.factors:
             if f.group is not None:
                 local *= self._group_local(f.node, f.inp, fwd)
-            else:
-                node = f.node
-                parts = node.primitive.partials(fwd(node), *[fwd(p) for p in node.parents])
-                local *= float(parts[f.index])
+                continue
+            node = f.node
+            ins = [fwd(p) for p in node.parents]
+            if kink and len(ins) == 1 and ins[0] == 0.0:
+                right = 1e-9
+                local *= float(node.primitive.partials(node.primitive.forward(right), right)[0])
+                continue
+            parts = node.primitive.partials(fwd(node), *ins)
+            local *= float(parts[f.index])
         return float(local)
 
     def _group_local(self, out: Value, inp: Value, fwd) -> float:
@@ -239,6 +248,23 @@ class Catalog:
             for p, d in zip(n.parents, parts):
                 grads[p] = grads.get(p, 0.0) + grads[n] * float(d)
         return float(grads.get(inp, 0.0))
+
+    def shares(self) -> Dict[Value, List[float]]:
+        """Each node's gradient shares, one per use (``dE/dx1[0]`` gets
+        ``W2[0,0] dE/ds2[0]`` and ``W2[1,0] dE/ds2[1]``), in the order backward adds them."""
+        out: Dict[Value, List[float]] = {}
+        grads: Dict[Value, float] = {self.root: 1.0}
+        fwd = lambda n: n.data  # noqa: E731
+        for node in reversed(self.view.order):
+            if not self.view.is_step(node):
+                continue
+            up = grads.get(node, 0.0)
+            for edge in self.view.edges[node]:
+                local = float(edge.local) if node in self.local_key else self._edge_local(edge, fwd)
+                if edge.inp.requires_grad:
+                    out.setdefault(edge.inp, []).append(up * local)
+                    grads[edge.inp] = grads.get(edge.inp, 0.0) + up * local
+        return out
 
     # ------------------------------------------------------------ follow-through
 
