@@ -414,3 +414,46 @@ def test_generated_quiz_shows_no_value_before_its_step(tmp_path, capsys):
     for fr in frames:
         for v in dx0:
             assert f"{v:.4f}" not in fr.svg()
+
+
+# ------------------------------------------------------------ pages on a phone
+
+
+def _font_sizes_px(css):
+    """Every ``font-size`` (and ``font:`` shorthand size) in px or em of a style sheet."""
+    return [float(v) * (16 if unit == "em" else 1) for v, unit in
+            re.findall(r"font(?:-size)?:\s*(?:[a-z-]+\s+)*?([\d.]+)(px|em)", css)]
+
+
+def test_exam_and_feedback_pages_are_readable_on_a_phone(tmp_path, capsys):
+    from micrograd_mlp.grading.gradebook import Grade, feedback_html
+    from micrograd_mlp.views import stepper
+    ex = make_exercise("2-3-2", "sigmoid", 3)
+    for page in (stepper.exam_html(ex.steps, "exam"), feedback_html(Grade("s1", None, "none"))):
+        assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+        css = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+        sizes = _font_sizes_px(css)
+        assert sizes and min(sizes) >= 14, sizes
+
+
+@pytest.mark.slow
+def test_quiz_page_text_is_at_least_14px_at_390px_wide(tmp_path):
+    import html
+    import shutil
+    import subprocess
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None or shutil.which("dot") is None:
+        pytest.skip("needs Chromium and Graphviz dot (make test installs both)")
+    page = tmp_path / "quiz.html"
+    assert cli.main(["trace", "task5", "--html", str(page), "--quiz"]) == 0
+    assert 'name="viewport"' in page.read_text()
+    done = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                           f"--user-data-dir={tmp_path / 'profile'}", "--window-size=390,844",
+                           "--dump-dom", page.as_uri() + "?autotest="],
+                          capture_output=True, text=True, timeout=180)
+    m = re.search(r'<pre id="autotest"[^>]*>(.*?)</pre>', done.stdout, re.S)
+    assert m, done.stderr[-400:]
+    result = json.loads(html.unescape(m.group(1)))
+    # headless Chromium lays a window out at 500 px at the least: a phone's width or close
+    assert result["viewport"] <= 500
+    assert result["smallest_font"] >= 14, result.get("smallest_at")

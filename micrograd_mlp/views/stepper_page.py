@@ -25,11 +25,15 @@ h1 { font-size: 1.3em; margin: 0 0 .4em 0; }
 #slider { flex: 1; min-width: 10em; }
 .frame pre, .frame .caption { background: #f6f6f6; border-left: 4px solid #ff8c00;
   padding: .5em 1em; white-space: pre-wrap; font-size: .95em; }
-.formula { font-family: ui-monospace, monospace; font-weight: bold; margin: .2em 0 .5em 0; }
+.formula { font-family: ui-monospace, monospace; font-weight: bold; margin: .2em 0 .5em 0;
+  font-size: 15px; }
+/* a monospace font without a size in px is shrunk to 13 px by browsers: sizes in px */
+pre, code, table.quiz, table.quiz input { font-size: 15px; }
+button, input, select, label { font-size: 15px; }
 .graphbox { overflow: auto; max-height: 70vh; border: 1px solid #ddd; }
 body.fit .graphbox svg.graph { width: 100% !important; height: auto !important; }
 .help { color: #666; font-size: 14px; }
-table.quiz { border-collapse: collapse; font-family: ui-monospace, monospace; }
+table.quiz { border-collapse: collapse; font-family: ui-monospace, monospace; font-size: 15px; }
 table.quiz td { padding: .2em .5em; vertical-align: top; white-space: nowrap; }
 table.quiz td.feedback { white-space: normal; }
 table.quiz input { font: inherit; width: 9em; padding: .15em .3em; border: 2px solid #bbb;
@@ -234,7 +238,8 @@ SCRIPT = r"""
       for (var c = 0; c < all[k].childNodes.length; c++) {
         if (all[k].childNodes[c].nodeType === 3 && all[k].childNodes[c].textContent.trim()) { own = true; }
       }
-      if (own) { smallest = Math.min(smallest, parseFloat(getComputedStyle(all[k]).fontSize)); }
+      var size = parseFloat(getComputedStyle(all[k]).fontSize);
+      if (own && size < smallest) { smallest = size; out.smallest_at = all[k].tagName + "." + all[k].className; }
     }
     out.smallest_font = smallest;
     out.viewport = window.innerWidth;
