@@ -457,3 +457,50 @@ def test_quiz_page_text_is_at_least_14px_at_390px_wide(tmp_path):
     # headless Chromium lays a window out at 500 px at the least: a phone's width or close
     assert result["viewport"] <= 500
     assert result["smallest_font"] >= 14, result.get("smallest_at")
+
+
+def test_quiz_labels_name_the_input_and_keep_parentheses():
+    from micrograd_mlp.cli.trace_cmd import build_target
+    from micrograd_mlp.views import stepper
+    root, _, _ = build_target("tanh(a*b + c)", ["a=1", "b=2", "c=0.5"])
+    frames = stepper.step_frames(root)
+    names = [[q.name for q in f.questions] for f in frames]
+    for per_frame in names:
+        assert len(set(per_frame)) == len(per_frame)  # one label per question of a step
+    flat = [n for per_frame in names for n in per_frame]
+    assert "dout/d(a * b + c) += dout/dout * (1 - tanh(a * b + c)^2)" in flat
+    assert "dout/dc += dout/d(a * b + c) * 1" in flat and "dout/da += dout/d(a * b) * b" in flat
+
+
+def test_latex_writes_a_users_w1_with_a_subscript():
+    from micrograd_mlp.cli.trace_cmd import build_target
+    from micrograd_mlp.views import trace
+    root, _, _ = build_target("L = w1*x1 + b", ["w1=2", "x1=3", "b=1"])
+    text = trace.format_table(root, "latex")
+    assert "w_{1}" in text and "w^{(1)}" not in text
+
+
+def test_an_expression_program_as_an_exercise(tmp_path, capsys):
+    prog = "e = a*b; d = e + c; L = d*f"
+    assert run(capsys, "exercise", "--expression", prog, "--seed", "3", "--out", str(tmp_path))[0] == 0
+    data = json.loads((tmp_path / "exercise-3.json").read_text())
+    v = data["spec"]["values"]
+    assert sorted(v) == ["a", "b", "c", "f"]
+    for x in v.values():
+        assert x != 0 and abs(x * 10 - round(x * 10)) < 1e-9  # one decimal, never 0
+    a, b, c, f = (v[k] for k in "abcf")
+    e, d = a * b, a * b + c
+    right = {"e": e, "d": d, "L": d * f, "dL/dd": f, "dL/de": f, "dL/dc": f, "dL/df": d,
+             "dL/da": f * b, "dL/db": f * a}
+    answers = tmp_path / "a.txt"
+    answers.write_text("".join(f"{k} = {x:.4f}\n" for k, x in right.items()))
+    code, text, _ = run(capsys, "check", str(tmp_path / "exercise-3.json"), str(answers))
+    assert code == 0, text
+    assert "Score: 9 / 9" in text
+    right["dL/da"] = -right["dL/da"]
+    answers.write_text("".join(f"{k} = {x:.4f}\n" for k, x in right.items()))
+    code, text, _ = run(capsys, "check", str(tmp_path / "exercise-3.json"), str(answers))
+    assert code == 1 and "slip:        sign" in text
+    one = run(capsys, "exercise", "--expression", prog, "--assignment", "hw1", "--student", "s1")[1]
+    two = run(capsys, "exercise", "--expression", prog, "--assignment", "hw1", "--student", "s2")[1]
+    assert json.loads(one)["given"] != json.loads(two)["given"]
