@@ -182,6 +182,9 @@ def _latex_question(ex: Exercise, given) -> str:
              ",\\quad ".join(f"{_latex_name(k)} = {_bmatrix(v, 1)}"
                              for k, v in given.items()), "\\]", "Compute:", "\\begin{enumerate}"]
     parts += [f"\\item {t}" for t in ex._tasks()] + ["\\end{enumerate}"]
+    parts += ["Check yourself: write one \\texttt{name = value} line per number into "
+              "\\texttt{answers.txt}, then run", "\\begin{verbatim}", ex.check_command(),
+              "\\end{verbatim}"]
     return "\n".join(parts) + "\n"
 
 
