@@ -108,19 +108,29 @@ def _first_layer_exact(weights, biases, x) -> List[Fraction]:
     return [sum((w * xv for w, xv in zip(row, xs)), Fraction(0)) + bv for row, bv in zip(W, b)]
 
 
-def _problem(model, steps, digits: int, carried: Dict) -> str:
+SMALLEST = 5  # a nonzero answer is at least this many units of the last decimal
+
+
+def _problem(model, cat: Catalog, digits: int, carried: Dict[str, float]) -> str:
     """Why a candidate is no good exercise ("" when it is): a pre-activation at 0 (a
-    kink for the ReLU family, whose hand answer and float answer can differ), an
-    answer that rounds to 0 without being 0, or two answers equal by construction."""
+    kink for the ReLU family, whose hand answer and float answer can differ), or an
+    answer (full precision or rounded-carry) so small that it rounds to 0 or keeps
+    fewer than :data:`SMALLEST` units of the last decimal without being exactly 0."""
     for name, nodes in model.intermediates.items():
         if name.startswith("s") and any(abs(float(n.data)) < 1e-9 for n in nodes):
             return f"{name} has an entry at 0"
-    unit = 10.0 ** -digits
-    for step in steps:
-        for e in step.entries:
-            shown = carried.get(e.name, e.value)
-            if e.value != 0.0 and (abs(e.value) < unit or abs(shown) < unit):
-                return f"{e.name} rounds to 0"
+    for layer in model.layers:  # a layer whose every weight gets gradient 0: nothing to do
+        keys = [cat.grad_key.get(w) for n in layer.neurons for w in n.w]
+        if all(k is None or cat.scalars[k].value == 0.0 for k in keys):
+            return f"layer {layer.index} gets no gradient"
+    least = SMALLEST * 10.0 ** -digits
+    for key, q in cat.scalars.items():
+        if q.node is cat.root and q.kind == "gradient" or (q.kind == "forward" and
+                                                             not q.node.parents):
+            continue  # dE/dE = 1 and the given numbers
+        shown = round_half_away(carried[key], digits)
+        if q.value != 0.0 and (abs(q.value) < least or abs(shown) < least):
+            return f"{q.name} is too small"
     return ""
 
 
@@ -135,7 +145,8 @@ def make_exercise(net: str = "2-3-2", activation: str = "sigmoid", seed: int = 0
     ``assignment`` and ``student`` (both or neither): the student's own variant, its
     seed :func:`variant_seed` (``seed`` is then ignored). Only good exercises are made:
     candidates are drawn (from ``seed``, then ``[seed, 1]``, ``[seed, 2]`` ...) until
-    none of :func:`_problem`'s faults is found. The written solution shows the
+    none of :func:`_problem`'s faults is found (the number of extra draws is kept in
+    the spec as ``draw``). The written solution shows the
     rounded-carry numbers (each step from the previous steps' rounded numbers)."""
     widths = parse_net(net)
     digits = check_int(digits, "digits", minimum=1, maximum=10)
@@ -160,12 +171,11 @@ def make_exercise(net: str = "2-3-2", activation: str = "sigmoid", seed: int = 0
         outs = model.forward(x0)
         E = _LOSSES[loss](outs, ys)
         E.label = "E"
-        steps = exercise_steps(E, model, digits)
         cat = Catalog(E)
         carry = rounded_carry(cat, digits)
-        by_name = {q.name: round_half_away(carry[k], digits) for k, q in cat.scalars.items()}
-        if _problem(model, steps, digits, by_name):
+        if _problem(model, cat, digits, carry):
             continue
+        steps = exercise_steps(E, model, digits)
         shown = _shown(cat, carry, digits)
         spec = {"net": "-".join(map(str, widths)), "activation": activation, "seed": seed,
                 "loss": loss, "digits": digits}
