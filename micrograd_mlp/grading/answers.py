@@ -24,7 +24,7 @@ from typing import List, Mapping, Tuple, Union
 
 import numpy as np
 
-from ..core.validate import check_real, check_text
+from ..core.validate import check_int, check_real, check_text
 from ..errors import TraceInputError
 
 __all__ = ["Answer", "parse_answers", "parse_value", "canonical_name", "quote", "QUOTE",
@@ -56,6 +56,8 @@ class Answer:
 def quote(text: str, limit: int = QUOTE) -> str:
     """``repr(text)`` cut to about ``limit`` characters (``...`` and the length when cut):
     a message never echoes a long value whole."""
+    text = check_text(text, "text")
+    limit = check_int(limit, "limit", minimum=1)
     if len(text) <= limit:
         return repr(text)
     return repr(text[:limit]) + f"... ({len(text)} characters)"

@@ -42,7 +42,7 @@ from typing import Dict, List, Mapping, Optional, Union
 
 import numpy as np
 
-from ..core.validate import check_int, check_iterable, check_text
+from ..core.validate import check_int, check_iterable, check_real, check_text
 from ..core.engine import Value
 from ..errors import DataTypeError, TraceInputError
 from ..views.steps import ExerciseSteps
@@ -65,6 +65,8 @@ STATUSES = ("right", "follows", "digits", "wrong", "missing")
 def round_half_away(value: float, decimals: int) -> float:
     """``value`` rounded to ``decimals`` decimals as by hand: a 5 rounds away from 0
     (a float's ``...4999999`` for an exact ``...5`` is nudged first)."""
+    value = check_real(value, "value", finite=False)
+    decimals = check_int(decimals, "decimals", minimum=0, maximum=300)
     if not math.isfinite(value):
         return value
     scale = 10.0 ** decimals
@@ -77,6 +79,7 @@ def rounded_carry(root_or_catalog, decimals: int = DECIMALS) -> Dict[str, float]
     carries each earlier number rounded to ``decimals`` decimals (forward values,
     local derivatives and gradients alike); ``{key: value before its own rounding}``."""
     cat = root_or_catalog if isinstance(root_or_catalog, Catalog) else Catalog(root_or_catalog)
+    decimals = check_int(decimals, "decimals", minimum=0, maximum=15)
     return cat.recompute(lambda key, v: round_half_away(v, decimals))
 
 
