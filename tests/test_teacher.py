@@ -200,6 +200,8 @@ def test_check_takes_the_folder_of_one_exercise(tmp_path, capsys):
     answers.write_text(answers_text(numpy_solution(data["given"])))
     code, text, _ = run(capsys, "check", str(tmp_path), str(answers))
     assert code == 0, text
+    code, text, _ = run(capsys, "check", str(tmp_path / "exercise-7"), str(answers))  # its stem
+    assert code == 0, text
 
 
 def test_an_edited_exercise_file_is_refused(tmp_path, capsys):
