@@ -6,8 +6,10 @@ Subcommands:
   (see :mod:`micrograd_mlp.views.trace`);
 * ``check TARGET [NAME=VALUE ...] ANSWERS``: check a hand solution (see
   :mod:`micrograd_mlp.cli.check_cmd`);
-* ``exercise``: a forward/backward exercise on a small network and its solution
-  (see :mod:`micrograd_mlp.cli.exercise_cmd`);
+* ``exercise``: a forward/backward exercise on a small network and its solution,
+  one variant per student (see :mod:`micrograd_mlp.cli.exercise_cmd`);
+* ``grade HANDOUTS SUBMISSIONS --out DIR``: a gradebook and feedback pages (see
+  :mod:`micrograd_mlp.cli.grade_cmd`);
 * ``studio``: the live training studio in the browser (see
   :mod:`micrograd_mlp.cli.studio_cmd`);
 * ``demo NAME``: run one of the scripts in the checkout's ``demos/`` folder;
@@ -27,7 +29,7 @@ from typing import List, Optional
 
 import micrograd_mlp  # the package's __version__ (same level: the face)
 from ..errors import MicrogradError
-from . import check_cmd, exercise_cmd, studio_cmd, trace_cmd
+from . import check_cmd, exercise_cmd, grade_cmd, studio_cmd, trace_cmd
 
 DEMOS_DIR = Path(__file__).resolve().parent.parent.parent / "demos"
 
@@ -122,6 +124,8 @@ def _build_parser() -> argparse.ArgumentParser:
     exercise = sub.add_parser("exercise", help="write a forward/backward exercise and its solution")
     exercise_cmd.add_arguments(exercise)
 
+    grade = sub.add_parser("grade", help="grade a folder of answer files: a gradebook and feedback")
+    grade_cmd.add_arguments(grade)
     studio = sub.add_parser("studio", help="watch a network learn, live, in the browser")
     studio_cmd.add_arguments(studio)
     return parser
@@ -193,6 +197,8 @@ def _dispatch(argv: Optional[List[str]] = None) -> int:
         return check_cmd.run(args)
     if args.command == "exercise":
         return exercise_cmd.run(args)
+    if args.command == "grade":
+        return grade_cmd.run(args)
     if args.command == "studio":
         return studio_cmd.run(args)
     parser.print_help()

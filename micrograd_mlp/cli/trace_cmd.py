@@ -391,6 +391,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 LEVELS = ("exercise", "node", "primitive")
+DRAW_SUFFIXES = (".svg", ".png", ".pdf", ".dot", ".gv")  # what --draw can write
 
 
 def _level(args, model) -> str:
@@ -441,6 +442,10 @@ def run(args) -> int:
 
     if args.digits < 1 or args.digits > 15:
         print("micrograd-mlp trace: --digits must be between 1 and 15", file=sys.stderr)
+        return 2
+    if args.draw and Path(args.draw).suffix.lower() not in DRAW_SUFFIXES:
+        print(f"micrograd-mlp trace: cannot draw to {Path(args.draw).name!r:.60}: use a file name "
+              f"ending in {', '.join(DRAW_SUFFIXES)}", file=sys.stderr)
         return 2
     try:
         root, title, description, model = build_target(args.target, args.assignments, args.loss,

@@ -7,6 +7,13 @@ after the last ``=`` is read. A value is a number, a vector ``(0.1105, -0.0515)`
 ``[0.1105 -0.0515]``, or a matrix ``[[0.0525, 0.0092], [-0.0244, -0.0043]]`` (rows may
 also be separated by ``;``). Each number keeps its precision: ``0.1105`` is right when
 the true value rounds to it, i.e. lies within half a unit of its last digit.
+Decimal commas are read where they cannot be a separator: a lone ``0,1105`` is
+refused (ambiguous), but ``(0,1105; -0,0515)`` -- items separated by ``;``, each one
+number with one comma -- is the vector ``[0.1105, -0.0515]``.
+
+The reader is linear in its input: the bracket depth is measured in one pass before
+anything is split (more than two levels is refused at once), and a message quotes at
+most :data:`QUOTE` characters of what it cannot read.
 """
 from __future__ import annotations
 
@@ -17,10 +24,14 @@ from typing import List, Mapping, Tuple, Union
 
 import numpy as np
 
-from ..core.validate import check_text
+from ..core.validate import check_int, check_real, check_text
 from ..errors import TraceInputError
 
-__all__ = ["Answer", "parse_answers", "parse_value", "canonical_name"]
+__all__ = ["Answer", "parse_answers", "parse_value", "canonical_name", "quote", "QUOTE",
+           "decimals_of"]
+
+QUOTE = 60  # characters of an unreadable value quoted in a message
+_DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 # typographic forms a student may paste from notes or a PDF
@@ -40,6 +51,37 @@ class Answer:
     half_units: Union[float, np.ndarray]
     line: int
     text: str
+
+
+def quote(text: str, limit: int = QUOTE) -> str:
+    """``repr(text)`` cut to about ``limit`` characters (``...`` and the length when cut):
+    a message never echoes a long value whole."""
+    text = check_text(text, "text")
+    limit = check_int(limit, "limit", minimum=1)
+    if len(text) <= limit:
+        return repr(text)
+    return repr(text[:limit]) + f"... ({len(text)} characters)"
+
+
+def decimals_of(half) -> int:
+    """The decimals written, from half a unit of the last digit (``5e-05`` -> 4; an
+    exponent form such as ``1.2e-3`` counts as written out, 4)."""
+    h = check_real(half, "half")
+    if not h > 0:
+        return 0
+    return max(0, int(round(-np.log10(2.0 * h))))
+
+
+def _depth(text: str) -> int:
+    """The deepest bracket nesting of ``text`` (one pass)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]":
+            depth -= 1
+    return deepest
 
 
 def _plain(text: str) -> str:
@@ -62,10 +104,10 @@ def _number(token: str) -> Tuple[float, float]:
     try:
         exponent = Decimal(token).as_tuple().exponent
     except InvalidOperation:
-        raise TraceInputError(f"not a number: {token!r:.60}") from None
+        raise TraceInputError(f"not a number: {quote(token)}") from None
     value = float(token)
-    if not np.isfinite(value):
-        raise TraceInputError(f"{token!r:.60} is beyond the float range")
+    if not np.isfinite(value) or not -300 <= int(exponent) <= 300:
+        raise TraceInputError(f"{quote(token)} is beyond the float range")
     return value, 0.5 * 10.0 ** int(exponent)
 
 
@@ -94,22 +136,31 @@ def parse_value(text: str) -> Tuple[Union[float, np.ndarray], Union[float, np.nd
     if _NUMBER.fullmatch(text):
         return _number(text)
     if len(text) < 2 or text[0] not in "([" or text[-1] not in ")]":
-        raise TraceInputError(f"not a number, vector or matrix: {text!r:.60}")
+        raise TraceInputError(f"not a number, vector or matrix: {quote(text)}")
+    if _depth(text) > 2:
+        raise TraceInputError(f"more than two levels of brackets: {quote(text)}")
+    return _parse_bracketed(text)
+
+
+def _parse_bracketed(text: str):
     inner = text[1:-1].strip()
-    if ";" in inner and "[" not in inner and "(" not in inner:  # [a b; c d]
+    parts = [p.strip() for p in inner.split(";")] if ";" in inner else []
+    if parts and all(_DECIMAL_COMMA.fullmatch(p) for p in parts if p):  # (0,1105; -0,0515)
+        inner = ", ".join(p.replace(",", ".") for p in parts if p)
+    elif ";" in inner and "[" not in inner and "(" not in inner:  # [a b; c d]
         rows = [r for r in inner.split(";") if r.strip()]
         inner = ", ".join(f"[{r}]" for r in rows)
     items = _split_list(inner)
     if not items:
-        raise TraceInputError(f"empty brackets: {text!r:.60}")
+        raise TraceInputError(f"empty brackets: {quote(text)}")
     parsed = [parse_value(i) for i in items]
     try:
         values = np.array([p[0] for p in parsed], dtype=float)
     except ValueError:
-        raise TraceInputError(f"rows of different lengths: {text!r:.60}") from None
+        raise TraceInputError(f"rows of different lengths: {quote(text)}") from None
     halves = np.array([p[1] for p in parsed], dtype=float)
     if values.ndim > 2:
-        raise TraceInputError(f"more than two levels of brackets: {text!r:.60}")
+        raise TraceInputError(f"more than two levels of brackets: {quote(text)}")
     return values, halves
 
 
@@ -137,16 +188,20 @@ def parse_answers(source: Union[str, Mapping], where: str = "answers") -> List[A
         if not line:
             continue
         if "=" not in line:
-            raise TraceInputError(f"{where} line {number}: expected 'name = value', got {line!r}")
+            raise TraceInputError(f"{where} line {number}: expected 'name = value', got "
+                                  f"{quote(line)}")
         name = line.split("=", 1)[0].strip()
+        if len(name) > 200:
+            raise TraceInputError(f"{where} line {number}: a name of {len(name)} characters "
+                                  f"({quote(name)}); names are short, such as dE/dW2[0,1]")
         value_text = line.rsplit("=", 1)[1].strip()
         if not name:
             raise TraceInputError(f"{where} line {number}: no name before '='")
         try:
             value, half = parse_value(value_text)
         except (ValueError, RecursionError):
-            raise TraceInputError(f"{where} line {number}: cannot read {value_text!r} as a "
-                                  f"number, vector (a, b) or matrix [[a, b], [c, d]]") from None
+            raise TraceInputError(f"{where} line {number}: cannot read {quote(value_text)} as "
+                                  f"a number, vector (a, b) or matrix [[a, b], [c, d]]") from None
         key = canonical_name(name)
         if key in seen:
             raise TraceInputError(f"{where} line {number}: {name} is already given on line "

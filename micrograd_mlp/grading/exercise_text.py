@@ -9,7 +9,8 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass
-from typing import Dict, List
+import re
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -37,11 +38,26 @@ class Exercise:
     spec: Dict
     steps: ExerciseSteps
     root: Value
+    shown: Optional[ExerciseSteps] = None  # the rounded-carry steps the solution shows
+
+    @property
+    def stem(self) -> str:
+        """The file name stem: ``exercise-7``, or ``hw3-s001`` for a student's variant."""
+        s = self.spec
+        if s.get("student"):
+            return f"{_safe(s['assignment'])}-{_safe(s['student'])}"
+        return f"exercise-{s['seed']}"
+
+    def check_command(self, json_name: str = "") -> str:
+        """The command that checks a hand solution of this exercise."""
+        return f"micrograd-mlp check {json_name or self.stem + '.json'} answers.txt"
 
     @property
     def title(self) -> str:
         """``Exercise 7: a 2-3-2 sigmoid network``."""
         s = self.spec
+        if s.get("student"):
+            return f"{s['assignment']}, {s['student']}: a {s['net']} {s['activation']} network"
         return f"Exercise {s['seed']}: a {s['net']} {s['activation']} network"
 
     @property
@@ -61,7 +77,9 @@ class Exercise:
         back = [s.name for s in self.steps if s.phase == "backward"]
         return [f"The forward pass: {fwd} and E.",
                 "The backward pass, from the output layer back: " + ", ".join(back) + ".",
-                f"Give every number with {d} decimals."]
+                f"Give every number with {d} decimals. Carry each number rounded to {d} "
+                f"decimals into the next step (a number computed from unrounded values is "
+                f"right too)."]
 
     def question(self, fmt: str = "markdown") -> str:
         """The question: the network, the given numbers (weights and biases with one
@@ -76,6 +94,9 @@ class Exercise:
               "```text", *self._model_lines(), "```", "", "Given:", "", "```text"]
         md += [f"{name} = {format_array(value, 1)}" for name, value in given.items()]
         md += ["```", "", "Compute:", ""] + [f"{i}. {t}" for i, t in enumerate(self._tasks(), 1)]
+        md += ["", "Check yourself: write one `name = value` line per number (for example "
+               "`dE/ds1 = (0.0097, 0.0005, -0.0003)`) into `answers.txt`, then run", "",
+               "```text", self.check_command(), "```"]
         text = "\n".join(md) + "\n"
         return _html_page(self.title + " (question)", text) if fmt == "html" else text
 
@@ -89,7 +110,9 @@ class Exercise:
         if fmt == "latex":
             return _latex_solution(self, digits)
         md = [f"## {self.title}: solution", ""]
-        for step in self.steps:
+        md += [f"Each step uses the earlier numbers rounded to {digits} decimals, as a hand "
+               f"solution carries them.", ""]
+        for step in (self.shown or self.steps):
             md += [f"**Step {step.index} ({step.phase}).** `{step.formula}`", "", "```text"]
             md += [e.line(digits) for e in step.entries]
             if len(step.entries) > 1:
@@ -101,7 +124,7 @@ class Exercise:
     def _question_data(self) -> Dict:
         return {"title": self.title, "spec": dict(self.spec), "model": self._model_lines(),
                 "given": {k: np.asarray(v, dtype=float).tolist() for k, v in self.steps.given.items()},
-                "compute": self._tasks()}
+                "compute": self._tasks(), "check": self.check_command()}
 
     def to_json(self) -> str:
         """Every number: the question's data and, per step, its formula, value and
@@ -109,12 +132,21 @@ class Exercise:
         digits = self.spec["digits"]
         data = self._question_data()
         data["solution"] = self.steps.numbers()
+        shown = self.shown or self.steps
+        data["solution_rounded"] = shown.numbers()
         data["steps"] = [{"index": s.index, "phase": s.phase, "name": s.name, "formula": s.formula,
                           "value": np.asarray(s.value, dtype=float).tolist(),
-                          "entries": [{"name": e.name, "value": e.value, "line": e.line(digits)}
-                                      for e in s.entries]}
-                         for s in self.steps]
+                          "rounded": np.asarray(r.value, dtype=float).tolist(),
+                          "entries": [{"name": e.name, "value": e.value, "rounded": er.value,
+                                       "line": er.line(digits)}
+                                      for e, er in zip(s.entries, r.entries)]}
+                         for s, r in zip(self.steps, shown)]
         return json.dumps(data, indent=1)
+
+
+def _safe(text: str) -> str:
+    """A file-name-safe form of an assignment or student id."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("._") or "x"
 
 
 def _check(fmt: str) -> None:
@@ -150,13 +182,16 @@ def _latex_question(ex: Exercise, given) -> str:
              ",\\quad ".join(f"{_latex_name(k)} = {_bmatrix(v, 1)}"
                              for k, v in given.items()), "\\]", "Compute:", "\\begin{enumerate}"]
     parts += [f"\\item {t}" for t in ex._tasks()] + ["\\end{enumerate}"]
+    parts += ["Check yourself: write one \\texttt{name = value} line per number into "
+              "\\texttt{answers.txt}, then run", "\\begin{verbatim}", ex.check_command(),
+              "\\end{verbatim}"]
     return "\n".join(parts) + "\n"
 
 
 def _latex_solution(ex: Exercise, digits: int) -> str:
     parts = [f"% {ex.title}: solution (needs \\usepackage{{amsmath}})",
              f"\\section*{{{ex.title}: solution}}"]
-    for step in ex.steps:
+    for step in (ex.shown or ex.steps):
         parts += [f"\\paragraph{{Step {step.index} ({step.phase}).}}", "\\begin{verbatim}",
                   step.formula, *[e.line(digits) for e in step.entries], "\\end{verbatim}"]
     return "\n".join(parts) + "\n"

@@ -255,8 +255,14 @@ def _layout_of(given: Dict[str, np.ndarray], model, layout: str, notes: List[str
 
 
 def _close(a, b, rtol, atol) -> np.ndarray:
-    scale = max(float(np.max(np.abs(b))) if np.size(b) else 0.0, 1e-300)
-    return np.abs(a - b) <= atol + rtol * scale
+    """Entrywise ``|a - b| <= floor + rtol * |b|`` (the rule of ``np.allclose``): each
+    entry against its own size, with an absolute floor ``atol + rtol * rms(b) / 100``
+    taken from the gradient's typical size, so float round-off on an entry near 0 is
+    forgiven but a small entry never filled in (an input scaled small) is not."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    rms = float(np.sqrt(np.mean(b * b))) if np.size(b) else 0.0
+    floor = atol + rtol * rms / 100.0
+    return np.abs(a - b) <= floor + rtol * np.abs(b)
 
 
 def _factor_name(c: float, n: int) -> Optional[str]:
@@ -343,20 +349,37 @@ def _activation_slip(name, S, ctx) -> str:
 
 
 def _rows_message(S, G, rtol, atol, layout) -> str:
+    """Where the wrong entries are, as they are: whole rows (neurons), whole columns
+    (inputs), or single entries."""
     ok = _close(S, G, rtol, atol)
     if S.ndim == 1:
         bad = np.flatnonzero(~ok)
         return f"wrong in entries {', '.join(map(str, bad))} only" if 0 < len(bad) < len(S) else ""
+    if S.ndim != 2 or ok.all():
+        return ""
     neuron_axis = 1 if layout == "in_out" else 0
-    for axis, what in ((neuron_axis, "neurons"), (1 - neuron_axis, "inputs")):
-        good = ok.all(axis=1 - axis)
-        bad = np.flatnonzero(~good)
-        if 0 < len(bad) < len(good) and ok[tuple(slice(None) if d != axis else good
-                                                for d in range(2))].all():
+    bad = ~ok
+    rows = np.flatnonzero(bad.all(axis=1))
+    cols = np.flatnonzero(bad.all(axis=0))
+    parts = []
+    covered = np.zeros_like(bad)
+    if len(rows) and len(rows) < S.shape[0]:
+        covered[rows, :] = True
+    if len(cols) and len(cols) < S.shape[1]:
+        covered[:, cols] = True
+    single = [tuple(int(i) for i in ij) for ij in np.argwhere(bad & ~covered)]
+    for axis, idx in ((0, rows), (1, cols)):
+        if len(idx) and len(idx) < S.shape[axis]:
+            what = "neurons" if axis == neuron_axis else "inputs"
             where = "rows" if axis == 0 else "columns"
-            return (f"wrong for {what} {', '.join(map(str, bad))} only ({where} "
-                    f"{', '.join(map(str, bad))} of your matrix); the others are right")
-    return ""
+            parts.append(f"{what} {', '.join(map(str, idx))} only ({where} "
+                         f"{', '.join(map(str, idx))} of your matrix)")
+    if single:
+        shown = ", ".join(f"[{i},{j}]" for i, j in single[:8]) + (" ..." if len(single) > 8 else "")
+        parts.append(f"the single entries {shown} of your matrix")
+    if not parts or bad.sum() == bad.size:
+        return ""
+    return "wrong for " + " and ".join(parts) + "; the others are right"
 
 
 def gradients(student: Union[Dict, Callable], model, X, y, loss: str = "cross_entropy",
@@ -369,8 +392,9 @@ def gradients(student: Union[Dict, Callable], model, X, y, loss: str = "cross_en
     ``params`` holds the model's weights in ``layout``, ``(in, out)`` for ``"auto"``;
     the layout of the returned gradients is read from their shapes).
     ``X`` is an ``(n, nin)`` array; ``y`` the targets as the loss takes them (class
-    indices for ``cross_entropy``). A gradient is right when
-    ``|S - G| <= atol + rtol * max|G|`` entrywise. The model's ``grad`` fields are left
+    indices for ``cross_entropy``). A gradient is right when every entry is, by the
+    rule of ``np.allclose``: ``|S - G| <= floor + rtol * |G|`` entrywise, the floor
+    ``atol + rtol * rms(G) / 100`` taken from the gradient's typical size. The model's ``grad`` fields are left
     as they were. Returns a :class:`GradientReport`."""
     check_choice(layout, "layout", LAYOUTS)
     if not isinstance(model, MLP):

@@ -8,25 +8,34 @@ the vectors and matrices they form (``dE/dW2``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from ..core.engine import Value
 from ..errors import TraceInputError
-from ..functions.activations import ACTIVATIONS
 from .answers import canonical_name
 from ..views.trace import ledger
-from ..functions.composite import short_name
+from ..functions.composite import COMPOSITES, short_name
 from ..views.viewmodel import INDEXED_NAME, Namer, build_view
 
-__all__ = ["Quantity", "Catalog", "catalog", "OUTPUT_FORMS"]
+__all__ = ["Quantity", "Catalog", "catalog", "entry_of"]
 
-# an activation's derivative written through its output y, for the slip "s (1 - s)"
-OUTPUT_FORMS: Dict[str, Tuple[str, Callable]] = {
-    "sigmoid": ("{x} (1 - {x})", lambda y: y * (1.0 - y)),
-    "tanh": ("1 - {x}^2", lambda y: 1.0 - y * y),
-}
+
+def entry_of(group):
+    """The registry entry (:class:`~micrograd_mlp.functions.composite.Composite`) of a
+    collapsed group, or None for a group that is not a registered composite."""
+    return COMPOSITES.get(group.name) if group is not None else None
+
+
+def _number(fn, *args) -> float:
+    """``fn(*args)`` as a float; NaN where a student's number leaves its domain."""
+    try:
+        out = fn(*args)
+        return float(out)
+    except (ValueError, ZeroDivisionError, OverflowError, TypeError, ArithmeticError):
+        return math.nan
 
 
 @dataclass
@@ -69,6 +78,7 @@ class Catalog:
         self.scalars: Dict[str, Quantity] = {}
         self.grad_key: Dict[Value, str] = {}
         self.local_key: Dict[Value, str] = {}
+        self.value_key: Dict[Value, str] = {}
         self.rank_of_node: Dict[Value, int] = {}
         for rank, row in enumerate(self.rows):
             if isinstance(row.grad, np.ndarray):
@@ -87,8 +97,8 @@ class Catalog:
             if (node.label or node is root) and not isinstance(node.data, np.ndarray):
                 key = canonical_name(self.name_of(node))
                 if key not in self.scalars:
-                    self._add(self.name_of(node), "forward", node, float(node.data), 1e6 + i, {},
-                              node.label)
+                    self._add(self.name_of(node), "forward", node, float(node.data), 1e6 + i,
+                              self.value_key, node.label)
         self.vectors = self._vectors()
         self._lower: Optional[Dict[str, str]] = None
 
@@ -141,11 +151,17 @@ class Catalog:
     def replay(self, grads_given: Optional[Dict[Value, float]] = None,
                values_given: Optional[Dict[Value, float]] = None,
                locals_given: Optional[Dict[Value, float]] = None,
-               local_rule: Optional[Callable] = None) -> Dict[str, float]:
+               local_rule: Optional[Callable] = None, keep: str = "sum",
+               kink: bool = False) -> Dict[str, float]:
         """Every quantity's value when backward runs with some numbers replaced:
         ``grads_given[n]`` as dE/dn, ``values_given[n]`` as n's forward value in the
         local derivatives, ``locals_given[n]`` as the local derivative of activation
-        node n, and ``local_rule(node, edge)`` (a number or None) for activation edges."""
+        node n, and ``local_rule(node, edge)`` (a number or None) for activation edges.
+        ``keep``: ``"sum"`` adds the gradient shares of a value used more than once (the
+        chain rule); ``"first"`` or ``"last"`` keeps one share only (the slip of a
+        gradient overwritten instead of accumulated). ``kink=True``: a one-input
+        primitive whose input is exactly 0 takes its derivative from the right (the slip
+        ``ReLU'(0) = 1``)."""
         grads_given, values_given = grads_given or {}, values_given or {}
         locals_given = locals_given or {}
         fwd = lambda n: values_given.get(n, n.data)  # noqa: E731
@@ -166,9 +182,13 @@ class Catalog:
                         local = self._activation_local(node, edge, fwd)
                     out[self.local_key[node]] = local
                 else:
-                    local = self._edge_local(edge, fwd)
+                    local = self._edge_local(edge, fwd, kink)
                 if edge.inp.requires_grad:
-                    grads[edge.inp] = grads.get(edge.inp, 0.0) + up * local
+                    share = up * local
+                    if keep == "sum" or edge.inp not in grads:
+                        grads[edge.inp] = grads.get(edge.inp, 0.0) + share
+                    elif keep == "last":
+                        grads[edge.inp] = share
         for node, key in self.grad_key.items():
             out[key] = grads_given.get(node, grads.get(node, 0.0)) if node is not self.root else 1.0
         return out
@@ -180,23 +200,128 @@ class Catalog:
         return key if q is not None and q.node is node else None
 
     def _activation_local(self, node, edge, fwd) -> float:
-        act = ACTIVATIONS.get(self.view.groups[node].name)
-        if act is None or fwd(edge.inp) is edge.inp.data:
+        """An activation's local derivative at the (possibly replaced) forward values:
+        through its output when the registry declares that form (``x (1 - x)``, as a
+        student writes it), else the registered closed form at the input."""
+        entry = entry_of(self.view.groups[node])
+        if entry is None or (fwd(edge.inp) is edge.inp.data and fwd(node) is node.data):
             return float(edge.local)
-        return float(act.df(fwd(edge.inp)))
+        if entry.output_derivative_fn is not None:
+            return _number(entry.output_derivative_fn, fwd(node))
+        if entry.df is not None:
+            return _number(entry.df, fwd(edge.inp))
+        return float(edge.local)
 
-    @staticmethod
-    def _edge_local(edge, fwd) -> float:
+    def _edge_local(self, edge, fwd, kink: bool = False) -> float:
+        """The product of an edge's local derivatives at the forward values ``fwd``
+        (each primitive's partial from its row; a collapsed group's by a small backward
+        pass through its members). ``kink``: a one-input primitive at exactly 0 is
+        differentiated just right of 0."""
         local = 1.0
         for f in edge.factors:
             if f.group is not None:
-                return float(edge.local)  # a composite inside a folded edge: as computed
+                local *= self._group_local(f.node, f.inp, fwd)
+                continue
             node = f.node
-            if node.op == "mul":
-                local *= fwd(node.parents[1 - f.index])
-            else:
-                local *= node.primitive.partials(node.data, *[p.data for p in node.parents])[f.index]
+            ins = [fwd(p) for p in node.parents]
+            if kink and len(ins) == 1 and ins[0] == 0.0:
+                right = 1e-9
+                local *= float(node.primitive.partials(node.primitive.forward(right), right)[0])
+                continue
+            parts = node.primitive.partials(fwd(node), *ins)
+            local *= float(parts[f.index])
         return float(local)
+
+    def _group_local(self, out: Value, inp: Value, fwd) -> float:
+        """``d out / d inp`` through the collapsed group of ``out``, at the forward
+        values ``fwd`` (the group's hidden nodes recomputed from its inputs)."""
+        group = self.view.groups.get(out)
+        inside = set(self.view.members.get(group, ())) | {out}
+        grads = {out: 1.0}
+        for n in reversed(self.view.order):
+            if n not in inside or n not in grads or not n.parents:
+                continue
+            try:
+                parts = n.primitive.partials(fwd(n), *[fwd(p) for p in n.parents])
+            except (ValueError, ZeroDivisionError, OverflowError, ArithmeticError):
+                return math.nan
+            for p, d in zip(n.parents, parts):
+                grads[p] = grads.get(p, 0.0) + grads[n] * float(d)
+        return float(grads.get(inp, 0.0))
+
+    def shares(self) -> Dict[Value, List[float]]:
+        """Each node's gradient shares, one per use (``dE/dx1[0]`` gets
+        ``W2[0,0] dE/ds2[0]`` and ``W2[1,0] dE/ds2[1]``), in the order backward adds them."""
+        out: Dict[Value, List[float]] = {}
+        grads: Dict[Value, float] = {self.root: 1.0}
+        fwd = lambda n: n.data  # noqa: E731
+        for node in reversed(self.view.order):
+            if not self.view.is_step(node):
+                continue
+            up = grads.get(node, 0.0)
+            for edge in self.view.edges[node]:
+                local = float(edge.local) if node in self.local_key else self._edge_local(edge, fwd)
+                if edge.inp.requires_grad:
+                    out.setdefault(edge.inp, []).append(up * local)
+                    grads[edge.inp] = grads.get(edge.inp, 0.0) + up * local
+        return out
+
+    # ------------------------------------------------------------ follow-through
+
+    def recompute(self, override: Callable[[str, float], Optional[float]]) -> Dict[str, float]:
+        """The value of every quantity computed from the *effective* values of the
+        quantities it is built from, where a quantity's effective value is
+        ``override(key, computed)`` (None: the computed value itself).
+
+        With ``override`` returning the student's numbers this is follow-through
+        grading: ``computed[k]`` is what ``k`` is, given the student's own earlier
+        values. With ``override`` rounding each number it is the rounded-carry key.
+        The forward pass runs every primitive of the graph from its row, the backward
+        pass the collapsed view's edges; nothing is keyed by an op's name."""
+        computed: Dict[str, float] = {}
+        eff: Dict[Value, float] = {}
+
+        def settle(key, value):
+            computed[key] = value
+            got = override(key, value)
+            return value if got is None else float(got)
+
+        for node in self.view.order:
+            if not node.parents:  # a given number: never replaced
+                eff[node] = float(node.data)
+                if node in self.value_key:
+                    computed[self.value_key[node]] = eff[node]
+                continue
+            if node.primitive is None:
+                value = float(node.data)
+            else:
+                value = _number(node.primitive.forward, *[eff[p] for p in node.parents])
+            key = self.value_key.get(node)
+            eff[node] = settle(key, value) if key else value
+        fwd = eff.__getitem__
+        grads: Dict[Value, float] = {self.root: 1.0}
+        done: Dict[Value, float] = {}
+        for node in reversed(self.view.order):
+            if not self.view.is_step(node):
+                continue
+            up = grads.get(node, 0.0)
+            key = self.grad_key.get(node)
+            if key and node is not self.root:
+                up = settle(key, up)
+            done[node] = up
+            for edge in self.view.edges[node]:
+                if node in self.local_key:
+                    local = settle(self.local_key[node], self._activation_local(node, edge, fwd))
+                else:
+                    local = self._edge_local(edge, fwd)
+                if edge.inp.requires_grad:
+                    grads[edge.inp] = grads.get(edge.inp, 0.0) + up * local
+        for node, key in self.grad_key.items():
+            if node not in done and node is not self.root:
+                settle(key, grads.get(node, 0.0))
+        if self.root in self.grad_key:
+            computed[self.grad_key[self.root]] = 1.0
+        return computed
 
 
 def catalog(root: Value) -> Dict[str, float]:

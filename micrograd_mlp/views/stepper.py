@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Sequence
 
+import numpy as np
+
 from ..core.validate import (
     check_choice, check_file_to_write, check_flag, check_int, check_iterable, check_path,
     check_text,
@@ -43,7 +45,7 @@ from .trace import backward_steps, gradients
 from .viewmodel import Namer, build_view, format_number, paren
 
 __all__ = ["Frame", "Stepper", "step_frames", "exercise_frames", "write_frames", "write_gif",
-           "write_html", "page_html", "svg_for_html", "MAX_WIDTH"]
+           "write_html", "page_html", "exam_html", "write_exam", "svg_for_html", "MAX_WIDTH"]
 
 MAX_WIDTH = 1600  # widest PNG frame by default, in pixels
 FRAME_FORMATS = ("svg", "png", "pdf", "dot", "gv")
@@ -127,7 +129,11 @@ def step_frames(root: Value, collapse=True, digits: int = 4, rankdir: str = "LR"
                 added = " + ".join(paren(format_number(c, digits)) for c in shares[t.inp])
                 lines.append(f"  {target} = {added} = {format_number(t.total, digits)}   (all shares in)")
             if not hasattr(t.contribution, "shape"):
-                questions.append(Entry(f"{up} * {t.expr}", float(t.contribution), "", nums))
+                # the label names the input the share is for, and keeps the local
+                # derivative's parentheses (``d/dn * (1 - tanh(n)^2)``)
+                local = f"({t.expr})" if " " in t.expr.strip() else t.expr
+                questions.append(Entry(f"{target} += {up} * {local}", float(t.contribution),
+                                       "", nums))
         shown, pending = before if quiz else (dict(known), set(partial))
         graph = draw_dot(root, grads=shown, partial=pending, highlight=[step.node],
                          digits=digits, rankdir=rankdir, title=title, view=view, scale=scale)
@@ -148,6 +154,9 @@ def exercise_frames(steps: ExerciseSteps, digits: int = 4, title: str = "", quiz
     quiz = check_flag(quiz, "quiz")
     keys = [s.key for s in steps]
     given = ", ".join(steps.given)
+    # the drawing has a gradient box for every vector; those no step computes (dE/dx0
+    # when x0 is a given constant) stay hidden, so no frame shows a number early
+    never = {"dE/dx0"} - set(keys)
 
     def picture(hidden, highlight=()):
         """The vector view with ``hidden`` vectors as ``?`` and ``highlight`` outlined."""
@@ -155,7 +164,7 @@ def exercise_frames(steps: ExerciseSteps, digits: int = 4, title: str = "", quiz
         try:
             return draw_mlp(steps.model, steps.x, steps.y, loss=steps.loss or "half",
                             digits=digits, rankdir=rankdir, title=title, highlight=highlight,
-                            hidden=hidden)
+                            hidden=set(hidden) | never)
         finally:
             steps.model.intermediates = saved
 
@@ -365,6 +374,50 @@ def write_html(root: Value, path, collapse=True, digits: int = 4,
     path = Path(check_file_to_write(path))
     frames = _frames(frames) if frames is not None else step_frames(root, collapse, digits)
     page = page_html(frames, title, digits, quiz)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def exam_html(steps: ExerciseSteps, title: str = "Exam", digits: int = 4,
+              answers_name: str = "answers.txt") -> str:
+    """The exam page of an exercise: the given numbers (one decimal), one field per
+    number of each step under the step's formula, and a button that saves what was
+    typed as an answers file (``name = value`` lines, for ``micrograd-mlp grade``).
+    It holds no answer and checks nothing: no computed number is in the page."""
+    if not isinstance(steps, ExerciseSteps):
+        raise DataTypeError(f"steps must be the ExerciseSteps of an exercise, not "
+                            f"{type(steps).__name__}")
+    title, answers_name = check_text(title, "title"), check_text(answers_name, "answers_name")
+    digits = check_int(digits, "digits", minimum=0, maximum=17)
+    given = "\n".join(f"{k} = {_one_decimal_text(v)}" for k, v in steps.given.items())
+    sections = []
+    for step in steps:
+        fields = "".join(
+            f'<label>{html.escape(e.name)} = <input type="text" inputmode="decimal" '
+            f'autocomplete="off" data-name="{html.escape(e.name)}"></label>'
+            for e in step.entries)
+        sections.append(f'<section><h2>Step {step.index} ({step.phase})</h2>'
+                        f'<p class="formula">{html.escape(step.formula)}</p>{fields}</section>')
+    return stepper_page.EXAM_PAGE.format(title=html.escape(title), digits=digits,
+                                         answers_name=html.escape(answers_name),
+                                         question=html.escape("Given:\n" + given),
+                                         sections="\n".join(sections))
+
+
+def _one_decimal_text(value) -> str:
+    """A given vector or matrix with one decimal, rows = neurons."""
+    a = np.asarray(value, dtype=float)
+    if a.ndim == 1:
+        return "(" + ", ".join(f"{v:.1f}" for v in a) + ")"
+    return "[" + ", ".join("[" + ", ".join(f"{v:.1f}" for v in row) + "]" for row in a) + "]"
+
+
+def write_exam(steps: ExerciseSteps, path, title: str = "Exam", digits: int = 4,
+               answers_name: str = "answers.txt") -> Path:
+    """Write :func:`exam_html` to ``path``; returns the path."""
+    path = Path(check_file_to_write(path))
+    page = exam_html(steps, title, digits, answers_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path

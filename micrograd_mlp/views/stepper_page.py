@@ -14,7 +14,8 @@ questions 3 and 4 and writes the results as JSON into ``#autotest`` (for headles
 from __future__ import annotations
 
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 1em 2em; color: #222; }
+body { font-family: system-ui, sans-serif; font-size: 16px; margin: 1em 2em; color: #222; }
+@media (max-width: 600px) { body { margin: .5em; } .controls button { padding: .3em .5em; } }
 h1 { font-size: 1.3em; margin: 0 0 .4em 0; }
 .controls { display: flex; gap: .5em; align-items: center; margin: .5em 0; flex-wrap: wrap;
   position: sticky; top: 0; background: #fff; padding: .3em 0; z-index: 2; }
@@ -24,11 +25,15 @@ h1 { font-size: 1.3em; margin: 0 0 .4em 0; }
 #slider { flex: 1; min-width: 10em; }
 .frame pre, .frame .caption { background: #f6f6f6; border-left: 4px solid #ff8c00;
   padding: .5em 1em; white-space: pre-wrap; font-size: .95em; }
-.formula { font-family: ui-monospace, monospace; font-weight: bold; margin: .2em 0 .5em 0; }
+.formula { font-family: ui-monospace, monospace; font-weight: bold; margin: .2em 0 .5em 0;
+  font-size: 15px; }
+/* a monospace font without a size in px is shrunk to 13 px by browsers: sizes in px */
+pre, code, table.quiz, table.quiz input { font-size: 15px; }
+button, input, select, label { font-size: 15px; }
 .graphbox { overflow: auto; max-height: 70vh; border: 1px solid #ddd; }
 body.fit .graphbox svg.graph { width: 100% !important; height: auto !important; }
-.help { color: #666; font-size: .85em; }
-table.quiz { border-collapse: collapse; font-family: ui-monospace, monospace; }
+.help { color: #666; font-size: 14px; }
+table.quiz { border-collapse: collapse; font-family: ui-monospace, monospace; font-size: 15px; }
 table.quiz td { padding: .2em .5em; vertical-align: top; white-space: nowrap; }
 table.quiz td.feedback { white-space: normal; }
 table.quiz input { font: inherit; width: 9em; padding: .15em .3em; border: 2px solid #bbb;
@@ -225,6 +230,19 @@ SCRIPT = r"""
     out.states = state;
     var box = frames[current].querySelector(".graphbox");
     out.scroll = box ? [box.scrollLeft, box.scrollTop, box.scrollWidth, box.clientWidth] : null;
+    var smallest = 1e9;
+    var all = document.querySelectorAll("body *");
+    for (var k = 0; k < all.length; k++) {
+      if (all[k].closest("svg") || !all[k].childNodes.length) { continue; }
+      var own = false;
+      for (var c = 0; c < all[k].childNodes.length; c++) {
+        if (all[k].childNodes[c].nodeType === 3 && all[k].childNodes[c].textContent.trim()) { own = true; }
+      }
+      var size = parseFloat(getComputedStyle(all[k]).fontSize);
+      if (own && size < smallest) { smallest = size; out.smallest_at = all[k].tagName + "." + all[k].className; }
+    }
+    out.smallest_font = smallest;
+    out.viewport = window.innerWidth;
     out.visible = [];
     for (var k = 0; k < frames.length; k++) { if (!frames[k].hidden) { out.visible.push(k); } }
     var pre = document.createElement("pre");
@@ -240,6 +258,7 @@ PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <style>{style}</style>
 </head>
@@ -273,3 +292,70 @@ QUIZ_HELP = ("Type each number with {digits} decimals and press Enter (or check)
              "(within one unit of the last decimal, so hand round-off is fine). Red: not yet, "
              "with what it is built from; try again or reveal. Your answers stay in this browser "
              "across reloads. Keys: &larr; / &rarr; move between steps when not typing.")
+
+
+EXAM_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; font-size: 16px; margin: 1em; color: #222;
+  max-width: 60em; }}
+pre {{ background: #f6f6f6; padding: .6em; white-space: pre-wrap; font-size: 15px; }}
+h2 {{ font-size: 1.1em; margin: 1.2em 0 .3em 0; }}
+.formula {{ font-family: ui-monospace, monospace; font-size: 15px; }}
+label {{ display: block; margin: .25em 0; font-family: ui-monospace, monospace; font-size: 15px; }}
+input {{ font: inherit; width: 10em; padding: .15em .3em; }}
+button {{ font-size: 16px; padding: .4em 1em; margin: .5em .5em .5em 0; }}
+textarea {{ width: 100%; min-height: 12em; font: 14px ui-monospace, monospace; }}
+</style>
+</head>
+<body data-file="{answers_name}">
+<h1>{title}</h1>
+<p>This page checks nothing: type every number with {digits} decimals, then save your
+answers file and hand it in.</p>
+<pre>{question}</pre>
+{sections}
+<p><button id="save" type="button">save answers file</button>
+<button id="show" type="button">show the answers text</button></p>
+<textarea id="text" readonly hidden aria-label="answers text"></textarea>
+<script>
+(function () {{
+  var inputs = document.querySelectorAll("input[data-name]");
+  var key = "micrograd-exam:" + document.title;
+  var saved = {{}};
+  try {{ saved = JSON.parse(window.localStorage.getItem(key) || "{{}}") || {{}}; }} catch (e) {{ saved = {{}}; }}
+  function text() {{
+    var lines = ["# " + document.title];
+    for (var k = 0; k < inputs.length; k++) {{
+      var v = inputs[k].value.trim();
+      if (v) {{ lines.push(inputs[k].getAttribute("data-name") + " = " + v); }}
+    }}
+    return lines.join("\n") + "\n";
+  }}
+  for (var k = 0; k < inputs.length; k++) {{
+    var name = inputs[k].getAttribute("data-name");
+    if (saved[name] !== undefined) {{ inputs[k].value = saved[name]; }}
+    inputs[k].addEventListener("input", function () {{
+      var all = {{}};
+      for (var j = 0; j < inputs.length; j++) {{ all[inputs[j].getAttribute("data-name")] = inputs[j].value; }}
+      try {{ window.localStorage.setItem(key, JSON.stringify(all)); }} catch (e) {{ }}
+    }});
+  }}
+  document.getElementById("show").onclick = function () {{
+    var area = document.getElementById("text");
+    area.value = text(); area.hidden = false;
+  }};
+  document.getElementById("save").onclick = function () {{
+    var a = document.createElement("a");
+    a.href = "data:text/plain;charset=utf-8," + encodeURIComponent(text());
+    a.download = document.body.getAttribute("data-file");
+    document.body.appendChild(a); a.click(); a.remove();
+  }};
+}})();
+</script>
+</body>
+</html>
+"""

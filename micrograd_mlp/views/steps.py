@@ -38,9 +38,6 @@ from .viewmodel import Namer, build_view, fill_template, format_number, paren
 __all__ = ["Entry", "VectorStep", "ExerciseSteps", "exercise_steps", "format_steps",
            "is_network", "define_intermediates"]
 
-# how a loss of the hand-worked example reads, per component: (formula, factor)
-_SQUARED_LOSSES = {"squared_error": ("{x} - {y}", 1.0, "1/2"),
-                   "sum_squared_error": ("2 * ({x} - {y})", 2.0, "")}
 
 
 @dataclass
@@ -143,7 +140,7 @@ def is_network(model, root: Value) -> bool:
 class _Net:
     """The graph read layer by layer: values, gradients and activation derivatives."""
 
-    def __init__(self, root: Value, model):
+    def __init__(self, root: Value, model, shown=None):
         if not is_network(model, root):
             raise TraceInputError("exercise-level steps need an MLP whose last forward pass "
                                   "feeds the root (call the model, then the loss, then trace)")
@@ -155,10 +152,16 @@ class _Net:
         self.grads = gradients(root, collapse=True)
         self.view = build_view(root, collapse=True)
         self.rname = root.label or "E"
+        self.shown = shown or {}
+
+    def val(self, node: Value) -> float:
+        """The node's forward value (as carried, when ``shown`` replaces it)."""
+        return float(self.shown.get(("value", node), node.data))
 
     def grad(self, node: Value) -> float:
-        """``dE/d node`` from the replayed backward pass (0 when none reaches it)."""
-        return float(self.grads.get(node, 0.0))
+        """``dE/d node`` from the replayed backward pass (0 when none reaches it), or
+        the carried value ``shown`` gives."""
+        return float(self.shown.get(("grad", node), self.grads.get(node, 0.0)))
 
     def activated(self, l: int) -> bool:
         """True when layer ``l`` has an activation (``x_l`` is not ``s_l`` itself)."""
@@ -169,7 +172,9 @@ class _Net:
         return f"x{l}" if l == 0 or self.activated(l) else f"s{l}"
 
     def local(self, x: Value, s: Value) -> float:
-        """``dx/ds`` of the activation, as the collapsed view computed it."""
+        """``dx/ds`` of the activation, as the collapsed view computed it (or carried)."""
+        if ("local", x) in self.shown:
+            return float(self.shown[("local", x)])
         for edge in self.view.edges.get(x, ()):
             if edge.inp is s:
                 return float(edge.local)
@@ -190,22 +195,22 @@ def _forward_steps(net: _Net, digits: int) -> List[Tuple]:
         entries = []
         for i, (neuron, s) in enumerate(zip(layer.neurons, net.cache[f"s{l}"])):
             names = [f"W{l}[{i},{j}] * {prev}[{j}]" for j in range(len(xs))]
-            nums = [f"{paren(format_number(w.data, digits))} * {paren(format_number(x.data, digits))}"
+            nums = [f"{paren(format_number(net.val(w), digits))} * {paren(format_number(net.val(x), digits))}"
                     for w, x in zip(neuron.w, xs)]
-            terms = [w.data * x.data for w, x in zip(neuron.w, xs)]
+            terms = [net.val(w) * net.val(x) for w, x in zip(neuron.w, xs)]
             if layer.bias:
                 names.append(f"b{l}[{i}]")
-                nums.append(paren(format_number(neuron.b.data, digits)))
-                terms.append(neuron.b.data)
-            entries.append(Entry(f"s{l}[{i}]", float(s.data), " + ".join(names), " + ".join(nums),
+                nums.append(paren(format_number(net.val(neuron.b), digits)))
+                terms.append(net.val(neuron.b))
+            entries.append(Entry(f"s{l}[{i}]", float(net.val(s)), " + ".join(names), " + ".join(nums),
                                  tuple(terms)))
         plus = f" + b{l}" if layer.bias else ""
         keys = (prev, f"W{l}", f"mul{l}", f"s{l}") + ((f"b{l}", f"add{l}") if layer.bias else ())
         out.append(("forward", f"s{l}", f"s{l} = W{l} {prev}{plus}", entries, None, f"s{l}", keys))
         if net.activated(l):
             act = _short(layer.activation_name)
-            entries = [Entry(f"x{l}[{i}]", float(x.data), f"{act}(s{l}[{i}])",
-                             f"{act}({format_number(s.data, digits)})")
+            entries = [Entry(f"x{l}[{i}]", float(net.val(x)), f"{act}(s{l}[{i}])",
+                             f"{act}({format_number(net.val(s), digits)})")
                        for i, (s, x) in enumerate(zip(net.cache[f"s{l}"], net.cache[f"x{l}"]))]
             out.append(("forward", f"x{l}", f"x{l} = {act}(s{l})", entries, None, f"x{l}",
                         (f"s{l}", f"act{l}", f"x{l}")))
@@ -218,8 +223,21 @@ def _short(activation_name: str) -> str:
 
 
 def _loss_kind(net: _Net):
+    """The registry entry of the loss at the root when it declares a per-output term
+    and gradient (``term``, ``output_gradient``), else None: the steps read the loss's
+    formulas from its entry, never from its name."""
     group = net.view.groups.get(net.root)
-    return _SQUARED_LOSSES.get(group.name) if group is not None else None
+    entry = COMPOSITES.get(group.name) if group is not None else None
+    if entry is None or not (entry.term and entry.output_gradient and entry.term_fn):
+        return None
+    return entry
+
+
+def _vector_form(template: str, top: str) -> str:
+    """A per-output term written for whole vectors: ``1/2 * ({out} - {target})^2`` ->
+    ``1/2 ||x2 - y||^2``."""
+    inner = template.replace("{out} - {target}", f"{top} - y")
+    return inner.replace(f"({top} - y)^2", f"||{top} - y||^2").replace(" * ||", " ||")
 
 
 def _targets(net: _Net) -> Optional[List[Value]]:
@@ -248,17 +266,14 @@ def _loss_step(net: _Net, digits: int) -> Tuple:
         group = net.view.groups.get(net.root)
         formula = COMPOSITES[group.name].formula if group is not None and group.name in COMPOSITES \
             else f"{net.rname} = loss({top}, y)"
-        entry = Entry(net.rname, float(net.root.data))
+        entry = Entry(net.rname, float(net.val(net.root)))
         return ("forward", net.rname, formula, [entry], None, "E", keys)
-    half = kind[2] == "1/2"
-    k = 0.5 if half else 1.0
-    pre = "1/2 * " if half else ""
-    names = [f"{pre}({top}[{i}] - y[{i}])^2" for i in range(len(outs))]
-    nums = [f"{pre}({format_number(o.data, digits)} - {format_number(y.data, digits)})^2"
-            for o, y in zip(outs, ys)]
-    terms = tuple(k * (o.data - y.data) ** 2 for o, y in zip(outs, ys))
-    what = f"{net.rname} = 1/2 ||{top} - y||^2" if half else f"{net.rname} = ||{top} - y||^2"
-    entry = Entry(net.rname, float(net.root.data), " + ".join(names), " + ".join(nums), terms)
+    names = [kind.term.format(out=f"{top}[{i}]", target=f"y[{i}]") for i in range(len(outs))]
+    nums = [kind.term.format(out=format_number(net.val(o), digits),
+                             target=format_number(net.val(y), digits)) for o, y in zip(outs, ys)]
+    terms = tuple(float(kind.term_fn(net.val(o), net.val(y))) for o, y in zip(outs, ys))
+    what = f"{net.rname} = {_vector_form(kind.term, top)}"
+    entry = Entry(net.rname, float(net.val(net.root)), " + ".join(names), " + ".join(nums), terms)
     return ("forward", net.rname, what, [entry], None, "E", keys)
 
 
@@ -273,13 +288,13 @@ def _output_gradient(net: _Net, digits: int) -> Tuple:
         entries = [Entry(f"d{r}/d{top}[{i}]", net.grad(o)) for i, o in enumerate(outs)]
         formula = f"d{r}/d{top} from the loss: {rule}"
     else:
-        template = kind[0]
+        template = kind.output_gradient
         entries = [Entry(f"d{r}/d{top}[{i}]", net.grad(o),
-                         template.format(x=f"{top}[{i}]", y=f"y[{i}]"),
-                         template.format(x=format_number(o.data, digits),
-                                         y=paren(format_number(y.data, digits))))
+                         template.format(out=f"{top}[{i}]", target=f"y[{i}]"),
+                         template.format(out=format_number(net.val(o), digits),
+                                         target=paren(format_number(net.val(y), digits))))
                    for i, (o, y) in enumerate(zip(outs, ys))]
-        formula = f"d{r}/d{top} = " + template.format(x=top, y="y")
+        formula = f"d{r}/d{top} = " + template.format(out=top, target="y")
     return ("backward", f"d{r}/d{top}", formula, entries, None, f"d{r}/d{top}", (top, "y", "E"))
 
 
@@ -293,7 +308,7 @@ def _layer_backward(net: _Net, layer, digits: int) -> List[Tuple]:
     if net.activated(l):
         act = _short(layer.activation_name)
         locals_ = [net.local(x, s) for s, x in zip(ss, xs)]
-        rule, numbers = _derivative_rule(layer.activation_name, l, digits, xs)
+        rule, numbers = _derivative_rule(layer.activation_name, l, digits, xs, net)
         out.append(("backward", f"{act}'(s{l})", f"{act}'(s{l}) = {rule(f'x{l}', f's{l}')}",
                     [Entry(f"{act}'(s{l}[{i}])", v, rule(f"x{l}[{i}]", f"s{l}[{i}]"), numbers(i))
                      for i, v in enumerate(locals_)], None, f"{act}'(s{l})",
@@ -307,7 +322,7 @@ def _layer_backward(net: _Net, layer, digits: int) -> List[Tuple]:
     rows, cols = len(ss), len(below)
     dW = [Entry(f"d{r}/dW{l}[{i},{j}]", net.grad(n.w[j]), f"{ds}[{i}] * {prev}[{j}]",
                 f"{paren(format_number(net.grad(ss[i]), digits))} * "
-                f"{paren(format_number(below[j].data, digits))}")
+                f"{paren(format_number(net.val(below[j]), digits))}")
           for i, n in enumerate(layer.neurons) for j in range(cols)]
     out.append(("backward", f"d{r}/dW{l}", f"d{r}/dW{l} = {ds} {prev}^T   (outer product)",
                 dW, (rows, cols), f"d{r}/dW{l}", (f"s{l}", f"mul{l}", f"W{l}", prev)))
@@ -327,38 +342,45 @@ def _input_gradient(net: _Net, layer, digits: int) -> Tuple:
     entries = []
     for j, x in enumerate(below):
         names = [f"W{l}[{i},{j}] * d{r}/ds{l}[{i}]" for i in range(len(ss))]
-        nums = [f"{paren(format_number(n.w[j].data, digits))} * "
+        nums = [f"{paren(format_number(net.val(n.w[j]), digits))} * "
                 f"{paren(format_number(net.grad(s), digits))}" for n, s in zip(layer.neurons, ss)]
-        terms = tuple(n.w[j].data * net.grad(s) for n, s in zip(layer.neurons, ss))
+        terms = tuple(net.val(n.w[j]) * net.grad(s) for n, s in zip(layer.neurons, ss))
         entries.append(Entry(f"d{r}/d{prev}[{j}]", net.grad(x), " + ".join(names),
                              " + ".join(nums), terms))
     return ("backward", f"d{r}/d{prev}", f"d{r}/d{prev} = W{l}^T d{r}/ds{l}", entries, None,
             f"d{r}/d{prev}", (f"s{l}", f"mul{l}", f"W{l}", prev))
 
 
-def _derivative_rule(activation: str, l: int, digits: int, xs):
-    """``(rule(x_name, s_name) -> text, numbers(i) -> text)`` for ``f'(s)``: written
-    with the layer's output for sigmoid and tanh (as by hand), else the registered
-    derivative with ``x`` replaced by the pre-activation."""
-    if activation == "sigmoid":
-        return (lambda x, s: f"{x} * (1 - {x})",
-                lambda i: f"{format_number(xs[i].data, digits)} * (1 - {format_number(xs[i].data, digits)})")
-    if activation == "tanh":
-        return (lambda x, s: f"1 - {x}^2",
-                lambda i: f"1 - {paren(format_number(xs[i].data, digits))}^2")
+def _derivative_rule(activation: str, l: int, digits: int, xs, net: "_Net"):
+    """``(rule(x_name, s_name) -> text, numbers(i) -> text)`` for ``f'(s)``: through
+    the layer's output when the activation's registry entry declares that form
+    (``x * (1 - x)``, as by hand), else its registered derivative with ``x`` replaced by
+    the pre-activation."""
     info = COMPOSITES.get(activation)
+    form = info.output_derivative if info is not None else ""
+    if form:
+        return (lambda x, s: form.format(out=x),
+                lambda i: form.format(out=paren(format_number(net.val(xs[i]), digits))))
     text = info.derivative if info is not None and info.derivative else ""
+    if "=" in text:  # "ReLU'(x) = 1 if x > 0 else 0": the right-hand side
+        text = text.split("=", 1)[1].strip()
     return (lambda x, s: re.sub(r"\bx\b", s, text) if text else f"d{x}/d{s}", lambda i: "")
 
 
-def exercise_steps(root: Value, model, digits: int = 4, forward: bool = True) -> ExerciseSteps:
+def exercise_steps(root: Value, model, digits: int = 4, forward: bool = True,
+                   shown=None) -> ExerciseSteps:
     """The hand solution's steps for ``model`` (an MLP whose last forward pass feeds
     ``root``): the forward vectors (``forward=True``) then, from the output layer back,
     ``dE/dx_L``, ``f'(s_l)``, ``dE/ds_l``, ``dE/dW_l``, ``dE/db_l``, ``dE/dx_(l-1)``.
-    ``digits`` sets the decimals of the numbers written into the formulas."""
+    ``digits`` sets the decimals of the numbers written into the formulas.
+    ``shown``: numbers to show instead of the graph's, ``{("value" | "grad" | "local",
+    node): number}`` (the rounded-carry solution of an exercise)."""
     forward = check_flag(forward, "forward")
     digits = check_int(digits, "digits", minimum=0, maximum=17)
-    net = _Net(root, model)
+    if shown is not None and not isinstance(shown, dict):
+        raise DataTypeError(f"shown must be a dict {{(kind, node): number}}, not "
+                            f"{type(shown).__name__}")
+    net = _Net(root, model, shown)
     raw = _forward_steps(net, digits) if forward else []
     raw.append(_output_gradient(net, digits))
     for layer in reversed(model.layers):
@@ -367,7 +389,9 @@ def exercise_steps(root: Value, model, digits: int = 4, forward: bool = True) ->
              for i, (phase, name, formula, entries, shape, key, keys) in enumerate(raw, 1)]
     ys = _targets(net)
     kind = _loss_kind(net)
-    loss = None if kind is None or ys is None else ("half" if kind[2] else "full")
+    # the vector view writes the loss as "half" (1/2 ||x - y||^2) or "full"
+    loss = None if kind is None or ys is None else \
+        ("half" if kind.term.startswith("1/2") else "full")
     x = np.array([v.data for v in net.cache["x0"]], dtype=float)
     y = None if ys is None else np.array([v.data for v in ys], dtype=float)
     given = {"x0": x}

@@ -75,18 +75,30 @@ PLAIN_NAME = re.compile(r"^([A-Za-z]+?)(\d*)$")
 _GREEK = {"sigma", "alpha", "beta", "gamma", "delta", "lambda", "mu", "theta", "eta"}
 
 
+#: the names a network's layers use: a digit after them is the layer (``W^{(1)}``)
+LAYER_BASES = ("W", "b", "s", "x")
+
+
 def _latex_label(label: str) -> str:
     """``W1[1,0]`` -> ``W^{(1)}_{1,0}``, ``x0[1]`` -> ``x^{(0)}_{1}``, ``yhat`` ->
-    ``\\hat{y}``; anything else in ``\\mathrm{}`` with special characters escaped."""
+    ``\\hat{y}``; a user's variable with a number (``w1``, ``a2``) -> ``w_1``, since
+    ``^{(1)}`` reads as "layer 1"; anything else in ``\\mathrm{}`` with special
+    characters escaped."""
     m = INDEXED_NAME.match(label)
     if m:
         base, layer, idx = m.groups()
-        sup = f"^{{({layer})}}" if layer else ""
+        sup = f"^{{({layer})}}" if layer and base in LAYER_BASES else \
+            (f"_{{{layer}}}" if layer else "")
+        if layer and base not in LAYER_BASES:
+            return f"{_latex_base(base)}_{{{layer},{idx.replace(' ', '')}}}"
         return f"{_latex_base(base)}{sup}_{{{idx.replace(' ', '')}}}"
     m = PLAIN_NAME.match(label)
     if m:
         base, layer = m.groups()
-        return f"{_latex_base(base)}^{{({layer})}}" if layer else _latex_base(base)
+        if not layer:
+            return _latex_base(base)
+        return f"{_latex_base(base)}^{{({layer})}}" if base in LAYER_BASES else \
+            f"{_latex_base(base)}_{{{layer}}}"
     return "\\mathrm{" + latex_escape(label) + "}"
 
 
