@@ -16,7 +16,7 @@ import numpy as np
 
 from micrograd_mlp import MLP, Value, examples
 from micrograd_mlp.grading import answers, hand_solution, numpy_backward
-from micrograd_mlp.grading.exercises import Exercise, make_exercise, parse_net
+from micrograd_mlp.grading.exercises import Exercise, make_exercise, parse_net, variant_seed
 from micrograd_mlp.nets import (callbacks, checkpoint, data, history, lr_scheduler, metrics,
                                 torch_bridge)
 from micrograd_mlp.nets.optim import SGD
@@ -307,6 +307,22 @@ _VIEW_CASES = {
                                   lambda: (answers.parse_value, ("0.5",), {})),
     "grading.answers.canonical_name": (answers.canonical_name, lambda: (
         answers.canonical_name, ("dE/dx",), {})),
+    "views.stepper.exam_html": (stepper.exam_html, lambda: (
+        stepper.exam_html, (_exercise().steps,), {})),
+    "views.stepper.write_exam": (stepper.write_exam, lambda: (
+        stepper.write_exam, (_exercise().steps, "exam.html"), {})),
+    "grading.hand_solution.EntryResult": (hand_solution.EntryResult, lambda: (
+        hand_solution.EntryResult, ("E", "E", "loss", "right", 0.5, 0.5, 0.5), {})),
+    "grading.hand_solution.graph_steps": (hand_solution.graph_steps, lambda: (
+        hand_solution.graph_steps, (_root(),), {})),
+    "grading.hand_solution.rounded_carry": (hand_solution.rounded_carry, lambda: (
+        hand_solution.rounded_carry, (_root(),), {})),
+    "grading.hand_solution.round_half_away": (hand_solution.round_half_away, lambda: (
+        hand_solution.round_half_away, (0.125, 2), {})),
+    "grading.answers.quote": (answers.quote, lambda: (answers.quote, ("x" * 100,), {})),
+    "grading.answers.decimals_of": (answers.decimals_of, lambda: (
+        answers.decimals_of, (5e-05,), {})),
+    "grading.exercises.variant_seed": (variant_seed, lambda: (variant_seed, ("hw3", "s1"), {})),
     "examples.task5": (examples.task5, lambda: (examples.task5, (), {})),
     "examples.get": (examples.get, lambda: (examples.get, ("task5",), {})),
     "grading.exercises.make_exercise": (make_exercise, lambda: (make_exercise, ("1-1",), {})),

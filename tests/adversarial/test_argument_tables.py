@@ -23,6 +23,47 @@ from .api_calls import BAD, PUBLIC, call, trial_call
 
 # name -> [(parameter, bad value (a key of BAD), exact error type, message fragment)]
 TABLES = {
+    'micrograd_mlp.views.stepper.exam_html': [
+        ('steps', 'None', DataTypeError, 'steps must be the ExerciseSteps of an exercise, not NoneType'),
+        ('steps', 'dict', DataTypeError, 'steps must be the ExerciseSteps of an exercise, not dict'),
+    ],
+    'micrograd_mlp.views.stepper.write_exam': [
+        ('steps', 'str', DataTypeError, 'steps must be the ExerciseSteps of an exercise, not str'),
+        ('path', 'None', DataTypeError, 'path must be a file name (str or pathlib.Path), not NoneType'),
+        ('path', 'folder', ArgumentError, "path '.' is a folder: give a file name"),
+    ],
+    'micrograd_mlp.grading.hand_solution.EntryResult': [
+        ('+', 'None', TypeError, 'positional argument'),
+    ],
+    'micrograd_mlp.grading.hand_solution.graph_steps': [
+        ('root', 'None', TraceInputError, 'needs the root Value of a graph, not NoneType'),
+        ('root', 'ragged', TraceInputError, 'needs the root Value of a graph, not list'),
+    ],
+    'micrograd_mlp.grading.hand_solution.rounded_carry': [
+        ('root_or_catalog', 'None', TraceInputError, 'needs the root Value of a graph, not NoneType'),
+        ('root_or_catalog', 'dict', TraceInputError, 'needs the root Value of a graph, not dict'),
+    ],
+    'micrograd_mlp.grading.hand_solution.round_half_away': [
+        ('value', 'None', DataTypeError, 'value must be a number, not NoneType'),
+        ('value', 'nan', ArgumentError, 'value must be a finite number, got nan'),
+        ('decimals', 'neg', ArgumentError, 'decimals must be >= 0, got -1'),
+        ('decimals', 'fraction', DataTypeError, 'decimals must be an integer, not float'),
+        ('decimals', 'huge', ArgumentError, 'decimals must be <= 300'),
+    ],
+    'micrograd_mlp.grading.answers.quote': [
+        ('text', 'None', DataTypeError, 'text must be a string, not NoneType'),
+        ('text', 'ragged', DataTypeError, 'text must be a string, not list'),
+    ],
+    'micrograd_mlp.grading.answers.decimals_of': [
+        ('half', 'str', DataTypeError, 'half must be a number, not str'),
+        ('half', 'inf', ArgumentError, 'half must be a finite number, got inf'),
+        ('half', 'nan', ArgumentError, 'half must be a finite number, got nan'),
+    ],
+    'micrograd_mlp.grading.exercises.variant_seed': [
+        ('assignment', 'None', DataTypeError, 'assignment must be a string, not NoneType'),
+        ('student', 'neg', DataTypeError, 'student must be a string, not int'),
+        ('student', 'dict', DataTypeError, 'student must be a string, not dict'),
+    ],
     'micrograd_mlp.nets.data.xor': [
         ('+', 'None', TypeError, 'positional argument'),
     ],
