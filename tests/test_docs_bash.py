@@ -21,6 +21,7 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"^```bash\n(.*?)^```", re.S | re.M)
 RUNNABLE = ("micrograd-mlp ", "printf ", "mkdir ", "cp ")
 SLOW = ("demo ", "--frames", "--html", "--quiz")  # long runs: Chromium/Graphviz heavy
+SERVERS = ("micrograd-mlp studio",)  # serve until Ctrl-C: their options are parsed, not run
 
 
 def commands(page):
@@ -45,6 +46,10 @@ def test_bash_blocks_run_as_written(page, lines, tmp_path, monkeypatch, capsys):
         if any(s in command for s in SLOW):
             continue
         allowed = (0, 1) if " check " in f" {command} " else (0,)
+        if command.startswith(SERVERS):
+            args = cli._build_parser().parse_args(shlex.split(command)[1:])  # exits 2 if wrong
+            assert args.command == "studio"
+            continue
         if command.startswith("micrograd-mlp ") and not re.search(r"[<>|]", command):
             try:  # in this process: no start-up cost
                 code = cli.main(shlex.split(command)[1:])
