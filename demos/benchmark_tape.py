@@ -24,8 +24,10 @@ Also: the recording (``Recorded(root)`` from a built graph) against one built fo
 backward, at each size, and the kernels' first compilation (in a fresh process with an
 empty cache) apart from loading them from the disk cache.
 
-Run alone: ``python demos/benchmark_tape.py [--quick]``; ``make bench`` runs it as part
-of the benchmark (table in ``benchmark.md``, figure ``benchmark_tape.png``).
+Run alone: ``python demos/benchmark_tape.py [--quick]`` (figure
+``demos/out/benchmark_tape.png``); ``make bench`` runs it as part of the benchmark
+(table in ``benchmark.md``, figure ``benchmark_tape.png``, both copied to
+``demos/figures/``).
 """
 from __future__ import annotations
 
@@ -462,7 +464,7 @@ def main(argv=None):
     res = bench_tape(args.quick)
     table = tape_table(res)
     if "skipped" not in res:
-        tape_figure(res, out / "benchmark_tape")
+        tape_figure(res, out / "benchmark_tape")   # demos/out only: make bench copies its own
     if not args.quiet:
         print(table)
         for what, value, target, ok in tape_checks(res):

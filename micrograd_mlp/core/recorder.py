@@ -325,7 +325,8 @@ class Recorded:
                 args.append(RefSpec(c, b))
                 grads.append(r)
         scalar_beside_batch = tuple(out_b and not b for b in arg_b)
-        return OpGroup(op, RefSpec(members, out_b), args, grads, scalar_beside_batch)
+        return OpGroup(op, RefSpec(members, out_b), args, grads, scalar_beside_batch,
+                       [plan.order[i] for i in members])
 
     # ------------------------------------------------------------ binding
 
