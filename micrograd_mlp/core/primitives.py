@@ -174,10 +174,17 @@ def _neg():
 
 
 def _check_pow_const(u, c):
-    c_is_int = float(c).is_integer() if c.__class__ is not ndarray else bool(np.all(np.mod(c, 1) == 0))
-    if not c_is_int and _any(u < 0):
+    if c.__class__ is ndarray:
+        # replay stacks nodes with different exponents: each base against its own
+        # exponent (u^3 of a negative u is fine beside a u^0.5 of a positive one)
+        if np.any((np.mod(c, 1) != 0) & (u < 0)):
+            return f"a negative base to the non-integer power {c} has no real value"
+        if np.any((c < 0) & (u == 0)):
+            return f"0 to the negative power {c} is a division by zero"
+        return None
+    if not float(c).is_integer() and _any(u < 0):
         return f"a negative base to the non-integer power {c} has no real value"
-    if _any(c < 0) and _any(u == 0):
+    if c < 0 and _any(u == 0):
         return f"0 to the negative power {c} is a division by zero"
     return None
 
