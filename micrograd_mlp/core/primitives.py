@@ -99,52 +99,52 @@ def _indicator(cond):
 # ---------------------------------------------------------------- arithmetic
 
 
-# The compiled rules (``c_*``): the rows' rules on single floats, for numba. They run
-# with numpy's floating-point rules (x / 0 is inf, an overflow is inf), as the rows'
-# numpy branches do; each mirrors its row's NaN choices.
+# The compiled rules (``_c_*`` and the rows' lambdas): the rows' rules on single floats,
+# for numba. They run with numpy's floating-point rules (x / 0 is inf, an overflow is
+# inf), as the rows' numpy branches do; each mirrors its row's NaN choices.
 
 
-def c_add(u, v):
+def _c_add(u, v):
     return u + v
 
 
-def c_add_partials(out, u, v):
+def _c_add_partials(out, u, v):
     return (1.0, 1.0)
 
 
 @primitive("add", symbol="+", arity=2, text="{u} + {v}", latex="{u} + {v}",
            local_text=("1", "1"), precedence=1, operand_precedence=(1, 1),
-           compiled_forward=c_add, compiled_partials=c_add_partials)
+           compiled_forward=_c_add, compiled_partials=_c_add_partials)
 def _add():
     return (lambda u, v: u + v), (lambda out, u, v: (1.0, 1.0))
 
 
-def c_sub(u, v):
+def _c_sub(u, v):
     return u - v
 
 
-def c_sub_partials(out, u, v):
+def _c_sub_partials(out, u, v):
     return (1.0, -1.0)
 
 
 @primitive("sub", symbol="-", arity=2, text="{u} - {v}", latex="{u} - {v}",
            local_text=("1", "-1"), precedence=1, operand_precedence=(1, 2),
-           compiled_forward=c_sub, compiled_partials=c_sub_partials)
+           compiled_forward=_c_sub, compiled_partials=_c_sub_partials)
 def _sub():
     return (lambda u, v: u - v), (lambda out, u, v: (1.0, -1.0))
 
 
-def c_mul(u, v):
+def _c_mul(u, v):
     return u * v
 
 
-def c_mul_partials(out, u, v):
+def _c_mul_partials(out, u, v):
     return (v, u)
 
 
 @primitive("mul", symbol="*", arity=2, text="{u} * {v}", latex="{u} \\cdot {v}",
            local_text=("{v}", "{u}"), precedence=2, operand_precedence=(2, 3),
-           compiled_forward=c_mul, compiled_partials=c_mul_partials)
+           compiled_forward=_c_mul, compiled_partials=_c_mul_partials)
 def _mul():
     return (lambda u, v: u * v), (lambda out, u, v: (v, u))
 
@@ -189,11 +189,11 @@ def _check_pow_const(u, c):
     return None
 
 
-def c_check_pow_const(u, c):
+def _c_check_pow_const(u, c):
     return (c % 1.0 != 0.0 and u < 0.0) or (c < 0.0 and u == 0.0)   # inf, NaN: not integers
 
 
-def c_pow_const_partials(out, u, c):
+def _c_pow_const_partials(out, u, c):
     if c == 0.0:
         return (0.0, 0.0)
     if c == 2.0:
@@ -231,8 +231,8 @@ def _pow_float(u, c):
            local_latex=("{c} \\cdot {u}^{{{c} - 1}}", "0"), precedence=4,
            operand_precedence=(5, 5), constant_input=1, constant_symbol="^{c}",
            constant_local=_pow_const_local, check=_check_pow_const,
-           compiled_forward=lambda u, c: u ** c, compiled_partials=c_pow_const_partials,
-           compiled_check=c_check_pow_const)
+           compiled_forward=lambda u, c: u ** c, compiled_partials=_c_pow_const_partials,
+           compiled_check=_c_check_pow_const)
 def _pow_const():
     # u ** c with a constant exponent c (the second input, a constant node)
     def partials(out, u, c):
@@ -254,11 +254,11 @@ def _check_pow(u, v):
     return None
 
 
-def c_check_pow(u, v):
+def _c_check_pow(u, v):
     return u < 0.0 or (u == 0.0 and v <= 0.0)
 
 
-def c_pow_partials(out, u, v):
+def _c_pow_partials(out, u, v):
     du = 0.0 if v == 0.0 else v * u ** (v - 1.0)   # d(u^0)/du = 0, also at u = NaN
     dv = 0.0 if u == 0.0 else out * math.log(u)   # the limit of u^v ln u as u -> 0+
     return (du, dv)
@@ -268,8 +268,8 @@ def c_pow_partials(out, u, v):
            local_text=("{v} * {u}^({v} - 1)", "{u}^{v} * ln({u})"),
            local_latex=("{v} \\cdot {u}^{{{v} - 1}}", "{u}^{{{v}}} \\ln {u}"),
            precedence=4, operand_precedence=(5, 5), check=_check_pow,
-           compiled_forward=lambda u, v: u ** v, compiled_partials=c_pow_partials,
-           compiled_check=c_check_pow)
+           compiled_forward=lambda u, v: u ** v, compiled_partials=_c_pow_partials,
+           compiled_check=_c_check_pow)
 def _pow():
     def partials(out, u, v):
         du = v * _pow_float(u, v - 1.0) if not (v.__class__ is float and v == 0.0) else 0.0
@@ -428,11 +428,11 @@ def _erf():
 # ---------------------------------------------------------------- selection and sums
 
 
-def c_where(c, u, v):
+def _c_where(c, u, v):
     return u if c > 0.0 else (v if c <= 0.0 else math.nan)
 
 
-def c_where_partials(out, c, u, v):
+def _c_where_partials(out, c, u, v):
     take = 1.0 if c > 0.0 else (0.0 if c <= 0.0 else math.nan)
     return (0.0, take, 1.0 - take)
 
@@ -441,7 +441,7 @@ def c_where_partials(out, c, u, v):
            latex="\\operatorname{{where}}({c} > 0, {u}, {v})",
            local_text=("0", "[{c} > 0]", "[{c} <= 0]"),
            local_latex=("0", "[{c} > 0]", "[{c} \\le 0]"),
-           compiled_forward=c_where, compiled_partials=c_where_partials)
+           compiled_forward=_c_where, compiled_partials=_c_where_partials)
 def _where():
     def forward(c, u, v):
         if c.__class__ is float and u.__class__ is float and v.__class__ is float:

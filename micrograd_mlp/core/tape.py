@@ -69,6 +69,16 @@ def choose_engine(engine: str, order) -> str:
                                 "or the package's `compiled` extra)")
         return "numpy"
     ops = {n.op for n in order if n.parents}
+    try:
+        kernels()    # loaded (or compiled) here, so a rule numba refuses is known below
+    except Exception as err:  # noqa: BLE001 - numba's errors have many classes
+        if engine == "compiled":
+            raise
+        if "" not in _WARNED:
+            _WARNED.add("")
+            warnings.warn(f"the compiled tape is unavailable ({type(err).__name__}: {err}); "
+                          f"recorded graphs replay with numpy", SlowReplayWarning, stacklevel=4)
+        return "numpy"
     missing = sorted(op for op in ops
                      if op not in PRIMITIVES or not PRIMITIVES[op].compiled or op in REFUSED)
     if not missing:
