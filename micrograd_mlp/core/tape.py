@@ -218,7 +218,8 @@ class TapeBinding:
     def forward(self) -> None:
         """Run every operation in order (the kernel stops at a domain error)."""
         t = self.tape
-        k, b = t.kernels.forward(t.codes, t.outs, t.ptr, t.args, self.values)
+        run = t.kernels.single()[0] if self.batch_size == 1 else t.kernels.forward
+        k, b = run(t.codes, t.outs, t.ptr, t.args, self.values)
         if k >= 0:
             raise t.domain_error(k, b, self.values)
 
@@ -230,8 +231,8 @@ class TapeBinding:
         if seed:
             self.grads.fill(0.0)
             self.grads[t.output_rows[0], 0] = 1.0   # a scalar: one column holds it
-        t.kernels.backward(t.codes, t.outs, t.ptr, t.args, t.needs, t.rg,
-                           self.values, self.grads)
+        run = t.kernels.single()[1] if self.batch_size == 1 else t.kernels.backward
+        run(t.codes, t.outs, t.ptr, t.args, t.needs, t.rg, self.values, self.grads)
 
     def zero_grads(self) -> None:
         """Prepare a backward whose outputs' gradients the caller writes."""

@@ -16,7 +16,8 @@ seconds, later processes load it from disk (:func:`kernels` reports which, and h
 long it took). Kernels read and write
 
 * ``V``, ``G`` -- ``(n_nodes, B)`` values and gradients, one row per node (a scalar
-  node holds its value in every column),
+  node holds its value in every column); ``forward1`` and ``backward1`` are the same
+  kernels compiled for ``B = 1`` (a scalar graph),
 * ``codes``, ``outs``, ``ptr``, ``args`` -- operation ``k`` has op code ``codes[k]``,
   writes row ``outs[k]`` and reads rows ``args[ptr[k]:ptr[k + 1]]``,
 * ``needs`` -- per entry of ``args``: that input receives a gradient; ``rg`` -- per
@@ -86,16 +87,30 @@ class KernelSet:
         self.copy_code = len(names)
         self.forward = module.forward
         self.backward = module.backward
+        self._module = module
         self.seconds = seconds
         self.from_cache = from_cache
         self.path = path
+        self.single_seconds = None     # the one-sample pair, made at its first use
+        self.single_from_cache = None
+
+    def single(self):
+        """``(forward1, backward1)``: the kernels compiled for one sample (a scalar graph),
+        compiled or loaded at the first call (their time in :attr:`single_seconds`)."""
+        if self.single_seconds is None:
+            with _LOCK:
+                if self.single_seconds is None:
+                    secs, hits = _warm(self._module.forward1, self._module.backward1)
+                    self.single_from_cache = hits
+                    self.single_seconds = secs
+        return self._module.forward1, self._module.backward1
 
     def __repr__(self):
         how = "loaded from the disk cache" if self.from_cache else "compiled"
         return f"KernelSet({len(self.names)} primitives, {how} in {self.seconds:.2f} s)"
 
 
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()
 _LOADED: Dict[str, KernelSet] = {}
 #: primitives whose compiled rules numba refused, with the reason
 REFUSED: Dict[str, str] = {}
@@ -199,15 +214,21 @@ def _load(names, source, key) -> KernelSet:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module   # numba finds the module by name when loading its cache
     spec.loader.exec_module(module)
-    # compile (or load) both kernels now, on the argument types the tape passes
+    seconds, hits = _warm(module.forward, module.backward)
+    return KernelSet(names, module, time.perf_counter() - t0, hits, path)
+
+
+def _warm(forward, backward):
+    """Compile (or load from the disk cache) a pair of kernels on the argument types the
+    tape passes: ``(seconds, True when loaded from the cache)``."""
+    t0 = time.perf_counter()
     i64, flags = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.bool_)
     none = np.zeros(0, dtype=np.int64)
     V = np.zeros((1, 1))
-    module.forward(none, none, i64, none, V)
-    module.backward(none, none, i64, none, flags, flags, V, V.copy())
-    seconds = time.perf_counter() - t0
-    hits = sum(module.forward.stats.cache_hits.values()) + sum(module.backward.stats.cache_hits.values())
-    return KernelSet(names, module, seconds, hits > 0, path)
+    forward(none, none, i64, none, V)
+    backward(none, none, i64, none, flags, flags, V, V.copy())
+    hits = sum(forward.stats.cache_hits.values()) + sum(backward.stats.cache_hits.values())
+    return time.perf_counter() - t0, hits > 0
 
 
 # ---------------------------------------------------------------- code generation
@@ -259,7 +280,11 @@ def _source(names) -> str:
         fwd += ["            " + line for line in f]
         bwd += ["            " + line for line in b]
     fwd.append("    return -1, 0")
-    return "\n".join(head + fwd + bwd) + "\n"
+    # the same kernels for one sample (a scalar graph): B a constant, so the loops over
+    # the samples vanish when compiled
+    one = [line.replace("B = V.shape[1]", "B = 1").replace("def forward(", "def forward1(")
+           .replace("def backward(", "def backward1(") for line in fwd + bwd]
+    return "\n".join(head + fwd + bwd + ["", ""] + one) + "\n"
 
 
 def _fixed(i, prim):
