@@ -112,6 +112,7 @@ class KernelSet:
 
 _LOCK = threading.RLock()
 _LOADED: Dict[str, KernelSet] = {}
+_BY_TABLE: Dict[tuple, tuple] = {}     # the table's rows -> (rows, their KernelSet)
 #: primitives whose compiled rules numba refused, with the reason
 REFUSED: Dict[str, str] = {}
 
@@ -126,6 +127,13 @@ def kernels() -> Optional[KernelSet]:
     loaded on first use for this set of rules), or None without numba."""
     if not HAVE_NUMBA:
         return None
+    # the rows themselves (not their names) key the kernels: a primitive registered
+    # again is a new row; kept in the memo, so an id is never reused while it is there
+    rows = tuple(PRIMITIVES.values())
+    fingerprint = (tuple(map(id, rows)), len(REFUSED))
+    found = _BY_TABLE.get(fingerprint)
+    if found is not None:
+        return found[1]
     with _LOCK:
         while True:
             names = compiled_names()
@@ -142,6 +150,9 @@ def kernels() -> Optional[KernelSet]:
                     raise
                 continue
             _LOADED[key] = found
+            if len(_BY_TABLE) > 16:
+                _BY_TABLE.clear()
+            _BY_TABLE[(tuple(map(id, rows)), len(REFUSED))] = (rows, found)
             return found
 
 
