@@ -69,31 +69,41 @@ def choose_engine(engine: str, order) -> str:
                                 "or the package's `compiled` extra)")
         return "numpy"
     ops = {n.op for n in order if n.parents}
-    try:
-        kernels()    # loaded (or compiled) here, so a rule numba refuses is known below
-    except Exception as err:  # noqa: BLE001 - numba's errors have many classes
-        if engine == "compiled":
-            raise
-        if "" not in _WARNED:
-            _WARNED.add("")
-            warnings.warn(f"the compiled tape is unavailable ({type(err).__name__}: {err}); "
-                          f"recorded graphs replay with numpy", SlowReplayWarning, stacklevel=4)
-        return "numpy"
-    missing = sorted(op for op in ops
-                     if op not in PRIMITIVES or not PRIMITIVES[op].compiled or op in REFUSED)
+    missing = _missing(ops)
+    if not missing:
+        try:
+            kernels(ops)   # loaded (or compiled) here: a rule numba refuses is found now
+        except Exception as err:  # noqa: BLE001 - numba's errors have many classes
+            if engine == "compiled":
+                raise
+            _warn_once("", f"the compiled tape is unavailable ({type(err).__name__}: {err}); "
+                           f"recorded graphs replay with numpy")
+            return "numpy"
+        missing = _missing(ops)
     if not missing:
         return "compiled"
     if engine == "compiled":
         raise ArgumentError(f"Recorded(engine='compiled'): no compiled rules for "
                             f"{', '.join(map(repr, missing))}")
     for op in missing:
-        if op in PRIMITIVES and op not in _WARNED:
-            _WARNED.add(op)
+        if op in PRIMITIVES:
             why = (f"numba refused its compiled rules ({REFUSED[op]})" if op in REFUSED else
                    "it has no compiled rules (compiled_forward, compiled_partials)")
-            warnings.warn(f"the primitive {op!r}: {why}; graphs using it replay with numpy "
-                          f"(the same numbers, more slowly)", SlowReplayWarning, stacklevel=4)
+            _warn_once(op, f"the primitive {op!r}: {why}; graphs using it replay with numpy "
+                           f"(the same numbers, more slowly)")
     return "numpy"
+
+
+def _missing(ops):
+    """The primitives of ``ops`` the tape cannot run, sorted."""
+    return sorted(op for op in ops
+                  if op not in PRIMITIVES or not PRIMITIVES[op].compiled or op in REFUSED)
+
+
+def _warn_once(key, message):
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(message, SlowReplayWarning, stacklevel=5)
 
 
 class Tape:
@@ -102,7 +112,7 @@ class Tape:
     rows, and the index arrays of the operations (see the module docstring)."""
 
     def __init__(self, order, position, batched, params, inputs, outputs):
-        self.kernels = kernels()
+        self.kernels = kernels({n.op for n in order if n.parents})
         self.position = position
         self.n = len(order)
         code_of = self.kernels.codes
@@ -239,9 +249,11 @@ class TapeBinding:
         self.grads.fill(0.0)
 
     def root_value(self) -> float:
+        """The value of the (first) output after :meth:`forward`."""
         return float(self.values[self.tape.output_rows[0], 0])
 
     def param_data(self) -> np.ndarray:
+        """The parameter values (in the order of ``params``) the last forward used."""
         t = self.tape
         out = np.array([p.data for p in self.rec.params], dtype=np.float64) \
             if not t.all_params else np.empty(len(self.rec.params))

@@ -5,9 +5,10 @@ applies the chain rule in reverse order. Both are *generated* from the primitive
 every row with compiled rules (``compiled_forward``, ``compiled_partials``,
 ``compiled_check``, see :class:`~micrograd_mlp.core.registry.Primitive`) gets an op
 code and one branch of each kernel, calling its own scalar functions; the n-ary rows
-(``sum``, ``max``, ``batch_sum``) name a case written here. A primitive registered
-with compiled rules therefore joins the kernels in the same registration (the next
-recording generates kernels that know it).
+(``sum``, ``max``, ``batch_sum``) name a case written here. Graphs of the engine's own
+primitives share one kernel pair; a graph using a registered primitive with compiled
+rules gets a pair generated for its own primitives at its recording, so the primitive
+joins the tape in the same registration.
 
 The generated source is written to a cache directory (``$MICROGRAD_MLP_CACHE``, else
 ``~/.cache/micrograd_mlp``) under a name made from a hash of the source and of the
@@ -41,7 +42,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from .primitives import PRIMITIVES
+from .primitives import BUILT_IN, PRIMITIVES
 
 __all__ = ["available", "kernels", "KernelSet", "cache_dir", "NARY_CASES"]
 
@@ -117,43 +118,72 @@ _BY_TABLE: Dict[tuple, tuple] = {}     # the table's rows -> (rows, their Kernel
 REFUSED: Dict[str, str] = {}
 
 
-def compiled_names():
-    """The primitives of the table with compiled rules, in table order."""
-    return [name for name, prim in PRIMITIVES.items() if prim.compiled and name not in REFUSED]
+def compiled_names(ops=None):
+    """The primitives with compiled rules, in table order: the engine's own (``ops``
+    None, or only built-in ones), else those of ``ops``."""
+    own = ops is None or all(op in BUILT_IN for op in ops)
+    return [name for name, prim in PRIMITIVES.items()
+            if prim.compiled and name not in REFUSED
+            and (name in BUILT_IN if own else name in ops)]
 
 
-def kernels() -> Optional[KernelSet]:
-    """The kernels for every primitive of the table that has compiled rules (made or
-    loaded on first use for this set of rules), or None without numba."""
+def kernels(ops=None) -> Optional[KernelSet]:
+    """The kernels for the graphs whose primitives are ``ops`` (made or loaded on first
+    use for this set of rules), or None without numba.
+
+    A graph of the engine's own primitives (``ops`` None, or only built-in ones) shares
+    one pair of kernels knowing all of them, compiled once and cached on disk; a graph
+    using a registered primitive gets kernels knowing just its own primitives (quick to
+    compile, and a rule written in a notebook or ``exec``'d code cannot be cached)."""
     if not HAVE_NUMBA:
         return None
+    own = ops is None or all(op in BUILT_IN for op in ops)
     # the rows themselves (not their names) key the kernels: a primitive registered
     # again is a new row; kept in the memo, so an id is never reused while it is there
     rows = tuple(PRIMITIVES.values())
-    fingerprint = (tuple(map(id, rows)), len(REFUSED))
+    fingerprint = (tuple(map(id, rows)), len(REFUSED), None if own else frozenset(ops))
     found = _BY_TABLE.get(fingerprint)
     if found is not None:
         return found[1]
     with _LOCK:
         while True:
-            names = compiled_names()
-            source = _source(names)
-            key = _key(source, names)
-            found = _LOADED.get(key)
-            if found is not None:
-                return found
-            try:
-                found = _load(names, source, key)
-            except Exception as err:  # numba refused some rule: find which, leave it out
-                culprit = _refused_rule(names, err)
-                if culprit is None:
-                    raise
+            names = compiled_names(None if own else ops)
+            found = None
+            for cache in ((True, False) if _cacheable(names) else (False,)):
+                source = _source(names, cache)
+                key = _key(source, names)
+                found = _LOADED.get(key)
+                if found is not None:
+                    break
+                try:
+                    found = _load(names, source, key)
+                    break
+                except Exception as err:  # noqa: BLE001 - a cache that cannot load, a rule numba refuses
+                    error = err
+            if found is None:   # not even compiled afresh: find the rule, leave it out
+                if _refused_rule(names, error) is None:
+                    raise error
                 continue
             _LOADED[key] = found
             if len(_BY_TABLE) > 16:
                 _BY_TABLE.clear()
-            _BY_TABLE[(tuple(map(id, rows)), len(REFUSED))] = (rows, found)
+            _BY_TABLE[(tuple(map(id, rows)), len(REFUSED), fingerprint[2])] = (rows, found)
             return found
+
+
+def _cacheable(names) -> bool:
+    """True when numba can cache kernels calling these rules: loading a cached kernel
+    imports each rule's module by name, so a rule written in ``exec``'d code (a module
+    not in ``sys.modules``) makes kernels compiled in every process instead."""
+    for name in names:
+        prim = PRIMITIVES[name]
+        for fn in (prim.compiled_forward, prim.compiled_partials, prim.compiled_check):
+            if fn is None or isinstance(fn, str):
+                continue
+            module = getattr(getattr(fn, "py_func", fn), "__globals__", {}).get("__name__")
+            if module not in sys.modules:
+                return False
+    return True
 
 
 def _refused_rule(names, err) -> Optional[str]:
@@ -245,8 +275,9 @@ def _warm(forward, backward):
 # ---------------------------------------------------------------- code generation
 
 
-def _source(names) -> str:
-    """The kernel module for the primitives ``names`` (op code = position)."""
+def _source(names, cache: bool = True) -> str:
+    """The kernel module for the primitives ``names`` (op code = position), cached on
+    disk by numba when ``cache``."""
     head = ['"""Generated by micrograd_mlp.core.tape_kernels for the primitives',
             f"{', '.join(names)}. Do not edit: it is made again when a rule changes.\"\"\"",
             "import math", "from numba import njit",
@@ -267,12 +298,12 @@ def _source(names) -> str:
              "def chain(g, d):",
              "    # the chain rule's one product: d root/d input += d root/d node * d node/d input",
              "    return g * d", ""]
-    fwd = ["", "@njit(cache=True, error_model='numpy')",
+    fwd = ["", f"@njit(cache={cache}, error_model='numpy')",
            "def forward(codes, outs, ptr, args, V):",
            "    B = V.shape[1]",
            "    for k in range(codes.shape[0]):",
            "        c = codes[k]", "        o = outs[k]", "        p = ptr[k]"]
-    bwd = ["", "", "@njit(cache=True, error_model='numpy')",
+    bwd = ["", "", f"@njit(cache={cache}, error_model='numpy')",
            "def backward(codes, outs, ptr, args, needs, rg, V, G):",
            "    B = V.shape[1]",
            "    for k in range(codes.shape[0] - 1, -1, -1):",
