@@ -172,7 +172,8 @@ SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e308, -1e308, 800.0, -800.0]
 
 
 @pytest.mark.parametrize("kind", ["exp", "expm1", "tanh", "relu", "min0", "abs", "erf", "neg",
-                                  "mul", "add", "sub", "where", "max", "sum", "square"])
+                                  "mul", "add", "sub", "where", "max", "sum", "square",
+                                  "log", "log1p", "div", "pow"])
 def test_nan_and_infinity_follow_the_built_graphs_rules(kind):
     def graph(u, v):
         if kind in ("exp", "expm1", "tanh", "relu", "abs", "erf"):
@@ -193,6 +194,14 @@ def test_nan_and_infinity_follow_the_built_graphs_rules(kind):
             return max_values([u, v, u * 0.5])
         if kind == "sum":
             return sum_values([u, v, u])
+        if kind == "log":   # inside the domain, or NaN (which no check refuses)
+            return (u * u + 1.0).log() * v
+        if kind == "log1p":
+            return (u * u).log1p() + v
+        if kind == "div":
+            return u / (v * v + 1.0)
+        if kind == "pow":
+            return (u * u + 1.0) ** v
         return u ** 2.0 + v
 
     u0, v0 = Value(0.5, "u"), Value(1.5, "v")
