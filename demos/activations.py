@@ -23,7 +23,7 @@ except ImportError:
     import _common  # run as a script
 
 from micrograd_mlp import activations as A
-from micrograd_mlp.plots import plot_activations, save_figure
+from micrograd_mlp.views.plots import plot_activations, save_figure
 
 KINKED = {"relu", "prelu", "leaky_relu", "selu", "selu_standard"}
 

@@ -4,7 +4,7 @@ Rows:
 1. one training step (forward, MSE, backward, SGD update) of MLP(2, [16, 16, 1]) with
    ReLU hidden units on 100 two-moons samples: micrograd 0.1.0, ours per sample (one
    scalar graph per sample), ours batched (one lockstep graph), ours replayed
-   (:mod:`micrograd_mlp.replay`), numpy matrices with a hand-written backward, torch
+   (:mod:`micrograd_mlp.core.recorder`), numpy matrices with a hand-written backward, torch
    batched (if installed). Engines are interleaved round by round; medians of repeats.
 2. building and backward throughput (nodes per second) on a random graph of ~100k nodes;
 3. a chain x <- x * c, 10^4, 10^5, 10^6 deep (micrograd recurses: RecursionError);
@@ -40,9 +40,10 @@ from _common import make_parser  # noqa: E402  (also puts the checkout on sys.pa
 from benchmark_report import bar_chart, ratios, report  # noqa: E402
 from benchmark_scaling import bench_scaling, scaling_figure  # noqa: E402
 from benchmark_tape import bench_tape, tape_checks, tape_figure, tape_table  # noqa: E402
-from micrograd_mlp.core import tape_kernels  # noqa: E402
-from micrograd_mlp import MLP, Value, losses, optim, replay  # noqa: E402
-from micrograd_mlp.replay import compile_step  # noqa: E402
+from micrograd_mlp import MLP, Value, losses, optim# noqa: E402
+from micrograd_mlp.core import recorder, tape_kernels  # noqa: E402
+from micrograd_mlp.nets import compiled_step
+from micrograd_mlp.nets.compiled_step import compile_step# noqa: E402
 
 OUT_NAME = "benchmark"
 FIG_DIR = Path(__file__).resolve().parent / "figures"
@@ -136,7 +137,7 @@ def _our_engines(X, y, lr):
     opt3 = optim.SGD(m3.parameters(), lr=lr)
 
     def replayed_step():  # as fit() runs it: parameters a vector until step.sync()
-        replay.train_step(step, X, y, opt3, sync=False)
+        compiled_step.replayed_train_step(step, X, y, opt3, sync=False)
 
     engines["ours, replayed"] = replayed_step
 
@@ -145,7 +146,7 @@ def _our_engines(X, y, lr):
     opt4 = optim.SGD(m4.parameters(), lr=lr)
 
     def replayed_synced_step():  # and the 337 parameter Values written at every step
-        replay.train_step(step4, X, y, opt4, sync=True)
+        compiled_step.replayed_train_step(step4, X, y, opt4, sync=True)
 
     engines["ours, replayed, Values synced each step"] = replayed_synced_step
     return engines
@@ -365,7 +366,7 @@ def bench_memory(quick):
 
 
 def _fit_seconds(X, y, epochs, **kwargs):
-    from micrograd_mlp.train import fit
+    from micrograd_mlp.nets.train import fit
 
     model = MLP(64, [32, 10], activation=["relu", None], seed=0)
     t0 = time.perf_counter()
@@ -418,7 +419,7 @@ def main(argv=None):
     # timing: the tape benchmark reports that time on its own line
     tape_kernels.kernels()
     say("1/7 training step ...")
-    with replay.single_threaded_blas():  # numpy's and ours alike (torch: 1 thread too)
+    with recorder.single_threaded_blas():  # numpy's and ours alike (torch: 1 thread too)
         steps = bench_steps(args.quick)
     say("2/7 random graph ...")
     graph = bench_random_graph(args.quick)

@@ -20,9 +20,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _common, however run
 from _common import make_parser  # noqa: E402  (also puts the checkout on sys.path)
 
-from micrograd_mlp import MLP, losses, optim  # noqa: E402
+from micrograd_mlp import MLP, losses, optim# noqa: E402
 from micrograd_mlp.core import tape_kernels  # noqa: E402
-from micrograd_mlp.replay import compile_step, replayed_train_step, single_threaded_blas  # noqa: E402
+from micrograd_mlp.nets.compiled_step import compile_step, replayed_train_step# noqa: E402
+from micrograd_mlp.core.recorder import single_threaded_blas
 
 #: (nin, layer sizes, loss, batch): the rows of issue 15
 ROWS = [

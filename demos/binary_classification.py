@@ -25,8 +25,8 @@ except ImportError:
     import _common
 
 from micrograd_mlp import MLP, data
-from micrograd_mlp.plots_training import plot_decision_region, plot_learning_curves
-from micrograd_mlp.train import accuracy, predict
+from micrograd_mlp.views.plots_training import plot_decision_region, plot_learning_curves
+from micrograd_mlp.nets.train import accuracy, predict
 
 
 def _sigmoid(z):

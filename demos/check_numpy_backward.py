@@ -2,7 +2,7 @@
 
 A two-layer classifier written in numpy in the style of seed 004 (weights ``(in, out)``,
 ``y1 = x @ W1 + b1``, a leaky ReLU, ``y2 = h1 @ W2 + b2``, softmax cross-entropy averaged
-over the batch) with its backward pass written by hand. :func:`micrograd_mlp.check.gradients`
+over the batch) with its backward pass written by hand. :func:`micrograd_mlp.grading.numpy_backward.gradients`
 compares its gradients with autodiff on the same weights, first for the correct code,
 then with one mistake planted at a time:
 
@@ -21,8 +21,9 @@ import sys
 import numpy as np
 from _common import Printer, make_parser, out_dir
 
-from micrograd_mlp import check
-from micrograd_mlp.nn import MLP
+pass
+from micrograd_mlp.nets.mlp import MLP
+from micrograd_mlp.grading.numpy_backward import gradients as grade_gradients
 
 LEAKY_SLOPE = 0.01  # the slope of the library's leaky_relu for negative inputs
 MISTAKES = {
@@ -74,7 +75,7 @@ def main(argv=None):
 
     texts, slips, reports = [], {}, {}
     for mistake in (None,) + tuple(MISTAKES):
-        report = check.gradients(lambda params, X, Y: numpy_backward(params, X, Y, mistake),
+        report = grade_gradients(lambda params, X, Y: numpy_backward(params, X, Y, mistake),
                                  model, x, y, loss="cross_entropy", layout="in_out")
         name = mistake or "correct"
         reports[name] = report

@@ -25,8 +25,8 @@ except ImportError:
     import _common
 
 from micrograd_mlp import MLP, data
-from micrograd_mlp.plots_training import plot_learning_curves, plot_truth_vs_prediction
-from micrograd_mlp.train import accuracy, fit, listing, predict
+from micrograd_mlp.views.plots_training import plot_learning_curves, plot_truth_vs_prediction
+from micrograd_mlp.nets.train import accuracy, fit, listing, predict
 
 EPSILON = 0.005
 NOT_REACHED = "not reached"

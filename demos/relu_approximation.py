@@ -32,7 +32,7 @@ except ImportError:
     import _common  # run as a script
 
 from micrograd_mlp import MLP, no_grad
-from micrograd_mlp.plots_training import plot_error_vs, plot_regression_fits
+from micrograd_mlp.views.plots_training import plot_error_vs, plot_regression_fits
 
 FUNCTIONS = {
     "sin": (np.sin, "sin(x)", (0.0, 2 * math.pi)),

@@ -31,8 +31,8 @@ except ImportError:
     import _common
 
 from micrograd_mlp import MLP, data, no_grad
-from micrograd_mlp.plots_training import plot_error_vs, plot_hidden_units, plot_regression_fits
-from micrograd_mlp.train import fit, predict
+from micrograd_mlp.views.plots_training import plot_error_vs, plot_hidden_units, plot_regression_fits
+from micrograd_mlp.nets.train import fit, predict
 
 HIDDEN = (0, 1, 2, 3, 10, 50, 100)
 LOW, HIGH = 0.0, 10.0

@@ -12,7 +12,7 @@ near 0, so the first loss is close to ``ln 10 = 2.3026`` (checked).
 ``--data digits`` (default): the scikit-learn digits (1797 images of 64 pixels,
 bundled, no download); 20% of them (stratified) are held out for validation.
 ``--data cifar10 --root DIR``: the seed's own data set, CIFAR-10 (32x32 colour images,
-3072 inputs), read by :func:`micrograd_mlp.data.load_cifar10` from the "CIFAR-10 binary
+3072 inputs), read by :func:`micrograd_mlp.nets.data.load_cifar10` from the "CIFAR-10 binary
 version" (``cifar-10-binary.tar.gz`` or its unpacked files) in DIR; nothing is
 downloaded, and without the files the demo says where to get them. The first
 ``--n-train`` training images are used (centred by their per-pixel mean) and the first
@@ -35,10 +35,12 @@ except ImportError:
     import _common
 
 from micrograd_mlp import MLP, data, losses, optim
-from micrograd_mlp.engine import GradientError
+
+from micrograd_mlp.nets import compiled_step
+from micrograd_mlp.core.engine import GradientError
 from micrograd_mlp.errors import DataError
-from micrograd_mlp.plots_training import plot_learning_curves, plot_weight_images
-from micrograd_mlp.train import predict, train_step
+from micrograd_mlp.views.plots_training import plot_learning_curves, plot_weight_images
+from micrograd_mlp.nets.train import predict, train_step
 
 ACTIVATIONS = {"ReLU": "relu", "Leaky ReLU": "leaky_relu", "SWISH": "swish", "SELU": "selu"}
 
@@ -77,8 +79,8 @@ def train_classifier(activation: str, Xtr, ytr, Xva, yva, *, hidden: int, iterat
     rng = np.random.default_rng(seed)
     step = None
     try:
-        from micrograd_mlp import replay
-        step = replay.compile_step(model, loss_fn)
+        pass
+        step = compiled_step.compile_step(model, loss_fn)
     except ImportError:  # pragma: no cover - replay is an optional speed-up
         pass
     curve = {"iteration": [], "loss": [], "train_acc": [], "val_acc": []}
@@ -97,7 +99,7 @@ def train_classifier(activation: str, Xtr, ytr, Xva, yva, *, hidden: int, iterat
         idx = rng.choice(n, size=batch_size, replace=False)
         if step is not None:
             try:
-                replay.train_step(step, Xtr[idx], ytr[idx], opt)
+                compiled_step.replayed_train_step(step, Xtr[idx], ytr[idx], opt)
                 continue
             except GradientError:  # the graph could not be replayed: build it each step
                 step = None

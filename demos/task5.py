@@ -21,8 +21,12 @@ import sys
 
 from _common import Printer, make_parser, out_dir
 
-from micrograd_mlp import Value, examples, graph, losses, stepper, trace
-from micrograd_mlp.nn import Layer
+from micrograd_mlp import Value, examples, losses
+
+from micrograd_mlp.views import trace
+
+from micrograd_mlp.views import graph, stepper
+from micrograd_mlp.nets.layers import Layer
 
 MAX_WIDTH = 1600  # pixels: a figure at most this wide stays readable at page width
 

@@ -19,8 +19,8 @@ except ImportError:
     import _common
 
 from micrograd_mlp import MLP, data
-from micrograd_mlp.plots_training import plot_decision_region, plot_learning_curves
-from micrograd_mlp.train import accuracy, fit, predict
+from micrograd_mlp.views.plots_training import plot_decision_region, plot_learning_curves
+from micrograd_mlp.nets.train import accuracy, fit, predict
 
 
 def main(argv=None) -> dict:

@@ -12,16 +12,15 @@ LEVELS = (
     ("core",),                    # primitives, engine, gradcheck, recorder
     ("functions",),               # composite, activations, losses
     ("nets", "views"),            # networks and training | pictures of a graph
-    ("face",),                    # commands, worked examples, the old module paths
+    ("grading",),                 # answers files, hand solutions, slips, exercises
+    ("face",),                    # commands, worked examples, the package's front page
 )
 
 # package-level modules that are not a folder of their own, and the room they belong to
 LOOSE_MODULES = {
     "errors": "errors",
     "architecture": "errors",     # data only, imports nothing
-    "__init__": "face", "__main__": "face", "examples": "face",
-    "nn": "face", "trace": "face", "replay": "face", "cli": "face",
-    "check": "face", "exercises": "face",
+    "__init__": "face", "__main__": "face", "examples": "face", "cli": "face",
 }
 
 # optional heavy dependencies that may be imported inside a function, on first use

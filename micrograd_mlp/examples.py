@@ -1,7 +1,7 @@
 """Ready worked examples whose every node can be checked against a hand solution.
 
 * :func:`task5` -- the network of Figure 1 of seed 001, Task 5 (SPEC R20): a 2-3-2
-  :class:`~micrograd_mlp.nn.MLP` with sigmoid everywhere, weights set by hand, input
+  :class:`~micrograd_mlp.nets.mlp.MLP` with sigmoid everywhere, weights set by hand, input
   ``x0 = (1, 2)``, target ``y = (0, 1)`` and loss ``E = 1/2 ||x2 - y||^2``
   (``loss="full"``: ``E = ||x2 - y||^2``, every gradient doubles).
 * :func:`seed002` -- the derivation of seed 002 section 3 (SPEC R19):
@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List
 
 
-from .core.checks import check_text
+from .core.validate import check_text
 from .core.engine import Value, sum_values, topological_order
 from .errors import ArgumentError, UnknownExampleError
 from .functions.activations import sigmoid
-from .functions.composite import composite
-from .functions.losses import squared_error
+from .functions.losses import squared_error, sum_squared_error
 from .nets.mlp import MLP
 
 __all__ = ["Example", "task5", "seed002", "EXAMPLES", "get", "TASK5"]
@@ -76,10 +75,6 @@ def _labelled(root: Value) -> Dict[str, Value]:
     return {n.label: n for n in topological_order(root, all_nodes=True) if n.label}
 
 
-@composite("sum_squared_error", "E = sum_j (yhat_j - y_j)^2", "dE/dyhat_j = 2 (yhat_j - y_j)")
-def sum_squared_error(preds, targets):
-    """``E = sum_j (yhat_j - y_j)^2`` (the squared error without the 1/2)."""
-    return sum_values([(p - t) ** 2 for p, t in zip(preds, targets)])
 
 
 def task5(loss: str = "half") -> Example:

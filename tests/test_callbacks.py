@@ -7,9 +7,9 @@ import pytest
 from micrograd_mlp import MLP, fit
 from micrograd_mlp.errors import ArgumentError, DataTypeError
 from micrograd_mlp.nets.callbacks import Callback, EarlyStopping, LambdaCallback
-from micrograd_mlp.optim import SGD
-from micrograd_mlp.optim.lr_scheduler import ExponentialLR
-from micrograd_mlp.train import predict
+from micrograd_mlp.nets.optim import SGD
+from micrograd_mlp.nets.lr_scheduler import ExponentialLR
+from micrograd_mlp.nets.train import predict
 
 
 def xor_like(n=24, seed=0):

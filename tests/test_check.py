@@ -1,4 +1,4 @@
-"""``micrograd-mlp check`` and ``trace.check``: a hand solution checked, slips named.
+"""``micrograd-mlp check`` and ``hand_solution.check``: a hand solution checked, slips named.
 
 Every planted answer is computed here with numpy (``task5_reference``), never by the
 checker; each slip kind gets its own test, through the command line.
@@ -6,9 +6,11 @@ checker; each slip kind gets its own test, through the command line.
 import numpy as np
 import pytest
 
-from micrograd_mlp import cli, examples, trace
+from micrograd_mlp import cli, examples
+
+from micrograd_mlp.grading import hand_solution
 from micrograd_mlp.errors import TraceInputError
-from micrograd_mlp.views.answers import parse_value
+from micrograd_mlp.grading.answers import parse_value
 from test_examples import seed002_reference, task5_reference
 
 REF = task5_reference()
@@ -215,19 +217,19 @@ def test_first_wrong_is_chosen_in_backward_order_not_file_order(tmp_path, capsys
 
 def test_right_at_the_digits_written_only():
     root = examples.task5().root
-    assert trace.check(root, "dE/dx1[0] = 0.04").ok          # 0.0390 rounds to 0.04
-    assert trace.check(root, "dE/dx1[0] = 0.039037").ok
-    assert not trace.check(root, "dE/dx1[0] = 0.039038").ok  # 0.0390366 -> 0.039037
-    carried = trace.check(root, "dE/dx1[0] = 0.0391")         # 0.1105*0.4 - 0.0515*0.1
+    assert hand_solution.check(root, "dE/dx1[0] = 0.04").ok          # 0.0390 rounds to 0.04
+    assert hand_solution.check(root, "dE/dx1[0] = 0.039037").ok
+    assert not hand_solution.check(root, "dE/dx1[0] = 0.039038").ok  # 0.0390366 -> 0.039037
+    carried = hand_solution.check(root, "dE/dx1[0] = 0.0391")         # 0.1105*0.4 - 0.0515*0.1
     assert carried.ok and "rounding" in str(carried)
-    assert not trace.check(root, "dE/dx1[0] = 0.0393").ok
-    assert not trace.check(root, "dE/ds1[2] = -0.0002").ok   # one digit: no slack
-    assert trace.check(root, "E = 1.348352e-1").ok
+    assert not hand_solution.check(root, "dE/dx1[0] = 0.0393").ok
+    assert not hand_solution.check(root, "dE/ds1[2] = -0.0002").ok   # one digit: no slack
+    assert hand_solution.check(root, "E = 1.348352e-1").ok
 
 
 def test_library_call_with_a_mapping_and_report_fields():
     root = examples.task5().root
-    report = trace.check(root, {"dE/db2": [0.1105, -0.0515], "E": 0.1348, "dE/dW9": 1.0,
+    report = hand_solution.check(root, {"dE/db2": [0.1105, -0.0515], "E": 0.1348, "dE/dW9": 1.0,
                                 "dE/ds1": REF["ds1"] * -1})
     assert [v.status for v in report.verdicts] == ["right", "right", "unknown", "wrong"]
     assert not report.ok and report.exit_code == 1
@@ -328,11 +330,11 @@ def test_check_refuses_a_batched_graph():
     from micrograd_mlp import Value
     root = (Value(np.array([1.0, 2.0]), "a") * 2.0).sum()
     with pytest.raises(TraceInputError, match="single numbers"):
-        trace.check(root, "a = 1")
+        hand_solution.check(root, "a = 1")
 
 
 def test_catalog_numbers_are_the_numpy_solution():
-    cat = trace.catalog(examples.task5().root)
+    cat = hand_solution.catalog(examples.task5().root)
     pairs = {"s1": "s1", "x1": "x1", "s2": "s2", "x2": "x2", "dE/dx2": "dx2",
              "sigma'(s2)": "dsig2", "dE/ds2": "ds2", "dE/dW2": "dW2", "dE/db2": "db2",
              "dE/dx1": "dx1", "sigma'(s1)": "dsig1", "dE/ds1": "ds1", "dE/dW1": "dW1",
@@ -347,8 +349,8 @@ def test_vector_and_entry_answers_get_the_same_verdicts():
     root = examples.task5().root
     for _ in range(20):
         dW1 = np.round(REF["dW1"] + rng.choice([0, 0, 0.01], size=(3, 2)), 4)
-        whole = trace.check(root, f"dE/dW1 = {fmt(dW1)}")
-        entries = trace.check(root, "\n".join(f"dE/dW1[{i},{j}] = {dW1[i, j]:.4f}"
+        whole = hand_solution.check(root, f"dE/dW1 = {fmt(dW1)}")
+        entries = hand_solution.check(root, "\n".join(f"dE/dW1[{i},{j}] = {dW1[i, j]:.4f}"
                                               for i in range(3) for j in range(2)))
         wrong = [v.status == "wrong" for v in entries.verdicts]
         np.testing.assert_array_equal(whole.verdicts[0].wrong, np.reshape(wrong, (3, 2)))
@@ -359,9 +361,9 @@ def test_vector_and_entry_answers_get_the_same_verdicts():
 
 def test_a_wrong_forward_value_is_shown_with_its_formula():
     root = examples.task5().root
-    report = trace.check(root, "x1 = (0.5750, 0.0832, 0.9002)\nE = 0.2697\n")
+    report = hand_solution.check(root, "x1 = (0.5750, 0.0832, 0.9002)\nE = 0.2697\n")
     assert report.first_wrong.name == "x1"  # forward values come in forward order
     assert "built as:    x1[0] = sigma(s1[0]) = 0.4750" in str(report)
-    report = trace.check(root, "E = 0.2697\n")  # the 1/2 left out of E itself
+    report = hand_solution.check(root, "E = 0.2697\n")  # the 1/2 left out of E itself
     assert report.slip == "factor 2"
     assert "E = squared_error(x2[0], x2[1]) = 0.1348" in str(report)

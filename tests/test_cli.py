@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from micrograd_mlp import cli
+
+from micrograd_mlp.views import trace
 from test_examples import seed002_reference, task5_reference
 from test_graph import check_html
 
@@ -207,7 +209,7 @@ def test_make_demo_runs_task5(capsys, tmp_path):
     for name in ("task5_graph.svg", "task5_graph.png", "task5_network.png", "task5_steps.html"):
         assert (tmp_path / name).stat().st_size > 2000, name
     page = (tmp_path / "task5_steps.html").read_text()
-    from micrograd_mlp import examples, trace
+    from micrograd_mlp import examples
     n_steps = sum(1 for _ in trace.backward_steps(examples.task5().root, collapse=True, fold=False))
     check_html(page, n_steps + 1)
 

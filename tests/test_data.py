@@ -1,4 +1,4 @@
-"""Tests of micrograd_mlp.data: shapes, labels from the defining rules, seeding, errors."""
+"""Tests of micrograd_mlp.nets.data: shapes, labels from the defining rules, seeding, errors."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st

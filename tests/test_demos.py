@@ -96,7 +96,7 @@ def test_binary_classification_learns_and_intermediates(tmp_path):
 
 def test_binary_classification_legend_lists_only_what_is_drawn(tmp_path):
     from micrograd_mlp import data
-    from micrograd_mlp.train import predict
+    from micrograd_mlp.nets.train import predict
     r = run("binary_classification", tmp_path)
     X, _ = data.moons(n=200, noise=0.15, seed=0)
     lo, hi = X.min(axis=0) - 0.25, X.max(axis=0) + 0.25  # the panel's view

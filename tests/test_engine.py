@@ -8,12 +8,9 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from micrograd_mlp import (
-    AnomalyError, DataTypeError, DomainError, GradientError, ShapeError, Value,
-    anomaly_mode, gradcheck, no_grad, sum_values, where,
-)
-from micrograd_mlp.engine import apply
-from micrograd_mlp.primitives import PRIMITIVES
+from micrograd_mlp import AnomalyError, DataTypeError, DomainError, GradientError, ShapeError, Value, anomaly_mode, gradcheck, no_grad, sum_values, where
+from micrograd_mlp.core.engine import apply
+from micrograd_mlp.core.primitives import PRIMITIVES
 
 RNG = np.random.default_rng(12345)
 
@@ -357,7 +354,7 @@ def test_import_does_not_load_matplotlib_or_graphviz():
 
 
 def test_backward_seed_and_the_batch_sum_rule():
-    from micrograd_mlp.engine import backward_seed, to_input_shape
+    from micrograd_mlp.core.engine import backward_seed, to_input_shape
 
     assert backward_seed(Value(2.0)) == 1.0
     np.testing.assert_array_equal(backward_seed(Value(np.array([1.0, 2.0, 3.0]))), [1.0, 1.0, 1.0])

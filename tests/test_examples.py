@@ -3,7 +3,9 @@ checked node by node against forward and backward passes written by hand in nump
 import numpy as np
 import pytest
 
-from micrograd_mlp import examples, trace
+from micrograd_mlp import examples
+
+from micrograd_mlp.views import trace
 
 W1 = np.array([[0.2, -0.3], [0.1, -1.2], [0.4, 0.3]])
 B1 = np.array([0.3, -0.1, 1.2])

@@ -8,7 +8,7 @@ import pytest
 
 from micrograd_mlp.cli import main
 from micrograd_mlp.errors import ArgumentError
-from micrograd_mlp.exercises import make_exercise, parse_net
+from micrograd_mlp.grading.exercises import make_exercise, parse_net
 from test_steps import mlp_reference
 
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from micrograd_mlp import GradcheckError, Value, gradcheck
-from micrograd_mlp.composite import composite
-from micrograd_mlp.gradcheck import numeric_grad
+from micrograd_mlp.functions.composite import composite
+from micrograd_mlp.core.gradcheck import numeric_grad
 
 
 def test_accepts_a_correct_gradient():

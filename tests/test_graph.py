@@ -8,7 +8,13 @@ import sys
 import numpy as np
 import pytest
 
-from micrograd_mlp import Value, activations, examples, graph, stepper, trace
+from micrograd_mlp import Value, activations, examples
+
+from micrograd_mlp.views import trace
+
+from micrograd_mlp.views import viewmodel
+
+from micrograd_mlp.views import graph, stepper
 
 HAS_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAS_DOT, reason="the Graphviz dot program is not installed")
@@ -38,7 +44,7 @@ def test_value_and_op_nodes():
     nodes = _nodes(src)
     values = [n for n in nodes if n.startswith("v")]
     ops = [n for n in nodes if n.startswith("o")]
-    order = trace.build_view(f).order
+    order = viewmodel.build_view(f).order
     assert len(values) == len(order)  # every node (no constants here)
     assert len(ops) == sum(1 for n in order if n.parents)
     for n in order:  # each op node feeds exactly its value node
@@ -138,7 +144,7 @@ def test_grads_dict_highlight_and_partial():
     f = small()
     src = graph.draw_dot(f, grads={f: 1.0}, highlight=[f]).source
     # every node that takes a gradient, f excepted, shows "?" (constants show none)
-    unknown = [n for n in trace.build_view(f).order if n is not f and n.requires_grad]
+    unknown = [n for n in viewmodel.build_view(f).order if n is not f and n.requires_grad]
     assert src.count("grad ?") == len(unknown)
     assert 'COLOR="#ff8c00" BORDER="3"' in src
     a = f.parents[0]
@@ -195,8 +201,8 @@ def test_jupyter_inline_display():
 
 
 def test_import_does_not_load_graphviz_or_matplotlib():
-    code = ("import sys, micrograd_mlp, micrograd_mlp.graph, micrograd_mlp.trace, "
-            "micrograd_mlp.stepper, micrograd_mlp.examples; "
+    code = ("import sys, micrograd_mlp, micrograd_mlp.views.graph, micrograd_mlp.views.trace, "
+            "micrograd_mlp.views.stepper, micrograd_mlp.examples; "
             "print(sorted(m for m in ('graphviz', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -8,7 +8,7 @@ import pytest
 
 from micrograd_mlp import Value, anomaly_mode, gradcheck
 from micrograd_mlp import losses as L
-from micrograd_mlp.engine import DomainError, ShapeError, topological_order
+from micrograd_mlp.core.engine import DomainError, ShapeError, topological_order
 from micrograd_mlp.errors import ArgumentError
 
 RNG = np.random.default_rng(4)

@@ -1,4 +1,4 @@
-"""Learning-rate schedulers (micrograd_mlp.optim.lr_scheduler): the rates and the
+"""Learning-rate schedulers (micrograd_mlp.nets.lr_scheduler): the rates and the
 parameter trajectories of fit(scheduler=...) against torch.optim.lr_scheduler over 50
 epochs, closed forms, state dicts, and the refusals."""
 import json
@@ -10,8 +10,9 @@ import pytest
 from micrograd_mlp import MLP, fit
 from micrograd_mlp.core.recorder import Recorded
 from micrograd_mlp.errors import ArgumentError, CheckpointError, DataTypeError, DomainError
-from micrograd_mlp.optim import SGD, Adam, lr_scheduler
-from micrograd_mlp.optim.lr_scheduler import CosineAnnealingLR, ExponentialLR, LambdaLR, StepLR
+from micrograd_mlp.nets import lr_scheduler
+from micrograd_mlp.nets.optim import SGD, Adam
+from micrograd_mlp.nets.lr_scheduler import CosineAnnealingLR, ExponentialLR, LambdaLR, StepLR
 
 
 def micrograd_demo_factor(k):
@@ -206,12 +207,6 @@ def test_scheduler_is_stepped_once_per_epoch_after_the_epoch():
     np.testing.assert_allclose(h.lr, [0.2] * 3 + [0.02] * 3 + [0.002], rtol=1e-13)
     assert opt.lr == pytest.approx(0.002)  # the rate of epoch 7 (index 7 // 3 = 2)
 
-
-def test_import_paths_like_torch():
-    import micrograd_mlp
-    from micrograd_mlp.optim.lr_scheduler import StepLR as S1
-    from micrograd_mlp.nets.lr_scheduler import StepLR as S2
-    assert S1 is S2 is micrograd_mlp.optim.lr_scheduler.StepLR
 
 
 # ---------------------------------------------------------------- state

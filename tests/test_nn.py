@@ -3,9 +3,11 @@ import numpy as np
 import pytest
 
 from micrograd_mlp import Value
-from micrograd_mlp.engine import DataTypeError, ShapeError
-from micrograd_mlp.nn import (INITIALIZERS, CheckpointError, Layer, MLP, Neuron, initialize,
-                              xavier_normal)
+from micrograd_mlp.core.engine import DataTypeError, ShapeError
+from micrograd_mlp.nets.init import INITIALIZERS, initialize, xavier_normal
+from micrograd_mlp.errors import CheckpointError
+from micrograd_mlp.nets.layers import Layer, Neuron
+from micrograd_mlp.nets.mlp import MLP
 
 
 def np_sigmoid(x):

@@ -1,11 +1,12 @@
-"""Tests of micrograd_mlp.optim: hand-computed updates, torch.optim trajectories, state."""
+"""Tests of micrograd_mlp.nets.optim: hand-computed updates, torch.optim trajectories, state."""
 import numpy as np
 import pytest
 
 from micrograd_mlp import Value
-from micrograd_mlp.engine import DataTypeError, ShapeError
-from micrograd_mlp.nn import MLP, CheckpointError
-from micrograd_mlp.optim import SGD, Adam, from_state_dict
+from micrograd_mlp.core.engine import DataTypeError, ShapeError
+from micrograd_mlp.nets.mlp import MLP
+from micrograd_mlp.errors import CheckpointError
+from micrograd_mlp.nets.optim import SGD, Adam, from_state_dict
 
 X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.3, -0.4]])
 Y = np.array([0.0, 1.0, 1.0, 0.0, 0.5])

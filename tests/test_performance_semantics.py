@@ -20,7 +20,7 @@ def test_nodes_have_slots_and_no_dict():
 def test_graph_freed_without_the_cycle_collector():
     """Reference counting alone frees a whole graph, composites and backward included:
     after deleting it the cycle collector finds nothing unreachable."""
-    from micrograd_mlp.composite import Group
+    from micrograd_mlp.functions.composite import Group
 
     was = gc.isenabled()
     gc.collect()

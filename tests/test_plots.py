@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from micrograd_mlp import activations as A  # noqa: E402
-from micrograd_mlp import plots  # noqa: E402
+from micrograd_mlp import activations as A# noqa: E402
+from micrograd_mlp.views import plots# noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,8 +64,8 @@ def test_bad_arguments():
 
 
 def test_import_does_not_load_matplotlib():
-    code = ("import sys, micrograd_mlp, micrograd_mlp.plots, micrograd_mlp.activations, "
-            "micrograd_mlp.losses; assert 'matplotlib' not in sys.modules, 'matplotlib loaded'")
+    code = ("import sys, micrograd_mlp, micrograd_mlp.views.plots, micrograd_mlp.functions.activations, "
+            "micrograd_mlp.functions.losses; assert 'matplotlib' not in sys.modules, 'matplotlib loaded'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from micrograd_mlp import Value, gradcheck, sum_values
+
+from micrograd_mlp.views import trace
 from micrograd_mlp.core import primitives
 from micrograd_mlp.errors import ArgumentError
 
@@ -69,7 +71,7 @@ def test_gradcheck_passes_and_catches_a_wrong_rule(sin):
 
 
 def test_ledger_text_and_latex(sin):
-    from micrograd_mlp import trace
+    pass
 
     u = Value(1.0, "u")
     y = u.sin()
@@ -90,7 +92,7 @@ def test_ledger_text_and_latex(sin):
 
 
 def test_drawing_shows_the_symbol(sin):
-    from micrograd_mlp.graph import draw_dot
+    from micrograd_mlp.views.graph import draw_dot
 
     a = Value(0.4, "a")
     f = a.sin() + a
@@ -163,7 +165,7 @@ def test_registration_refuses_what_would_break_something(sin):
 
 def test_an_n_ary_primitive_is_written_with_its_joiner():
     """A registered n-ary op (an average) in the ledger, with {args} and {u_i}."""
-    from micrograd_mlp import trace
+    pass
 
     def forward(*xs):
         return sum(xs) / len(xs)
@@ -174,7 +176,7 @@ def test_an_n_ary_primitive_is_written_with_its_joiner():
     primitives.register_primitive("avg", forward, partials, arity=None,
                                   text="avg({args})", local_text=("1/n",))
     try:
-        from micrograd_mlp.engine import apply
+        from micrograd_mlp.core.engine import apply
         a, b, c = Value(1.0, "a"), Value(2.0, "b"), Value(6.0, "c")
         f = apply("avg", a, b, c)
         f.label = "f"
@@ -240,7 +242,7 @@ def test_scalar_and_batch_paths_agree_for_sin(sin):
 
 
 def test_a_graph_outliving_its_primitive_fails_clearly():
-    from micrograd_mlp import trace
+    pass
     from micrograd_mlp.errors import GradientError
 
     primitives.register_primitive("sin", _sin_forward, _sin_partials, local_text=("cos({u})",))
@@ -252,7 +254,7 @@ def test_a_graph_outliving_its_primitive_fails_clearly():
     with pytest.raises(GradientError, match="unregistered"):
         trace.format_table(f)
     with pytest.raises(GradientError, match="unregistered"):
-        from micrograd_mlp.engine import apply
+        from micrograd_mlp.core.engine import apply
         apply("sin", a)
     # registering it again makes the old graph usable again
     primitives.register_primitive("sin", _sin_forward, _sin_partials, local_text=("cos({u})",))

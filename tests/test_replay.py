@@ -8,8 +8,11 @@ import numpy as np
 import pytest
 
 from micrograd_mlp import MLP, Value, losses, max_values, sum_values, where
-from micrograd_mlp.engine import DomainError, ShapeError
-from micrograd_mlp.replay import Recorded, compile_step
+
+from micrograd_mlp.nets import compiled_step
+from micrograd_mlp.core.engine import DomainError, ShapeError
+from micrograd_mlp.core.recorder import Recorded
+from micrograd_mlp.nets.compiled_step import compile_step
 
 TOL = 1e-12
 
@@ -195,9 +198,10 @@ def test_matches_torch_float64():
 
 
 def test_train_step_twin_of_train_train_step():
-    """replay.train_step gives the loss, predictions and updated parameters of
+    """compiled_step.replayed_train_step gives the loss, predictions and updated parameters of
     train.train_step (lockstep graph), step after step, for a 3-class softmax model."""
-    from micrograd_mlp import optim, replay, train
+    from micrograd_mlp import optim
+    from micrograd_mlp.nets import train
 
     rng = np.random.default_rng(3)
     X = rng.normal(size=(15, 4))
@@ -209,14 +213,14 @@ def test_train_step_twin_of_train_train_step():
     step = compile_step(m_rep, losses.softmax_cross_entropy)
     for _ in range(3):
         v_ref, p_ref = train.train_step(m_ref, X, y, losses.softmax_cross_entropy, o_ref)
-        v_rep, p_rep = replay.train_step(step, X, y, o_rep)
+        v_rep, p_rep = compiled_step.replayed_train_step(step, X, y, o_rep)
         assert close(v_rep, v_ref) and close(p_rep, p_ref)
     assert close([p.data for p in m_rep.parameters()], [p.data for p in m_ref.parameters()])
 
 
 @pytest.mark.parametrize("loss,batch_size", [("mse", None), ("softmax_cross_entropy", 8)])
 def test_fit_with_replay_equals_fit_without(loss, batch_size):
-    from micrograd_mlp.train import fit
+    from micrograd_mlp.nets.train import fit
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20, 3))
@@ -299,9 +303,10 @@ def test_vector_step_checks_shapes():
 
 @pytest.mark.parametrize("opt_name", ["sgd", "adam"])
 def test_replayed_train_step_with_optimiser_vectors_equals_train_step(opt_name):
-    """replay.train_step hands the vectors to the optimiser: same losses and parameters
+    """compiled_step.replayed_train_step hands the vectors to the optimiser: same losses and parameters
     as train.train_step, and .grad holds the last gradient as after backward()."""
-    from micrograd_mlp import optim, replay, train
+    from micrograd_mlp import optim
+    from micrograd_mlp.nets import train
 
     rng = np.random.default_rng(4)
     m_ref = MLP(3, [6, 6, 1], activation=["relu", "tanh", None], seed=2)
@@ -312,7 +317,7 @@ def test_replayed_train_step_with_optimiser_vectors_equals_train_step(opt_name):
     for _ in range(4):
         X, y = rng.normal(size=(11, 3)), rng.normal(size=11)
         v_ref, p_ref = train.train_step(m_ref, X, y, losses.mse, o_ref)
-        v_rep, p_rep = replay.train_step(step, X, y, o_rep)
+        v_rep, p_rep = compiled_step.replayed_train_step(step, X, y, o_rep)
         assert close(v_rep, v_ref) and close(p_rep, p_ref)
         assert close([p.grad for p in m_rep.parameters()], [p.grad for p in m_ref.parameters()])
     assert close([p.data for p in m_rep.parameters()], [p.data for p in m_ref.parameters()])
@@ -320,7 +325,8 @@ def test_replayed_train_step_with_optimiser_vectors_equals_train_step(opt_name):
 
 def test_replayed_train_step_with_a_foreign_optimiser_order():
     """An optimiser over the parameters in another order takes the Value path: still right."""
-    from micrograd_mlp import optim, replay, train
+    from micrograd_mlp import optim
+    from micrograd_mlp.nets import train
 
     rng = np.random.default_rng(5)
     m_ref = MLP(2, [4, 1], activation="tanh", seed=1)
@@ -331,14 +337,14 @@ def test_replayed_train_step_with_a_foreign_optimiser_order():
     for _ in range(3):
         X, y = rng.normal(size=(9, 2)), rng.normal(size=9)
         train.train_step(m_ref, X, y, losses.mse, o_ref)
-        replay.train_step(step, X, y, o_rep)
+        compiled_step.replayed_train_step(step, X, y, o_rep)
     assert close([p.data for p in m_rep.parameters()], [p.data for p in m_ref.parameters()])
 
 
 def test_unsynced_steps_keep_parameters_as_a_vector_until_sync():
     """train_step(sync=False) leaves the Values alone; sync() (or a plain step call)
     writes what sync=True would have written after each step."""
-    from micrograd_mlp import optim, replay
+    from micrograd_mlp import optim
 
     rng = np.random.default_rng(6)
     batches = [(rng.normal(size=(10, 2)), rng.normal(size=10)) for _ in range(3)]
@@ -349,16 +355,16 @@ def test_unsynced_steps_keep_parameters_as_a_vector_until_sync():
     o_b = optim.Adam(m_b.parameters(), lr=0.05)
     start = [p.data for p in m_b.parameters()]
     for X, y in batches:
-        v_a, _ = replay.train_step(s_a, X, y, o_a, sync=True)
-        v_b, _ = replay.train_step(s_b, X, y, o_b, sync=False)
+        v_a, _ = compiled_step.replayed_train_step(s_a, X, y, o_a, sync=True)
+        v_b, _ = compiled_step.replayed_train_step(s_b, X, y, o_b, sync=False)
         assert v_a == v_b
     assert [p.data for p in m_b.parameters()] == start          # untouched so far
     s_b.sync()
     assert [p.data for p in m_b.parameters()] == [p.data for p in m_a.parameters()]
     assert [p.grad for p in m_b.parameters()] == [p.grad for p in m_a.parameters()]
     # a plain call after unsynced steps sees the trained parameters
-    replay.train_step(s_b, *batches[0], o_b, sync=False)
-    replay.train_step(s_a, *batches[0], o_a, sync=True)
+    compiled_step.replayed_train_step(s_b, *batches[0], o_b, sync=False)
+    compiled_step.replayed_train_step(s_a, *batches[0], o_a, sync=True)
     X, y = batches[1]
     ref_loss, _ = fresh(m_a, losses.mse, X, y)
     loss, _ = s_b(X, y, accumulate=False)
@@ -368,7 +374,7 @@ def test_unsynced_steps_keep_parameters_as_a_vector_until_sync():
 def test_fit_replay_with_validation_and_a_short_last_batch():
     """Mini-batches of 7 over 17 samples (two recorded batch sizes), validation every
     epoch (needs the Values synced), Adam: the same as fit without replay."""
-    from micrograd_mlp.train import fit
+    from micrograd_mlp.nets.train import fit
 
     rng = np.random.default_rng(2)
     X, y = rng.normal(size=(17, 3)), rng.integers(0, 3, size=17)
@@ -387,7 +393,7 @@ def test_fit_replay_with_validation_and_a_short_last_batch():
 
 def test_single_threaded_blas_restores_the_limit():
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    from micrograd_mlp.replay import single_threaded_blas
+    from micrograd_mlp.core.recorder import single_threaded_blas
 
     def blas_threads():
         return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]

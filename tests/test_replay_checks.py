@@ -9,7 +9,7 @@ import pytest
 
 from micrograd_mlp import MLP, activations, losses
 from micrograd_mlp.errors import MicrogradError
-from micrograd_mlp.replay import compile_step
+from micrograd_mlp.nets.compiled_step import compile_step
 from micrograd_mlp.nets.replay_heads import BuiltHead, RecordedHead
 from micrograd_mlp.nets.replay_programs import GraphProgram, LayerProgram
 

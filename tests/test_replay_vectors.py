@@ -7,7 +7,7 @@ import pytest
 from micrograd_mlp import MLP, losses, optim
 from micrograd_mlp.core.engine import Value
 from micrograd_mlp.core.value_data import data_vector
-from micrograd_mlp.replay import compile_step, replayed_train_step
+from micrograd_mlp.nets.compiled_step import compile_step, replayed_train_step
 
 OPTIMISERS = {
     "sgd": lambda ps: optim.SGD(ps, lr=0.1),

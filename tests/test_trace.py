@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from micrograd_mlp import Value, activations, examples, sum_values, topological_order, trace
-from micrograd_mlp.primitives import PRIMITIVES
+from micrograd_mlp import Value, activations, examples, sum_values, topological_order
+
+from micrograd_mlp.views import trace
+
+from micrograd_mlp.views import viewmodel
+from micrograd_mlp.core.primitives import PRIMITIVES
 
 
 def _engine_grads(root, leaves):
@@ -254,9 +258,9 @@ def test_summary_vectors():
 
 
 def test_format_number():
-    assert trace.format_number(-0.0) == "0.0000"
-    assert trace.format_number(0.12345, 2) == "0.12"
-    assert trace.format_number(np.arange(5.0), 1) == "[0.0, 1.0, 2.0, ...] (n=5)"
+    assert viewmodel.format_number(-0.0) == "0.0000"
+    assert viewmodel.format_number(0.12345, 2) == "0.12"
+    assert viewmodel.format_number(np.arange(5.0), 1) == "[0.0, 1.0, 2.0, ...] (n=5)"
     with pytest.raises(ValueError, match="format"):
         trace.format_table(Value(1.0, "a") * 2, "html")
 
@@ -276,7 +280,8 @@ def test_formula_texts_come_from_the_primitive_table():
 
 
 def test_every_primitive_traces_and_draws():
-    from micrograd_mlp import graph, max_values, where, sum_values
+    from micrograd_mlp import max_values, where, sum_values
+    from micrograd_mlp.views import graph
 
     a, b, c = Value(0.7, "a"), Value(1.3, "b"), Value(-0.4, "c")
     parts = [a + b, a - b, a * b, a / b, -a, a ** 3, a ** b, a.exp(), b.log(), a.log1p(),
@@ -354,7 +359,7 @@ def test_a_constant_exponent_is_written_as_its_number(exponent, text, latex):
 
 
 def test_a_constant_exponent_is_drawn_inside_its_operation():
-    from micrograd_mlp import graph
+    from micrograd_mlp.views import graph
 
     x = Value(1.7, "x")
     f = x ** 3 * x

@@ -1,14 +1,14 @@
-"""Tests of micrograd_mlp.train: fit, train_step, History, predict, accuracy, listing."""
+"""Tests of micrograd_mlp.nets.train: fit, train_step, History, predict, accuracy, listing."""
 import io
 
 import numpy as np
 import pytest
 
-from micrograd_mlp.engine import ShapeError
+from micrograd_mlp.core.engine import ShapeError
 from micrograd_mlp.errors import ArgumentError, DataTypeError, GradientError, MicrogradError
-from micrograd_mlp.nn import MLP
-from micrograd_mlp.optim import SGD, Adam
-from micrograd_mlp.train import History, accuracy, fit, listing, predict
+from micrograd_mlp.nets.mlp import MLP
+from micrograd_mlp.nets.optim import SGD, Adam
+from micrograd_mlp.nets.train import History, accuracy, fit, listing, predict
 
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_Y = np.array([0.0, 1.0, 1.0, 0.0])
@@ -195,7 +195,7 @@ def test_divergence_stops_with_a_warning():
 
 
 def test_plot_history_writes_png_and_svg(tmp_path):
-    from micrograd_mlp.plots_training import plot_history, plot_learning_curves
+    from micrograd_mlp.views.plots_training import plot_history, plot_learning_curves
 
     h = fit(MLP(2, [2, 1], seed=0), XOR_X, XOR_Y, loss=sq, lr=1.0, epochs=20, progress=False,
             validation=(XOR_X, XOR_Y))
@@ -337,7 +337,7 @@ def numpy_backward(W1, b1, W2, b2, x, t):
 
 
 def test_get_gradients_per_matrix_in_both_layouts():
-    from micrograd_mlp.losses import squared_error
+    from micrograd_mlp.functions.losses import squared_error
 
     model = MLP(3, [4, 2], seed=4)
     x, t = np.array([0.5, -1.0, 2.0]), np.array([1.0, 0.0])
@@ -360,7 +360,7 @@ def test_get_gradients_per_matrix_in_both_layouts():
 
 
 def test_l2_with_and_without_biases_against_the_closed_form():
-    from micrograd_mlp.losses import l2
+    from micrograd_mlp.functions.losses import l2
 
     model = MLP(2, [3, 1], seed=1)
     lam, n = 0.3, 5

@@ -3,7 +3,7 @@
 Subcommands:
 
 * ``trace``: step through backpropagation of a ready example or of an expression
-  (see :mod:`micrograd_mlp.trace`);
+  (see :mod:`micrograd_mlp.views.trace`);
 * ``check TARGET [NAME=VALUE ...] ANSWERS``: check a hand solution (see
   :mod:`micrograd_mlp.cli.check_cmd`);
 * ``exercise``: a forward/backward exercise on a small network and its solution

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from ..errors import MicrogradError, TraceInputError
-from ..views.checker import check
+from ..grading.hand_solution import check
 from .trace_cmd import build_target
 
 __all__ = ["add_arguments", "run", "read_answers"]

@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 
 from ..errors import GraphvizMissingError, MicrogradError
-from ..exercises import make_exercise
+from ..grading.exercises import make_exercise
 from ..views import stepper
-from ..views.exercise import FORMATS
+from ..grading.exercise_text import FORMATS
 
 __all__ = ["add_arguments", "run"]
 

@@ -1,7 +1,7 @@
 """``Value``: a number (or a lockstep batch of numbers) that remembers how it was made.
 
 Every arithmetic operation on Values creates a new Value whose ``op`` names the
-primitive that made it (see :mod:`micrograd_mlp.primitives`) and whose ``parents`` are
+primitive that made it (see :mod:`micrograd_mlp.core.primitives`) and whose ``parents`` are
 its inputs. ``backward()`` then applies the chain rule from the output back to the
 leaves::
 
@@ -34,13 +34,13 @@ from ..errors import (
     AnomalyError, ArgumentError, DataTypeError, DomainError, GradientError, MicrogradError,
     ShapeError,
 )
-from .checks import check_flag, check_iterable
+from .validate import check_flag, check_iterable
 from .graph_walk import interior_order, topological_order
 from .modes import (
     anomaly_mode, current_group, current_modes, is_anomaly_enabled, is_grad_enabled, no_grad,
     set_group,
 )
-from .node_checks import batch_mismatch, check_batch_shapes, check_finite, describe
+from .node_validation import batch_mismatch, check_batch_shapes, check_finite, describe
 from .primitives import PRIMITIVES, on_registration
 from .value_data import as_value_data, quote_label
 
@@ -149,7 +149,7 @@ class Value:
 
     @property
     def primitive(self):
-        """The :class:`~micrograd_mlp.primitives.Primitive` that made this node (None for a leaf)."""
+        """The :class:`~micrograd_mlp.core.primitives.Primitive` that made this node (None for a leaf)."""
         return PRIMITIVES.get(self.op)
 
     def __repr__(self):

@@ -19,7 +19,7 @@ from typing import Callable, List, Sequence
 import numpy as np
 
 from ..errors import ArgumentError, DataTypeError, GradcheckError
-from .checks import check_real
+from .validate import check_real
 from .engine import Value, describe, no_grad
 
 __all__ = ["gradcheck", "GradcheckError", "numeric_grad", "analytic_grad"]

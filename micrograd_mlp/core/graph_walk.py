@@ -6,7 +6,7 @@ Both walks are iterative (a chain a million nodes deep is fine) and read only a 
 from __future__ import annotations
 
 from ..errors import DataTypeError
-from .checks import check_flag
+from .validate import check_flag
 
 __all__ = ["topological_order", "interior_order"]
 

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..errors import DomainError
-from .node_checks import describe
+from .node_validation import describe
 from .primitives import PRIMITIVES
 
 __all__ = ["RefSpec", "Ref", "Group", "OpGroup", "SumGroup", "BatchSumGroup", "AffineGroup",

@@ -35,7 +35,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..errors import ArgumentError, DomainError, ShapeError
-from .node_checks import describe
+from .node_validation import describe
 from .primitives import PRIMITIVES
 from .recorder_groups import Ref
 from .tape_kernels import REFUSED, available, kernels

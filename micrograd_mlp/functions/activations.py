@@ -30,7 +30,7 @@ import numpy as np
 from .composite import COMPOSITES, Composite, tagged
 from ..core.engine import Value, apply, current_group
 from ..core.primitives import erf_array
-from ..core.checks import check_choice, check_flag, check_real
+from ..core.validate import check_choice, check_flag, check_real
 from ..errors import ArgumentError, DataTypeError, DomainError, UnknownActivationError
 from .targets import numeric_array
 

@@ -1,7 +1,7 @@
 """Loss functions as composite nodes.
 
 Every loss is a function of Values written with engine primitives and decorated with
-:func:`~micrograd_mlp.composite.composite`, so a drawing shows it as one labelled group
+:func:`~micrograd_mlp.functions.composite.composite`, so a drawing shows it as one labelled group
 and the chain rule gives its gradient.
 
 Shapes. ``pred`` is one Value (one output) or a list of Values (one per output or class).
@@ -29,13 +29,13 @@ import numpy as np
 
 from . import activations
 from .composite import composite
-from ..core.checks import check_choice, check_real
+from ..core.validate import check_choice, check_real
 from .targets import CLASSES, PER_OUTPUT, class_targets, per_output_targets
 from ..core.engine import Value, max_values, sum_values, where
 from ..errors import ArgumentError, DataTypeError, DomainError, ShapeError, UnknownLossError
 
 __all__ = [
-    "mse", "squared_error", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "mse", "squared_error", "sum_squared_error", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "logsumexp", "log_softmax", "softmax", "softmax_cross_entropy", "cross_entropy",
     "hinge", "l2", "weights_of", "LOSSES", "get", "REDUCTIONS",
 ]
@@ -149,6 +149,17 @@ def squared_error(pred, target, reduction="mean"):
     _check_batches(preds + targets, "squared_error")
     loss = 0.5 * sum_values([(yhat - y) ** 2 for yhat, y in zip(preds, targets)])
     return _reduce(loss, reduction, "squared_error")
+
+
+@composite("sum_squared_error", "E = sum_j (yhat_j - y_j)^2", "dE/dyhat_j = 2 (yhat_j - y_j)")
+def sum_squared_error(preds, targets):
+    """The squared error without the 1/2, ``E = sum_j (yhat_j - y_j)^2``, whose gradient
+    is ``2 (yhat_j - y_j)`` (the Task 5 variant ``loss="full"``); ``preds`` and
+    ``targets`` are sequences of Values or numbers of the same length."""
+    preds = _preds(preds, "sum_squared_error")
+    targets = _targets(targets, preds, "sum_squared_error")
+    _check_batches(preds + targets, "sum_squared_error")
+    return sum_values([(yhat - y) ** 2 for yhat, y in zip(preds, targets)])
 
 
 # ---------------------------------------------------------------- binary classification

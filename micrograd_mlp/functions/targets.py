@@ -40,7 +40,7 @@ from typing import List, Optional, Union
 import numpy as np
 
 from ..core.engine import Value
-from ..core.checks import check_array
+from ..core.validate import check_array
 from ..errors import DataTypeError, DomainError, ShapeError
 
 __all__ = ["PER_OUTPUT", "CLASSES", "numeric_array", "per_output_targets", "class_targets",

@@ -1,4 +1,4 @@
-"""Callbacks for :func:`~micrograd_mlp.train.fit`, with Keras's meaning.
+"""Callbacks for :func:`~micrograd_mlp.nets.train.fit`, with Keras's meaning.
 
 ``fit(..., callbacks=[cb, ...])`` calls, for each callback,
 
@@ -22,7 +22,7 @@ import math
 import numbers
 from typing import Dict, List, Optional
 
-from ..core.checks import check_choice, check_flag, check_int, check_mapping, check_real
+from ..core.validate import check_choice, check_flag, check_int, check_mapping, check_real
 from ..errors import ArgumentError, DataTypeError
 
 __all__ = ["Callback", "EarlyStopping", "LambdaCallback"]

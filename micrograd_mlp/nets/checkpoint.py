@@ -20,7 +20,7 @@ import stat
 import tempfile
 from typing import Callable, Dict, List, Optional
 
-from ..core.checks import check_path
+from ..core.validate import check_path
 from ..errors import CheckpointError, DataTypeError
 
 __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "save_checkpoint", "read_checkpoint",

@@ -29,7 +29,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..core.checks import check_flag, check_int, check_path, check_real, check_seed
+from ..core.validate import check_flag, check_int, check_path, check_real, check_seed
 from ..errors import (
     ArgumentError, DataError, DataMissingError, DataTypeError, DomainError, ShapeError,
 )

@@ -1,4 +1,4 @@
-"""What :func:`~micrograd_mlp.train.fit` is given, checked: the loss by name, the
+"""What :func:`~micrograd_mlp.nets.train.fit` is given, checked: the loss by name, the
 inputs ``X`` and the targets ``y`` (read by the one target rule of
 :mod:`~micrograd_mlp.functions.targets`, for the whole data set before the first step,
 then sliced per batch)."""
@@ -19,7 +19,7 @@ MAX_EPOCHS = 10 ** 9  #: a larger count is a typo, not a plan (it would never en
 
 
 def check_model(model) -> None:
-    """``model`` is a :class:`~micrograd_mlp.nn.Module` (an MLP ...), else DataTypeError."""
+    """``model`` is a :class:`~micrograd_mlp.nets.layers.Module` (an MLP ...), else DataTypeError."""
     if not isinstance(model, Module):
         raise DataTypeError(f"expected a model (an MLP or another Module), not "
                             f"{type(model).__name__} ({model!r:.40})")
@@ -31,7 +31,7 @@ _LOSS_ALIASES = {"bce": "binary_cross_entropy", "cross_entropy": "softmax_cross_
 
 def resolve_loss(loss) -> Callable:
     """A loss callable ``(prediction, target) -> Value``: ``loss`` itself when callable,
-    else the loss of that name in :data:`micrograd_mlp.losses.LOSSES` (``"mse"``,
+    else the loss of that name in :data:`micrograd_mlp.functions.losses.LOSSES` (``"mse"``,
     ``"squared_error"``, ``"binary_cross_entropy"``/``"bce"``,
     ``"softmax_cross_entropy"``/``"cross_entropy"``/``"ce"``, ...). Only losses are
     accepted by name (not ``"get"`` or ``"softmax"``): else :class:`UnknownLossError`."""

@@ -1,4 +1,4 @@
-"""What :func:`~micrograd_mlp.train.fit` measures: the :class:`History` of a run and
+"""What :func:`~micrograd_mlp.nets.train.fit` measures: the :class:`History` of a run and
 the metrics (accuracy of class labels, with the score threshold of 0/1 and of -1/+1
 labels)."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from ..core.checks import check_array, check_int, check_iterable, check_real
+from ..core.validate import check_array, check_int, check_iterable, check_real
 from ..errors import ArgumentError, DataTypeError, ShapeError
 from ..functions import losses
 from ..functions.targets import numeric_array
@@ -22,7 +22,7 @@ class History:
     learning rate each epoch used). ``epochs`` is the number of epochs run,
     ``stopped_early`` tells whether ``epsilon``, a non-finite loss or a callback ended
     training, ``stop_reason`` says why it ended. Draw it with
-    :func:`micrograd_mlp.plots_training.plot_history`."""
+    :func:`micrograd_mlp.views.plots_training.plot_history`."""
 
     def __init__(self):
         self.loss: List[float] = []

@@ -7,8 +7,11 @@ from typing import Callable, Dict
 
 import numpy as np
 
-from ..core.checks import check_int
+from ..core.validate import check_int
 from ..errors import ArgumentError, DataTypeError, ShapeError
+
+__all__ = ["INITIALIZERS", "initialize", "xavier_normal", "xavier_uniform", "he_normal", "uniform"]
+
 
 def _checked(d_in, d_out, rng):
     """The layer sizes as ints >= 1 and ``rng`` a numpy Generator, else a library error."""

@@ -1,4 +1,4 @@
-"""Neurons, layers and multi-layer perceptrons built from :class:`~micrograd_mlp.engine.Value`.
+"""Neurons, layers and multi-layer perceptrons built from :class:`~micrograd_mlp.core.engine.Value`.
 
 Notation (the one of the exercises, seed 001 Figure 1). Layer ``l`` (1-based) maps the
 vector ``x^(l-1)`` to
@@ -30,11 +30,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..core.engine import Value, sum_values
-from ..core.checks import check_flag, check_int, check_seed
+from ..core.validate import check_flag, check_int, check_seed
 from ..errors import ArgumentError, CheckpointError, DataTypeError, DomainError, ShapeError
 from ..functions import activations as _activations
 from ..functions.composite import grouped
 from .init import initialize
+
+__all__ = ["Module", "Neuron", "Layer"]
 
 def _activation_name(spec) -> str:
     """The registry name of an activation spec, or "" for an unnamed callable."""

@@ -14,7 +14,7 @@ and ``t`` = ``last_epoch``:
 
 The rates are computed as torch computes them (the first three from the previous rate,
 step by step), so they and the parameter trajectories agree with torch to rounding.
-:func:`~micrograd_mlp.train.fit` takes a scheduler (or a function making one from the
+:func:`~micrograd_mlp.nets.train.fit` takes a scheduler (or a function making one from the
 optimiser) and steps it once per epoch.
 
 This module knows optimisers only as objects with a settable ``lr``.
@@ -25,7 +25,7 @@ import math
 import numbers
 from typing import Callable, Dict, List
 
-from ..core.checks import check_int, check_real
+from ..core.validate import check_int, check_real
 from ..errors import ArgumentError, CheckpointError, DataTypeError, DomainError
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR",

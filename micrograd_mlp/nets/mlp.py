@@ -7,7 +7,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from ..core.engine import Value
-from ..core.checks import check_flag, check_seed
+from ..core.validate import check_flag, check_seed
 from ..errors import ArgumentError, CheckpointError, DataTypeError, DomainError, GradientError, ShapeError
 from . import optim
 from .checkpoint import check_architecture, read_checkpoint, save_checkpoint
@@ -16,7 +16,7 @@ from .layers import SAME_ACTIVATION, Layer, Module, check_size, wrap_inputs
 from .torch_bridge import from_torch, to_torch
 from .train import fit
 
-__all__ = ["MLP", "load_checkpoint", "from_document"]
+__all__ = ["MLP", "load_checkpoint"]
 
 class MLP(Module):
     """A multi-layer perceptron ``nin -> sizes[0] -> ... -> sizes[-1]``.
@@ -207,8 +207,8 @@ class MLP(Module):
     def train(self, x, y, eta: float = 0.01, iterations: int = 100, **kwargs):
         """Batch gradient descent with the squared loss ``1/2 (yhat - y)^2`` (seed 001
         Task 6): ``iterations`` full-batch steps of plain SGD with learning rate
-        ``eta``. Returns the :class:`~micrograd_mlp.train.History`; more options as in
-        :func:`~micrograd_mlp.train.fit`."""
+        ``eta``. Returns the :class:`~micrograd_mlp.nets.train.History`; more options as in
+        :func:`~micrograd_mlp.nets.train.fit`."""
         kwargs.setdefault("loss", "squared_error")
         kwargs.setdefault("progress", False)
         return fit(self, x, y, lr=eta, epochs=iterations, **kwargs)

@@ -11,22 +11,16 @@ the settings and the running averages.
 """
 from __future__ import annotations
 
-import sys
 from typing import Dict, Iterable, List
 
 import numpy as np
 
 from ..core.engine import Value
-from . import lr_scheduler
-from ..core.checks import check_flag, check_real
+from ..core.validate import check_flag, check_real
 from ..errors import ArgumentError, CheckpointError, DataTypeError, ShapeError
 
-__all__ = ["Optimizer", "SGD", "Adam", "OPTIMIZERS", "from_state_dict", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "OPTIMIZERS", "from_state_dict"]
 
-# `from micrograd_mlp.optim.lr_scheduler import StepLR` as in torch: this module is not
-# a package, so its submodule's dotted names are registered by hand
-for _path in (f"{__name__}.lr_scheduler", f"{__name__.rpartition('.nets.')[0]}.optim.lr_scheduler"):
-    sys.modules.setdefault(_path, lr_scheduler)
 
 
 def _check_nonneg(x, what):

@@ -3,7 +3,7 @@
 torch is imported inside these functions only: it is optional and slow to import."""
 from __future__ import annotations
 
-from ..core.checks import check_callable
+from ..core.validate import check_callable
 from ..errors import ArgumentError, DataTypeError, ShapeError
 from .layers import Module
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..core.engine import Value, is_anomaly_enabled, no_grad
 from ..errors import ArgumentError, DataTypeError, GradientError, ShapeError
-from ..core.checks import (
+from ..core.validate import (
     check_callable, check_flag, check_int, check_iterable, check_real, check_seed,
 )
 from ..functions import targets as target_rules
@@ -118,10 +118,10 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
 
     * ``y``: shape (n,) or (n, 1) for one output, (n, nout) for several, or integer
       class labels of shape (n,) for a classifier with nout > 1 outputs.
-    * ``loss``: a name from :mod:`micrograd_mlp.losses` or a callable
+    * ``loss``: a name from :mod:`micrograd_mlp.functions.losses` or a callable
       ``loss(prediction, target) -> Value`` (per sample or batched; batched results
       are averaged over the batch).
-    * ``optimizer``: an :class:`~micrograd_mlp.optim.Optimizer`, ``"sgd"`` / ``"adam"``,
+    * ``optimizer``: an :class:`~micrograd_mlp.nets.optim.Optimizer`, ``"sgd"`` / ``"adam"``,
       or None for plain SGD; ``lr`` (default 0.01) is used when the optimiser is made
       here, and must not be given with an optimiser object.
     * ``batch_size``: None = full batch, ``k`` = mini-batches, 1 = per sample;
@@ -133,7 +133,7 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
       scored at 0.5, or at 0 for -1/+1 labels and the hinge loss; integer labels or
       one-hot rows for several), none otherwise.
     * ``scheduler``: a learning-rate scheduler over this ``optimizer``
-      (:mod:`micrograd_mlp.optim.lr_scheduler`) or a function ``optimizer -> scheduler``
+      (:mod:`micrograd_mlp.nets.lr_scheduler`) or a function ``optimizer -> scheduler``
       (needed when ``fit`` makes the optimiser); stepped once after every epoch.
     * ``callbacks``: objects with ``on_epoch_end(epoch, logs)`` or functions
       ``(epoch, logs)``; returning True stops training (see
@@ -143,7 +143,7 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
       or in a Jupyter notebook.
 
     * ``replay``: run lockstep steps by replaying the model's recorded graph
-      (:mod:`micrograd_mlp.replay`; same numbers to ~1e-12, several times faster).
+      (:mod:`micrograd_mlp.core.recorder`; same numbers to ~1e-12, several times faster).
       Default: on, except in anomaly mode. The loss part is either replayed too (the
       library's ``mse``, ``squared_error`` and softmax cross-entropy, whose targets are
       checked on every batch) or built again on the replayed predictions at every
@@ -379,7 +379,7 @@ def _evaluate(model, X, targets, loss_fn, metrics, threshold=0.5):
 def predict(model, X) -> np.ndarray:
     """The model's outputs for inputs ``X`` (shape (n, nin); a 1-D array is n samples
     for a one-input model, else one sample of nin numbers) as numpy: shape (n,) for one output, (n, nout) otherwise. No graph is
-    kept (runs under :func:`~micrograd_mlp.engine.no_grad`)."""
+    kept (runs under :func:`~micrograd_mlp.core.engine.no_grad`)."""
     X = as_inputs(model, X)
     with no_grad():
         out = model.forward(X)

@@ -25,8 +25,8 @@ from typing import Dict, Iterable, Optional
 import numpy as np
 
 from ..core.engine import Value
-from ..core.checks import check_choice, check_flag, check_int, check_path, check_real
-from ..core.value_checks import check_values
+from ..core.validate import check_choice, check_flag, check_int, check_path, check_real
+from ..core.validate_values import check_values
 from ..errors import ArgumentError, DataTypeError, GraphvizMissingError
 from ..functions.composite import symbol_of
 from .dot_style import (

@@ -6,8 +6,8 @@ from typing import Iterable
 
 import numpy as np
 
-from ..core.checks import check_choice, check_int, check_iterable
-from ..core.value_checks import check_values
+from ..core.validate import check_choice, check_int, check_iterable
+from ..core.validate_values import check_values
 from ..core.engine import Value, sum_values
 from ..errors import DataTypeError, ShapeError
 from ..functions.targets import numeric_array

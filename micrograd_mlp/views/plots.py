@@ -13,7 +13,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from ..core.checks import (
+from ..core.validate import (
     check_array, check_choice, check_file_to_write, check_int, check_iterable, check_real,
 )
 from ..errors import ArgumentError, DataTypeError

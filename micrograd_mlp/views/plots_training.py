@@ -14,7 +14,7 @@ from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ..core.checks import (
+from ..core.validate import (
     check_array, check_callable, check_file_to_write, check_flag, check_int, check_iterable,
     check_mapping, check_real, check_text,
 )
@@ -126,7 +126,7 @@ def save_figure(fig, path, dpi: int = 120) -> None:
 
 
 def plot_history(history, path=None, *, title: str = "Learning curve", log_loss: bool = True):
-    """The curves of a training run (a :class:`~micrograd_mlp.train.History`, or any
+    """The curves of a training run (a :class:`~micrograd_mlp.nets.train.History`, or any
     object with its ``loss``, ``val_loss``, ``metrics``, ``val_metrics`` lists): the
     train and validation loss per epoch (log scale when ``log_loss`` and every loss is
     > 0) and, when metrics were measured, a second panel with them. With ``path``, also

@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from ..core.checks import (
+from ..core.validate import (
     check_choice, check_file_to_write, check_flag, check_int, check_iterable, check_path,
     check_text,
 )
 from ..core.engine import Value, backward_seed
-from ..core.value_checks import check_value
+from ..core.validate_values import check_value
 from ..errors import ArgumentError, DataTypeError, GraphvizMissingError, TraceInputError
 from . import stepper_page
 from .graph import INSTALL_HINT, draw_dot, draw_mlp, render

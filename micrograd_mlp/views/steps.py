@@ -28,7 +28,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..core.checks import check_flag, check_int, check_text
+from ..core.validate import check_flag, check_int, check_text
 from ..core.engine import Value, topological_order
 from ..errors import ArgumentError, DataTypeError, TraceInputError
 from ..functions.composite import COMPOSITES, short_name

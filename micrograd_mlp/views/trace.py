@@ -36,8 +36,8 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..core.engine import Value, backward_seed, to_input_shape, topological_order
-from ..core.checks import check_choice, check_iterable
-from ..core.value_checks import check_value, check_values
+from ..core.validate import check_choice, check_iterable
+from ..core.validate_values import check_value, check_values
 from ..errors import DataTypeError, GradientError
 from ..functions.composite import COMPOSITES, short_name
 from .viewmodel import (

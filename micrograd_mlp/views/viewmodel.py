@@ -15,8 +15,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..core.checks import check_flag, check_int, check_iterable
-from ..core.value_checks import check_values
+from ..core.validate import check_flag, check_int, check_iterable
+from ..core.validate_values import check_values
 from ..core.engine import Value, describe, topological_order
 from ..core.primitives import ATOM
 from ..errors import DataTypeError, DomainError, GradientError, ShapeError

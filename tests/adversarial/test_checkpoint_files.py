@@ -13,7 +13,7 @@ from micrograd_mlp import Value
 from micrograd_mlp.errors import CheckpointError, GraphvizMissingError
 from micrograd_mlp.nets.checkpoint import parse_checkpoint
 from micrograd_mlp.nets.mlp import MLP, load_checkpoint
-from micrograd_mlp.optim import SGD, Adam
+from micrograd_mlp.nets.optim import SGD, Adam
 from micrograd_mlp.views import graph
 
 

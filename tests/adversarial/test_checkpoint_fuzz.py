@@ -12,7 +12,7 @@ import pytest
 from micrograd_mlp.errors import CheckpointError
 from micrograd_mlp.nets.checkpoint import parse_checkpoint
 from micrograd_mlp.nets.mlp import MLP, from_document
-from micrograd_mlp.optim import SGD, Adam
+from micrograd_mlp.nets.optim import SGD, Adam
 
 N_MUTATIONS = 3000  # per kind; 20000 were run once without a failure
 

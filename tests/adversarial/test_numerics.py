@@ -18,7 +18,7 @@ from micrograd_mlp.core.engine import apply
 from micrograd_mlp.errors import AnomalyError, DomainError
 from micrograd_mlp.functions import activations as A
 from micrograd_mlp.functions import losses
-from micrograd_mlp.replay import Recorded
+from micrograd_mlp.core.recorder import Recorded
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

@@ -20,9 +20,10 @@ from .api_walk import (
     BAD, DOCUMENTED, call, each_value_in_turn, public_callables, required_arguments,
 )
 
-MODULES = ["micrograd_mlp", "micrograd_mlp.nn", "micrograd_mlp.optim", "micrograd_mlp.losses",
-           "micrograd_mlp.activations", "micrograd_mlp.train", "micrograd_mlp.data",
-           "micrograd_mlp.graph", "micrograd_mlp.trace", "micrograd_mlp.gradcheck"]
+MODULES = ["micrograd_mlp", "micrograd_mlp.nets.layers", "micrograd_mlp.nets.mlp", "micrograd_mlp.nets.init", "micrograd_mlp.nets.optim", "micrograd_mlp.functions.losses",
+           "micrograd_mlp.functions.activations", "micrograd_mlp.nets.train", "micrograd_mlp.nets.data",
+           "micrograd_mlp.views.graph", "micrograd_mlp.views.trace", "micrograd_mlp.views.viewmodel",
+           "micrograd_mlp.core.gradcheck"]
 
 CALLABLES = public_callables(MODULES)
 
@@ -142,7 +143,7 @@ def test_constructors_refuse_with_library_errors(make, error):
 
 
 def test_adam_betas_must_be_a_pair():
-    from micrograd_mlp.optim import Adam
+    from micrograd_mlp.nets.optim import Adam
     ps = _model().parameters()
     with pytest.raises(DataTypeError, match="pair"):
         Adam(ps, betas=0.9)
@@ -153,7 +154,7 @@ def test_adam_betas_must_be_a_pair():
 
 
 def test_draw_dot_digits_and_rankdir():
-    from micrograd_mlp.graph import draw_dot
+    from micrograd_mlp.views.graph import draw_dot
     with pytest.raises(ArgumentError, match="digits"):
         draw_dot(_root(), digits=-1)
     with pytest.raises(ArgumentError, match="rankdir"):
@@ -181,7 +182,7 @@ def test_loss_names_that_are_losses_still_work():
 
 def test_a_file_descriptor_is_not_a_path(tmp_path):
     """``open(True)`` would read (and close) stdout: paths must be names."""
-    from micrograd_mlp.nn import load_checkpoint
+    from micrograd_mlp.nets.mlp import load_checkpoint
     for fd in (True, 0, 1, 2):
         with pytest.raises(DataTypeError, match="file name"):
             load_checkpoint(fd)

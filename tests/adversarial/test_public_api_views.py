@@ -13,12 +13,15 @@ import inspect
 import numpy as np
 import pytest
 
-from micrograd_mlp import MLP, Value, check as check_module, examples
+from micrograd_mlp import MLP, Value, examples
+
+from micrograd_mlp.grading import numpy_backward
 from micrograd_mlp.errors import ArgumentError, DataTypeError, DomainError, ShapeError
-from micrograd_mlp.exercises import Exercise, make_exercise, parse_net
+from micrograd_mlp.grading.exercises import Exercise, make_exercise, parse_net
 from micrograd_mlp.nets import callbacks, data, history, lr_scheduler, torch_bridge
 from micrograd_mlp.nets.optim import SGD
-from micrograd_mlp.views import answers, checker, plots, plots_training, stepper, steps
+from micrograd_mlp.grading import answers, hand_solution
+from micrograd_mlp.views import plots, plots_training, stepper, steps
 
 from .api_walk import (
     BAD, DOCUMENTED, call, each_value_in_turn, public_callables, required_arguments,
@@ -27,14 +30,14 @@ from .test_public_api import MODULES as MAIN_MODULES
 
 MODULES = ["micrograd_mlp.views.stepper", "micrograd_mlp.views.stepper_page",
            "micrograd_mlp.views.plots", "micrograd_mlp.views.plots_training",
-           "micrograd_mlp.views.exercise", "micrograd_mlp.views.checker",
-           "micrograd_mlp.views.answers", "micrograd_mlp.examples", "micrograd_mlp.exercises",
-           "micrograd_mlp.check", "micrograd_mlp.nets.lr_scheduler",
+           "micrograd_mlp.grading.exercise_text", "micrograd_mlp.grading.hand_solution",
+           "micrograd_mlp.grading.answers", "micrograd_mlp.examples", "micrograd_mlp.grading.exercises",
+           "micrograd_mlp.nets.lr_scheduler",
            "micrograd_mlp.nets.callbacks", "micrograd_mlp.nets.data",
-           "micrograd_mlp.nets.history", "micrograd_mlp.nets.backward_check",
+           "micrograd_mlp.nets.history", "micrograd_mlp.grading.numpy_backward",
            "micrograd_mlp.nets.torch_bridge", "micrograd_mlp.views.steps"]
 
-# walked already by test_public_api.py (micrograd_mlp.data is micrograd_mlp.nets.data)
+# walked already by test_public_api.py (micrograd_mlp.nets.data is micrograd_mlp.nets.data)
 _WALKED = {id(fn) for _, fn in public_callables(MAIN_MODULES)}
 PUBLIC = [(name.replace("micrograd_mlp.", ""), fn) for name, fn in public_callables(MODULES)]
 CALLABLES = [(name, fn) for name, fn in PUBLIC if id(fn) not in _WALKED]
@@ -169,22 +172,22 @@ CASES = {
         plots_training.plot_weight_images, (np.ones((2, 4)),), {"shape": (2, 2)})),
     "Exercise.question": (Exercise.question, lambda: (_exercise().question, (), {})),
     "Exercise.solution": (Exercise.solution, lambda: (_exercise().solution, (), {})),
-    "views.checker.check": (checker.check, lambda: (checker.check, (_root(), "f = -0.25"), {})),
-    "views.checker.catalog": (checker.catalog, lambda: (checker.catalog, (_root(),), {})),
-    "Verdict.line": (checker.Verdict.line, lambda: (
-        checker.check(_root(), "f = -0.25").verdicts[0].line, (4,), {})),
-    "views.answers.parse_answers": (answers.parse_answers, lambda: (
+    "grading.hand_solution.check": (hand_solution.check, lambda: (hand_solution.check, (_root(), "f = -0.25"), {})),
+    "grading.hand_solution.catalog": (hand_solution.catalog, lambda: (hand_solution.catalog, (_root(),), {})),
+    "Verdict.line": (hand_solution.Verdict.line, lambda: (
+        hand_solution.check(_root(), "f = -0.25").verdicts[0].line, (4,), {})),
+    "grading.answers.parse_answers": (answers.parse_answers, lambda: (
         answers.parse_answers, ("a = 1\nb = [1, 2]",), {})),
-    "views.answers.parse_value": (answers.parse_value,
+    "grading.answers.parse_value": (answers.parse_value,
                                   lambda: (answers.parse_value, ("0.5",), {})),
-    "views.answers.canonical_name": (answers.canonical_name, lambda: (
+    "grading.answers.canonical_name": (answers.canonical_name, lambda: (
         answers.canonical_name, ("dE/dx",), {})),
     "examples.task5": (examples.task5, lambda: (examples.task5, (), {})),
     "examples.get": (examples.get, lambda: (examples.get, ("task5",), {})),
-    "exercises.make_exercise": (make_exercise, lambda: (make_exercise, ("1-1",), {})),
-    "exercises.parse_net": (parse_net, lambda: (parse_net, ("2-3",), {})),
-    "check.gradients": (check_module.gradients, lambda: (
-        check_module.gradients, (_student(), _model((2, 1)), X4, Y4), {"loss": "mse"})),
+    "grading.exercises.make_exercise": (make_exercise, lambda: (make_exercise, ("1-1",), {})),
+    "grading.exercises.parse_net": (parse_net, lambda: (parse_net, ("2-3",), {})),
+    "grading.numpy_backward.gradients": (numpy_backward.gradients, lambda: (
+        numpy_backward.gradients, (_student(), _model((2, 1)), X4, Y4), {"loss": "mse"})),
     "nets.lr_scheduler.LRScheduler": (lr_scheduler.LRScheduler, lambda: (
         lr_scheduler.LRScheduler, (_sgd(),), {})),
     "nets.lr_scheduler.StepLR": (lr_scheduler.StepLR, lambda: (
@@ -241,7 +244,7 @@ def test_the_walk_covers_these_modules():
     names = {n for n, _ in CALLABLES}
     assert len(CALLABLES) > 40
     assert {"views.stepper.write_frames", "views.stepper.page_html", "views.plots.save_figure",
-            "views.plots_training.save_figure", "examples.get", "check.gradients",
+            "views.plots_training.save_figure", "examples.get", "grading.numpy_backward.gradients",
             "nets.lr_scheduler.StepLR", "nets.callbacks.EarlyStopping"} <= names
     # every function of CASES is a public one of these modules, under the name it has
     functions = {n: fn for n, (fn, _) in CASES.items() if n[0].islower()}
@@ -425,13 +428,13 @@ def test_plots_refuse_wrong_shapes_with_the_reason():
 
 def test_check_gradients_refuses_what_is_no_model_or_data():
     with pytest.raises(DataTypeError, match="model must be an MLP"):
-        check_module.gradients(_student(), "model", X4, Y4, loss="mse")
+        numpy_backward.gradients(_student(), "model", X4, Y4, loss="mse")
     with pytest.raises(DomainError, match="finite"):
-        check_module.gradients(_student(), _model((2, 1)), X4 * np.nan, Y4, loss="mse")
+        numpy_backward.gradients(_student(), _model((2, 1)), X4 * np.nan, Y4, loss="mse")
     with pytest.raises(ArgumentError, match="rtol must be >= 0"):
-        check_module.gradients(_student(), _model((2, 1)), X4, Y4, loss="mse", rtol=-1)
+        numpy_backward.gradients(_student(), _model((2, 1)), X4, Y4, loss="mse", rtol=-1)
     with pytest.raises(ArgumentError, match="layout must be one of"):
-        check_module.gradients(_student(), _model((2, 1)), X4, Y4, loss="mse", layout="rows")
+        numpy_backward.gradients(_student(), _model((2, 1)), X4, Y4, loss="mse", layout="rows")
 
 
 def test_a_folder_is_not_a_file_to_write(tmp_path):
@@ -447,13 +450,13 @@ def test_odd_students_answers_and_example_options():
     from micrograd_mlp.errors import TraceInputError
     model = _model((2, 1))
     with pytest.raises(DomainError, match="too large for a float"):
-        check_module.gradients(dict(_student(), W1=[[10 ** 400] * 2] * 2), model, X4, Y4, loss="mse")
+        numpy_backward.gradients(dict(_student(), W1=[[10 ** 400] * 2] * 2), model, X4, Y4, loss="mse")
     with pytest.raises(DataTypeError, match="the gradient 'W1' must be numbers"):
-        check_module.gradients(dict(_student(), W1="abc"), model, X4, Y4, loss="mse")
+        numpy_backward.gradients(dict(_student(), W1="abc"), model, X4, Y4, loss="mse")
     with pytest.raises(ArgumentError, match=r"takes 4 parameters; it is called as f\(\)"):
-        check_module.gradients(lambda a, b, c, d: _student(), model, X4, Y4, loss="mse")
+        numpy_backward.gradients(lambda a, b, c, d: _student(), model, X4, Y4, loss="mse")
     with pytest.raises(TraceInputError, match="not a number, vector or matrix"):
-        checker.check(_root(), {"f": 10 ** 400})
+        hand_solution.check(_root(), {"f": 10 ** 400})
     with pytest.raises(ArgumentError, match="example 'seed002' takes no options, not loss"):
         examples.get("seed002", loss="half")
     with pytest.raises(ArgumentError, match="example 'task5' takes loss, not foo"):

@@ -13,13 +13,13 @@ from typing import Dict, List
 
 import numpy as np
 
-from ..core.checks import check_text
+from ..core.validate import check_text
 from ..core.engine import Value
 from ..errors import ArgumentError
 from ..functions.composite import short_name
-from .steps import ExerciseSteps
-from .trace import format_array
-from .viewmodel import format_number
+from ..views.steps import ExerciseSteps
+from ..views.trace import format_array
+from ..views.viewmodel import format_number
 
 __all__ = ["Exercise", "FORMATS"]
 

@@ -27,10 +27,10 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from ..core.checks import check_array, check_choice, check_real
+from ..core.validate import check_array, check_choice, check_real
 from ..errors import ArgumentError, DataTypeError, ShapeError
 from ..functions import activations, losses
-from .mlp import MLP
+from ..nets.mlp import MLP
 
 __all__ = ["ParameterVerdict", "GradientReport", "gradients", "LAYOUTS"]
 

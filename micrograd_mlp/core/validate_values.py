@@ -1,20 +1,20 @@
 """Checks of Value arguments (the root of a graph, a list of inputs), raising
 :class:`~micrograd_mlp.errors.DataTypeError`; the plain-argument checks are in
-:mod:`~micrograd_mlp.core.checks`."""
+:mod:`~micrograd_mlp.core.validate`."""
 from __future__ import annotations
 
 import numbers
 from typing import List
 
 from ..errors import DataTypeError
-from .checks import check_iterable
+from .validate import check_iterable
 from .engine import Value
 
 __all__ = ["check_value", "check_values"]
 
 
 def check_value(x, what: str) -> Value:
-    """``x`` when it is a :class:`~micrograd_mlp.engine.Value` (the root of a graph ...)."""
+    """``x`` when it is a :class:`~micrograd_mlp.core.engine.Value` (the root of a graph ...)."""
     if not isinstance(x, Value):
         raise DataTypeError(f"{what} must be a Value, not {type(x).__name__} ({x!r:.40})")
     return x

@@ -16,9 +16,9 @@ from ..core.engine import Value
 from ..errors import TraceInputError
 from ..functions.activations import ACTIVATIONS
 from .answers import canonical_name
-from .trace import ledger
+from ..views.trace import ledger
 from ..functions.composite import short_name
-from .viewmodel import INDEXED_NAME, Namer, build_view
+from ..views.viewmodel import INDEXED_NAME, Namer, build_view
 
 __all__ = ["Quantity", "Catalog", "catalog", "OUTPUT_FORMS"]
 

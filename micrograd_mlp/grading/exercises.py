@@ -1,7 +1,7 @@
 """Exercises for teachers: a small network with random one-decimal weights, the way
 seed 001 Task 5 is posed, with its full solution.
 
-    >>> from micrograd_mlp.exercises import make_exercise
+    >>> from micrograd_mlp.grading.exercises import make_exercise
     >>> ex = make_exercise("2-3-2", activation="sigmoid", seed=7)
     >>> print(ex.question("markdown"))          # doctest: +SKIP
     >>> print(ex.solution("markdown"))          # doctest: +SKIP
@@ -9,7 +9,7 @@ seed 001 Task 5 is posed, with its full solution.
 The same arguments always give the same exercise (the numbers come from
 ``numpy.random.default_rng(seed)``). Every number of the solution is read from the
 network's graph (forward values and autodiff gradients), see
-:mod:`micrograd_mlp.views.steps`; :mod:`micrograd_mlp.views.exercise` writes the text.
+:mod:`micrograd_mlp.views.steps`; :mod:`micrograd_mlp.grading.exercise_text` writes the text.
 """
 from __future__ import annotations
 
@@ -18,15 +18,14 @@ from typing import List
 
 import numpy as np
 
-from .core.checks import check_int, check_text
-from .core.engine import Value
-from .errors import ArgumentError
-from .examples import sum_squared_error
-from .functions import activations
-from .functions.losses import squared_error
-from .nets.mlp import MLP
-from .views.exercise import Exercise
-from .views.steps import exercise_steps
+from ..core.validate import check_int, check_text
+from ..core.engine import Value
+from ..errors import ArgumentError
+from ..functions import activations
+from ..functions.losses import squared_error, sum_squared_error
+from ..nets.mlp import MLP
+from .exercise_text import Exercise
+from ..views.steps import exercise_steps
 
 __all__ = ["make_exercise", "parse_net", "Exercise", "MAX_WIDTH"]
 

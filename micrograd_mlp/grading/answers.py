@@ -17,7 +17,7 @@ from typing import List, Mapping, Tuple, Union
 
 import numpy as np
 
-from ..core.checks import check_text
+from ..core.validate import check_text
 from ..errors import TraceInputError
 
 __all__ = ["Answer", "parse_answers", "parse_value", "canonical_name"]

@@ -1,7 +1,7 @@
 """Check a hand solution: compare a student's numbers with the graph's, and name the slip.
 
 :func:`check` takes the root of a graph (a loss after its forward pass) and the
-student's answers (``name = value`` lines, see :mod:`~micrograd_mlp.views.answers`).
+student's answers (``name = value`` lines, see :mod:`~micrograd_mlp.grading.answers`).
 Every name the ledger or the summary prints can be answered: forward values (``s1``,
 ``x1[0]``, ``E``), gradients (``dE/dW2``, ``dE/ds2[0]``) and the local derivatives of
 one-input activations (``sigma'(s2)``). Each answer is right when the true value rounds
@@ -29,15 +29,15 @@ from typing import Dict, List, Mapping, Optional, Union
 
 import numpy as np
 
-from ..core.checks import check_text
+from ..core.validate import check_text
 from ..core.engine import Value
 from ..errors import TraceInputError
 from ..functions.activations import ACTIVATIONS
 from .answers import Answer, canonical_name, parse_answers
-from .check_catalog import OUTPUT_FORMS, Catalog, catalog
-from .trace import format_array, format_table
+from .slips import OUTPUT_FORMS, Catalog, catalog
+from ..views.trace import format_array, format_table
 from ..functions.composite import short_name
-from .viewmodel import INDEXED_NAME, fill_template, format_number
+from ..views.viewmodel import INDEXED_NAME, fill_template, format_number
 
 __all__ = ["Verdict", "CheckReport", "check", "catalog", "MAX_ANSWERS"]
 
