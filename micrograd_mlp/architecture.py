@@ -26,7 +26,7 @@ LOOSE_MODULES = {
 # optional heavy dependencies that may be imported inside a function, on first use
 LAZY_DEPENDENCIES = ("matplotlib", "torch", "sklearn", "scipy", "PIL", "tqdm",
                      "threadpoolctl", "graphviz", "IPython", "nbformat",
-                     "starlette", "uvicorn", "anywidget", "traitlets")
+                     "starlette", "uvicorn", "anywidget", "traitlets", "numba")
 
 
 def room_of(module: str) -> str:

@@ -17,7 +17,10 @@ these at once; :func:`unregister_primitive` takes it away again.
 
 ``forward`` and ``partials`` accept Python floats (the scalar path, kept on ``math``
 for speed) and numpy arrays of any shape (lockstep batches, and replay which stacks
-many nodes of one op into one array).
+many nodes of one op into one array). Beside them, each row holds the same rules on
+single floats for the compiled tape (``compiled_forward``, ``compiled_partials``,
+``compiled_check``: plain ``math`` that numba compiles; see
+:mod:`micrograd_mlp.core.tape`).
 """
 from __future__ import annotations
 
@@ -96,20 +99,52 @@ def _indicator(cond):
 # ---------------------------------------------------------------- arithmetic
 
 
+# The compiled rules (``_c_*`` and the rows' lambdas): the rows' rules on single floats,
+# for numba. They run with numpy's floating-point rules (x / 0 is inf, an overflow is
+# inf), as the rows' numpy branches do; each mirrors its row's NaN choices.
+
+
+def _c_add(u, v):
+    return u + v
+
+
+def _c_add_partials(out, u, v):
+    return (1.0, 1.0)
+
+
 @primitive("add", symbol="+", arity=2, text="{u} + {v}", latex="{u} + {v}",
-           local_text=("1", "1"), precedence=1, operand_precedence=(1, 1))
+           local_text=("1", "1"), precedence=1, operand_precedence=(1, 1),
+           compiled_forward=_c_add, compiled_partials=_c_add_partials)
 def _add():
     return (lambda u, v: u + v), (lambda out, u, v: (1.0, 1.0))
 
 
+def _c_sub(u, v):
+    return u - v
+
+
+def _c_sub_partials(out, u, v):
+    return (1.0, -1.0)
+
+
 @primitive("sub", symbol="-", arity=2, text="{u} - {v}", latex="{u} - {v}",
-           local_text=("1", "-1"), precedence=1, operand_precedence=(1, 2))
+           local_text=("1", "-1"), precedence=1, operand_precedence=(1, 2),
+           compiled_forward=_c_sub, compiled_partials=_c_sub_partials)
 def _sub():
     return (lambda u, v: u - v), (lambda out, u, v: (1.0, -1.0))
 
 
+def _c_mul(u, v):
+    return u * v
+
+
+def _c_mul_partials(out, u, v):
+    return (v, u)
+
+
 @primitive("mul", symbol="*", arity=2, text="{u} * {v}", latex="{u} \\cdot {v}",
-           local_text=("{v}", "{u}"), precedence=2, operand_precedence=(2, 3))
+           local_text=("{v}", "{u}"), precedence=2, operand_precedence=(2, 3),
+           compiled_forward=_c_mul, compiled_partials=_c_mul_partials)
 def _mul():
     return (lambda u, v: u * v), (lambda out, u, v: (v, u))
 
@@ -123,24 +158,47 @@ def _check_div(u, v):
 @primitive("div", symbol="/", arity=2, text="{u} / {v}", latex="\\frac{{{u}}}{{{v}}}",
            local_text=("1/{v}", "-{u}/{v}^2"),
            local_latex=("\\frac{{1}}{{{v}}}", "-\\frac{{{u}}}{{{v}^2}}"),
-           precedence=2, operand_precedence=(2, 3), check=_check_div)
+           precedence=2, operand_precedence=(2, 3), check=_check_div,
+           compiled_forward=lambda u, v: u / v,
+           compiled_partials=lambda out, u, v: (1.0 / v, -out / v),
+           compiled_check=lambda u, v: v == 0.0)
 def _div():
     return (lambda u, v: u / v), (lambda out, u, v: (1.0 / v, -out / v))
 
 
 @primitive("neg", symbol="neg", arity=1, text="-{u}", latex="-{u}", local_text=("-1",),
-           precedence=3, operand_precedence=(4,))
+           precedence=3, operand_precedence=(4,),
+           compiled_forward=lambda u: -u, compiled_partials=lambda out, u: (-1.0,))
 def _neg():
     return (lambda u: -u), (lambda out, u: (-1.0,))
 
 
 def _check_pow_const(u, c):
-    c_is_int = float(c).is_integer() if c.__class__ is not ndarray else bool(np.all(np.mod(c, 1) == 0))
-    if not c_is_int and _any(u < 0):
+    if c.__class__ is ndarray:
+        # replay stacks nodes with different exponents: each base against its own
+        # exponent (u^3 of a negative u is fine beside a u^0.5 of a positive one)
+        if np.any((np.mod(c, 1) != 0) & (u < 0)):
+            return f"a negative base to the non-integer power {c} has no real value"
+        if np.any((c < 0) & (u == 0)):
+            return f"0 to the negative power {c} is a division by zero"
+        return None
+    if not float(c).is_integer() and _any(u < 0):
         return f"a negative base to the non-integer power {c} has no real value"
-    if _any(c < 0) and _any(u == 0):
+    if c < 0 and _any(u == 0):
         return f"0 to the negative power {c} is a division by zero"
     return None
+
+
+def _c_check_pow_const(u, c):
+    return (c % 1.0 != 0.0 and u < 0.0) or (c < 0.0 and u == 0.0)   # inf, NaN: not integers
+
+
+def _c_pow_const_partials(out, u, c):
+    if c == 0.0:
+        return (0.0, 0.0)
+    if c == 2.0:
+        return (2.0 * u, 0.0)
+    return (c * u ** (c - 1.0), 0.0)
 
 
 def _pow_const_local(c: float):
@@ -172,7 +230,9 @@ def _pow_float(u, c):
            latex="{u}^{{{c}}}", local_text=("{c} * {u}^({c} - 1)", "0"),
            local_latex=("{c} \\cdot {u}^{{{c} - 1}}", "0"), precedence=4,
            operand_precedence=(5, 5), constant_input=1, constant_symbol="^{c}",
-           constant_local=_pow_const_local, check=_check_pow_const)
+           constant_local=_pow_const_local, check=_check_pow_const,
+           compiled_forward=lambda u, c: u ** c, compiled_partials=_c_pow_const_partials,
+           compiled_check=_c_check_pow_const)
 def _pow_const():
     # u ** c with a constant exponent c (the second input, a constant node)
     def partials(out, u, c):
@@ -194,10 +254,22 @@ def _check_pow(u, v):
     return None
 
 
+def _c_check_pow(u, v):
+    return u < 0.0 or (u == 0.0 and v <= 0.0)
+
+
+def _c_pow_partials(out, u, v):
+    du = 0.0 if v == 0.0 else v * u ** (v - 1.0)   # d(u^0)/du = 0, also at u = NaN
+    dv = 0.0 if u == 0.0 else out * math.log(u)   # the limit of u^v ln u as u -> 0+
+    return (du, dv)
+
+
 @primitive("pow", symbol="^", arity=2, text="{u}^{v}", latex="{u}^{{{v}}}",
            local_text=("{v} * {u}^({v} - 1)", "{u}^{v} * ln({u})"),
            local_latex=("{v} \\cdot {u}^{{{v} - 1}}", "{u}^{{{v}}} \\ln {u}"),
-           precedence=4, operand_precedence=(5, 5), check=_check_pow)
+           precedence=4, operand_precedence=(5, 5), check=_check_pow,
+           compiled_forward=lambda u, v: u ** v, compiled_partials=_c_pow_partials,
+           compiled_check=_c_check_pow)
 def _pow():
     def partials(out, u, v):
         du = v * _pow_float(u, v - 1.0) if not (v.__class__ is float and v == 0.0) else 0.0
@@ -217,7 +289,8 @@ def _pow():
 
 
 @primitive("exp", symbol="exp", arity=1, latex="e^{{{u}}}", local_text=("exp({u})",),
-           local_latex=("e^{{{u}}}",), method="exp", doc="``e^u``.")
+           local_latex=("e^{{{u}}}",), method="exp", doc="``e^u``.",
+           compiled_forward=lambda u: math.exp(u), compiled_partials=lambda out, u: (out,))
 def _exp_prim():
     return _exp, (lambda out, u: (out,))
 
@@ -230,7 +303,9 @@ def _check_log(u):
 
 @primitive("log", symbol="log", arity=1, text="ln({u})", latex="\\ln({u})",
            local_text=("1/{u}",), local_latex=("\\frac{{1}}{{{u}}}",), check=_check_log,
-           method="log", doc="Natural log ``ln(u)``; raises DomainError for ``u <= 0``.")
+           method="log", doc="Natural log ``ln(u)``; raises DomainError for ``u <= 0``.",
+           compiled_forward=lambda u: math.log(u), compiled_partials=lambda out, u: (1.0 / u,),
+           compiled_check=lambda u: u <= 0.0)
 def _log():
     def forward(u):
         return math.log(u) if u.__class__ is float else np.log(u)
@@ -246,7 +321,10 @@ def _check_log1p(u):
 
 @primitive("log1p", symbol="log1p", arity=1, text="ln(1 + {u})", latex="\\ln(1 + {u})",
            local_text=("1/(1 + {u})",), local_latex=("\\frac{{1}}{{1 + {u}}}",),
-           check=_check_log1p, method="log1p", doc="``ln(1 + u)``, accurate for small ``u``.")
+           check=_check_log1p, method="log1p", doc="``ln(1 + u)``, accurate for small ``u``.",
+           compiled_forward=lambda u: math.log1p(u),
+           compiled_partials=lambda out, u: (1.0 / (1.0 + u),),
+           compiled_check=lambda u: u <= -1.0)
 def _log1p():
     def forward(u):
         return math.log1p(u) if u.__class__ is float else np.log1p(u)
@@ -256,14 +334,17 @@ def _log1p():
 
 @primitive("expm1", symbol="expm1", arity=1, text="exp({u}) - 1", latex="e^{{{u}}} - 1",
            local_text=("exp({u})",), local_latex=("e^{{{u}}}",), precedence=1,
-           method="expm1", doc="``e^u - 1``, accurate for small ``u``.")
+           method="expm1", doc="``e^u - 1``, accurate for small ``u``.",
+           compiled_forward=lambda u: math.expm1(u),
+           compiled_partials=lambda out, u: (out + 1.0,))
 def _expm1():
     return _overflowing(math.expm1, np.expm1), (lambda out, u: (out + 1.0,))
 
 
 @primitive("tanh", symbol="tanh", arity=1, latex="\\tanh({u})",
            local_text=("1 - tanh({u})^2",), local_latex=("1 - \\tanh^2({u})",),
-           method="tanh", doc="``tanh(u)``.")
+           method="tanh", doc="``tanh(u)``.", compiled_forward=lambda u: math.tanh(u),
+           compiled_partials=lambda out, u: (1.0 - out * out,))
 def _tanh():
     def forward(u):
         return math.tanh(u) if u.__class__ is float else np.tanh(u)
@@ -273,7 +354,9 @@ def _tanh():
 
 @primitive("relu", symbol="relu", arity=1, latex="\\operatorname{{relu}}({u})",
            local_text=("[{u} > 0]",), method="relu",
-           doc="``max(0, u)`` (derivative 0 at 0, as in PyTorch).")
+           doc="``max(0, u)`` (derivative 0 at 0, as in PyTorch).",
+           compiled_forward=lambda u: 0.0 if u <= 0.0 else u,
+           compiled_partials=lambda out, u: (0.0 if u <= 0.0 else 1.0,))
 def _relu():
     def forward(u):
         if u.__class__ is float:
@@ -289,7 +372,9 @@ def _relu():
            doc="``min(u, 0)``, the partner of ``relu``: ``u = relu(u) + min0(u)`` and their "
                "derivatives ``[u > 0]`` and ``[u <= 0]`` add up to 1 at every u, 0 included. "
                "Composites split their input with the pair so no exponent is positive; "
-               "``u - relu(u)`` would be ``inf - inf = NaN`` at ``u = +inf``.")
+               "``u - relu(u)`` would be ``inf - inf = NaN`` at ``u = +inf``.",
+           compiled_forward=lambda u: 0.0 if u > 0.0 else u,
+           compiled_partials=lambda out, u: (1.0 if u <= 0.0 else (0.0 if u > 0.0 else math.nan),))
 def _min0():
     def forward(u):
         if u.__class__ is float:
@@ -309,7 +394,9 @@ def _min0():
 
 @primitive("abs", symbol="|u|", arity=1, text="|{u}|", latex="\\lvert {u} \\rvert",
            local_text=("sign({u})",), local_latex=("\\operatorname{{sign}}({u})",),
-           method="abs", doc="``|u|`` (derivative 0 at 0, as in PyTorch).")
+           method="abs", doc="``|u|`` (derivative 0 at 0, as in PyTorch).",
+           compiled_forward=lambda u: abs(u),
+           compiled_partials=lambda out, u: (1.0 if u > 0.0 else (-1.0 if u < 0.0 else 0.0),))
 def _abs():
     def forward(u):
         return abs(u) if u.__class__ is float else np.abs(u)
@@ -325,7 +412,9 @@ def _abs():
 @primitive("erf", symbol="erf", arity=1, latex="\\operatorname{{erf}}({u})",
            local_text=("2/sqrt(pi) * exp(-{u}^2)",),
            local_latex=("\\tfrac{{2}}{{\\sqrt{{\\pi}}}} e^{{-{u}^2}}",), method="erf",
-           doc="The error function ``erf(u) = 2/sqrt(pi) * int_0^u e^(-t^2) dt``.")
+           doc="The error function ``erf(u) = 2/sqrt(pi) * int_0^u e^(-t^2) dt``.",
+           compiled_forward=lambda u: math.erf(u),
+           compiled_partials=lambda out, u: (TWO_OVER_SQRT_PI * math.exp(-(u * u)),))
 def _erf():
     def forward(u):
         return math.erf(u) if u.__class__ is float else erf_array(u)
@@ -339,10 +428,20 @@ def _erf():
 # ---------------------------------------------------------------- selection and sums
 
 
+def _c_where(c, u, v):
+    return u if c > 0.0 else (v if c <= 0.0 else math.nan)
+
+
+def _c_where_partials(out, c, u, v):
+    take = 1.0 if c > 0.0 else (0.0 if c <= 0.0 else math.nan)
+    return (0.0, take, 1.0 - take)
+
+
 @primitive("where", symbol="where", arity=3, text="where({c} > 0, {u}, {v})",
            latex="\\operatorname{{where}}({c} > 0, {u}, {v})",
            local_text=("0", "[{c} > 0]", "[{c} <= 0]"),
-           local_latex=("0", "[{c} > 0]", "[{c} \\le 0]"))
+           local_latex=("0", "[{c} > 0]", "[{c} \\le 0]"),
+           compiled_forward=_c_where, compiled_partials=_c_where_partials)
 def _where():
     def forward(c, u, v):
         if c.__class__ is float and u.__class__ is float and v.__class__ is float:
@@ -361,7 +460,8 @@ def _where():
 
 
 @primitive("sum", symbol="Σ", arity=None, text="{args}", latex="{args}", joiner=" + ",
-           local_text=("1",), precedence=1, operand_precedence=(1,), batched="n_ary_sum")
+           local_text=("1",), precedence=1, operand_precedence=(1,), batched="n_ary_sum",
+           compiled_forward="sum")
 def _sum():
     def forward(*xs):
         total = xs[0]
@@ -374,7 +474,7 @@ def _sum():
 
 @primitive("max", symbol="max", arity=None, text="max({args})", latex="\\max({args})",
            local_text=("[{u_i} = max]",), local_latex=("[{u_i} = \\max]",),
-           batched="n_ary_max")
+           batched="n_ary_max", compiled_forward="max")
 def _max():
     def forward(*xs):
         if all(x.__class__ is float for x in xs):
@@ -399,7 +499,8 @@ def _max():
 
 
 @primitive("batch_sum", symbol="Σ_batch", arity=1, text="sum_n {u}", latex="\\sum_n {u}",
-           local_text=("1",), precedence=1, batched="batch_sum")
+           local_text=("1",), precedence=1, batched="batch_sum",
+           compiled_forward="batch_sum")
 def _batch_sum():
     def forward(u):
         return float(np.sum(u)) if u.__class__ is ndarray else u

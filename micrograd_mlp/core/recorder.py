@@ -29,6 +29,10 @@ the order of floating-point additions (the tests check 1e-12).
 
 A recording is valid while the graph's *shape* does not depend on the data: the
 composites of this library never branch on data.
+
+With numba installed and compiled rules for every primitive of the graph, the graph
+is not grouped but becomes a compiled tape (:mod:`micrograd_mlp.core.tape`): one flat
+program run by numba kernels, the same numbers (``engine=`` chooses).
 """
 from __future__ import annotations
 
@@ -41,9 +45,11 @@ from ..errors import GradientError, ShapeError
 from .engine import Value, topological_order
 from .recorder_groups import (BATCHED_RULES, AffineGroup, OpGroup, Ref, RefSpec,
                               register_batched_rule, rule_of)
+from .tape import ENGINES, TapeBinding, tape_or_none
 from .value_data import data_vector
 
-__all__ = ["Recorded", "BoundRecording", "register_batched_rule", "BATCHED_RULES", "rule_of"]
+__all__ = ["Recorded", "BoundRecording", "register_batched_rule", "BATCHED_RULES", "rule_of",
+           "ENGINES"]
 
 ndarray = np.ndarray
 
@@ -62,12 +68,17 @@ class _Plan:
         self.order = topological_order_of(outputs)
         self.position = {id(node): i for i, node in enumerate(self.order)}
         self.batched = [n.data.__class__ is ndarray for n in self.order]
-        self.uses = np.zeros(len(self.order), dtype=np.intp)
-        for n in self.order:
-            for p in n.parents:
-                self.uses[self.position[id(p)]] += 1
+        self.uses = None                      # counted by count_uses (numpy replay only)
         self.fused: Dict[int, Tuple] = {}     # node -> fused description (affine terms)
         self.absorbed = set()                 # nodes a fused member computes itself
+
+    def count_uses(self):
+        """``uses[i]``: how many times node ``i`` is an input."""
+        self.uses = np.zeros(len(self.order), dtype=np.intp)
+        position = self.position
+        for n in self.order:
+            for p in n.parents:
+                self.uses[position[id(p)]] += 1
 
     def parent_columns(self, members, arity):
         """``cols[a][m]``: the position of input ``a`` of member ``m``."""
@@ -141,10 +152,16 @@ class Recorded:
     whose data are replaced at every run (the batch), in the order :meth:`run` receives
     them. Every other leaf keeps the value it had when recorded. The batch size may
     differ from run to run.
+
+    ``engine``: ``"auto"`` (default) runs the compiled tape when numba is installed and
+    every primitive of the graph has compiled rules, else the numpy groups;
+    ``"compiled"`` the tape or an ArgumentError; ``"numpy"`` the groups. The numbers
+    are the same (up to the order of floating-point additions); :attr:`engine` says
+    which runs.
     """
 
     def __init__(self, outputs, params: Optional[Sequence[Value]] = None,
-                 inputs: Sequence[Value] = ()):
+                 inputs: Sequence[Value] = (), engine: str = "auto"):
         self.outputs = self._check_outputs(outputs)
         plan = _Plan(self.outputs)
         self.params = list(params) if params is not None else [
@@ -154,6 +171,17 @@ class Recorded:
         _check_leaves("inputs", self.inputs)
         self._check_batches(plan)
         self.n_nodes = len(plan.order)
+        self._bindings: "OrderedDict[int, BoundRecording]" = OrderedDict()
+        self._tape = tape_or_none(engine, plan.order, plan.position, plan.batched,
+                                  self.params, self.inputs, self.outputs)
+        self.engine = "numpy" if self._tape is None else "compiled"
+        if self._tape is not None:
+            self.levels = None
+            self._slot_of = plan.position
+            self._input_batched = [id(v) in plan.position and plan.batched[plan.position[id(v)]]
+                                   for v in self.inputs]
+            return
+        plan.count_uses()
         plan.fuse()
         buckets = plan.bucket()
         self.levels = plan.levels
@@ -170,7 +198,6 @@ class Recorded:
         batched = np.asarray(plan.batched, dtype=bool)
         self._accumulated_rows = np.unique(np.concatenate(
             [slot[batched & ~single & (slot >= 0)], np.asarray(added, dtype=np.intp)]))
-        self._bindings: "OrderedDict[int, BoundRecording]" = OrderedDict()
 
     # ------------------------------------------------------------ recording steps
 
@@ -297,7 +324,8 @@ class Recorded:
                 args.append(RefSpec(c, b))
                 grads.append(r)
         scalar_beside_batch = tuple(out_b and not b for b in arg_b)
-        return OpGroup(op, RefSpec(members, out_b), args, grads, scalar_beside_batch)
+        return OpGroup(op, RefSpec(members, out_b), args, grads, scalar_beside_batch,
+                       [plan.order[i] for i in members])
 
     # ------------------------------------------------------------ binding
 
@@ -306,7 +334,8 @@ class Recorded:
         last few sizes are kept)."""
         bound = self._bindings.get(batch_size)
         if bound is None:
-            bound = BoundRecording(self, batch_size)
+            bound = (BoundRecording(self, batch_size) if self._tape is None
+                     else TapeBinding(self, self._tape, batch_size))
             self._bindings[batch_size] = bound
             while len(self._bindings) > MAX_BINDINGS:
                 self._bindings.popitem(last=False)
@@ -366,10 +395,19 @@ class Recorded:
         return loss, grads
 
     def slot_of(self, node: Value) -> int:
-        """The row of a batched node of the recording in the batched buffers."""
+        """The row of a batched node of the recording in the batched buffers (of any
+        node, with the compiled tape)."""
         return self._slot_of[id(node)]
 
+    @property
+    def tape(self):
+        """The compiled :class:`~micrograd_mlp.core.tape.Tape` (None: numpy replay)."""
+        return self._tape
+
     def __repr__(self):
+        if self._tape is not None:
+            return (f"Recorded({self.n_nodes} nodes, a compiled tape of "
+                    f"{self._tape.n_ops} operations, {len(self.params)} params)")
         return (f"Recorded({self.n_nodes} nodes, {len(self._specs)} groups over "
                 f"{self.levels} levels, {len(self.params)} params)")
 

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..errors import DomainError
+from .node_validation import describe
 from .primitives import PRIMITIVES
 
 __all__ = ["RefSpec", "Ref", "Group", "OpGroup", "SumGroup", "BatchSumGroup", "AffineGroup",
@@ -194,12 +195,14 @@ class OpGroup(Group):
     by every member, e.g. the exponent 2 of a square, kept a float so the primitive
     takes its cheap scalar branch); ``needs_grad[a]``: input ``a`` receives a gradient;
     ``scalar_beside_batch[a]``: a scalar input of a batched node (broadcast forward,
-    its gradient summed over the batch backward)."""
+    its gradient summed over the batch backward). ``nodes``: the members' nodes, to
+    name the one outside the domain in an error."""
 
     specs = ("out", "args")
 
-    def __init__(self, op, out, args, needs_grad, scalar_beside_batch):
+    def __init__(self, op, out, args, needs_grad, scalar_beside_batch, nodes=()):
         prim = PRIMITIVES[op]
+        self.nodes = list(nodes)
         self.op, self.out, self.args = op, out, list(args)
         self.needs_grad = list(needs_grad)
         self.scalar_beside_batch = scalar_beside_batch
@@ -218,10 +221,20 @@ class OpGroup(Group):
         if self.check is not None:
             problem = self.check(*xs)
             if problem:
-                raise DomainError(f"replay: {self.op}: {problem}")
+                raise self.domain_error(xs, problem)
         out = self.prim_forward(*xs)
         self.out.set(out)
         self.cache = (xs, out)
+
+    def domain_error(self, xs, problem) -> DomainError:
+        """The built graph's error for the first member outside the domain (the
+        primitive's check on each member's inputs in turn), naming its node."""
+        for m, node in enumerate(self.nodes):
+            mine = self.check(*[x[m] if x.__class__ is np.ndarray else x for x in xs])
+            if mine:
+                names = ", ".join(describe(p) for p in node.parents)
+                return DomainError(f"{self.op}({names}): {mine}")
+        return DomainError(f"replay: {self.op}: {problem}")
 
     def backward(self):
         up = self.g_out.get()

@@ -53,6 +53,15 @@ class Primitive:
       registered with ``core.recorder.register_batched_rule``) that runs whole blocks
       of this op's nodes at once; None: replay's generic way (forward and partials on
       stacked arrays).
+    * ``compiled_forward``, ``compiled_partials``, ``compiled_check`` -- the same rules
+      on single floats, written so numba can compile them (``math`` and plain float
+      arithmetic, no numpy): ``compiled_forward(*xs) -> out``,
+      ``compiled_partials(out, *xs) -> (d out/d x_1, ...)`` (a tuple, one float per
+      input), ``compiled_check(*xs) -> True`` when the inputs are outside the domain
+      (the message is then ``check``'s). They run in the compiled tape
+      (:mod:`micrograd_mlp.core.tape`), with numpy's floating-point rules (a division by
+      0 gives inf, an overflow inf). A built-in n-ary row names a kernel case of the
+      tape instead (``compiled_forward="sum"``). A row without them replays with numpy.
     """
 
     name: str
@@ -75,6 +84,18 @@ class Primitive:
     method: str = ""
     doc: str = ""
     batched: Optional[object] = None
+    compiled_forward: Optional[object] = None
+    compiled_partials: Optional[Callable] = None
+    compiled_check: Optional[Callable] = None
+
+    @property
+    def compiled(self) -> bool:
+        """True when the row can run in the compiled tape: a compiled forward and
+        partials, and a compiled check whenever the row has a check."""
+        return (self.compiled_forward is not None
+                and (isinstance(self.compiled_forward, str) or self.compiled_partials is not None)
+                and (self.check is None or self.compiled_check is not None
+                     or isinstance(self.compiled_forward, str)))
 
     def inputs(self) -> Tuple[str, ...]:
         """The names the templates use for the inputs (``u``, ``v`` ...)."""
@@ -151,7 +172,10 @@ def register_primitive(name: str, forward: Callable, partials: Callable, *,
                        doc: str = "", precedence: int = ATOM,
                        operand_precedence: Optional[Tuple[int, ...]] = None,
                        joiner: str = ", ", variables: Tuple[str, ...] = (),
-                       batched: Optional[object] = None) -> Primitive:
+                       batched: Optional[object] = None,
+                       compiled_forward: Optional[Callable] = None,
+                       compiled_partials: Optional[Callable] = None,
+                       compiled_check: Optional[Callable] = None) -> Primitive:
     """Add the operation ``name`` to the table, and so to ``Value`` (a method named
     ``method``, by default ``name`` for a one-input op), gradcheck, traces, ledgers,
     drawings, replay and the trace command's expressions, all at once.
@@ -165,8 +189,14 @@ def register_primitive(name: str, forward: Callable, partials: Callable, *,
                            local_text=("cos({u})",), latex="\\\\sin({u})",
                            local_latex=("\\\\cos({u})",))
 
+    ``compiled_forward``, ``compiled_partials`` (and ``compiled_check`` when there is a
+    ``check``) are the same rules on single floats, for numba to compile into the
+    compiled tape of a recorded graph (see :class:`Primitive`); without them a graph
+    using the primitive replays with numpy.
+
     Raises :class:`~micrograd_mlp.errors.ArgumentError` for a name already in the
-    table (unregister it first) or templates that do not fit the number of inputs.
+    table (unregister it first), templates that do not fit the number of inputs, or
+    compiled rules given in part.
     """
     if not (isinstance(name, str) and name.isidentifier()):
         raise ArgumentError(f"register_primitive: the name must be an identifier, not {name!r}")
@@ -184,13 +214,36 @@ def register_primitive(name: str, forward: Callable, partials: Callable, *,
                             f"template per input ({arity or 1})")
     if method is None:
         method = name if arity == 1 else ""
+    _check_compiled(name, arity, check, compiled_forward, compiled_partials, compiled_check)
     prim = Primitive(name, symbol or name, forward, partials, arity,
                      text or f"{name}({call_args})",
                      latex or f"\\operatorname{{{{{_latex_word(name)}}}}}({call_args})",
                      local_text, local_latex, precedence, operand_precedence, joiner,
-                     tuple(variables), check=check, method=method, doc=doc, batched=batched)
+                     tuple(variables), check=check, method=method, doc=doc, batched=batched,
+                     compiled_forward=compiled_forward, compiled_partials=compiled_partials,
+                     compiled_check=compiled_check)
     _check_templates(prim)
     return add_row(prim)
+
+
+def _check_compiled(name, arity, check, forward, partials, compiled_check) -> None:
+    """Compiled rules come whole: a forward with its partials (and a check when the row
+    has one), callables, for a fixed number of inputs."""
+    given = [f for f in (forward, partials, compiled_check) if f is not None]
+    if not given:
+        return
+    if not all(callable(f) for f in given):
+        raise ArgumentError(f"register_primitive({name!r}): the compiled rules must be "
+                            f"functions of floats")
+    if forward is None or partials is None:
+        raise ArgumentError(f"register_primitive({name!r}): give compiled_forward and "
+                            f"compiled_partials together")
+    if check is not None and compiled_check is None:
+        raise ArgumentError(f"register_primitive({name!r}): the primitive has a check; "
+                            f"give compiled_check too (the compiled tape checks the domain)")
+    if arity is None:
+        raise ArgumentError(f"register_primitive({name!r}): compiled rules need a fixed "
+                            f"number of inputs (arity)")
 
 
 def _latex_word(name: str) -> str:
