@@ -25,9 +25,13 @@ from typing import Dict, Optional, Tuple
 from .. import examples
 from ..core.engine import Value, max_values
 from ..core.primitives import PRIMITIVES
-from ..errors import GraphvizMissingError, MicrogradError, TraceInputError
+from ..errors import (
+    ArgumentError, DrawingError, DrawingTooLargeError, GraphvizMissingError, MicrogradError,
+    TraceInputError,
+)
 from ..functions import activations
 from ..views import stepper, steps, trace
+from ..views.dot_run import MAX_NODES
 from ..views.graph import render
 
 __all__ = ["TraceInputError", "parse_expression", "parse_assignments", "FUNCTIONS",
@@ -385,6 +389,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write one drawing per backward step (SVG+PNG) and an animated GIF")
     parser.add_argument("--html", metavar="FILE",
                         help="write a self-contained HTML page stepping through backward")
+    parser.add_argument("--max-nodes", type=int, default=MAX_NODES, metavar="N",
+                        help=f"largest graph drawn, counting the hidden nodes of long edges "
+                             f"(default {MAX_NODES}; 0: no limit, Graphviz may take minutes)")
     parser.add_argument("--quiz", action="store_true",
                         help="with --html: the page asks for every number of each step and "
                              "checks the typed answers (hints, score, progress kept)")
@@ -457,38 +464,58 @@ def run(args) -> int:
     return _draw(root, args, level, model, title)
 
 
-def _frames(root, level, model, digits, title, quiz=False):
+def _frames(root, level, model, digits, title, max_nodes, quiz=False):
     if level == "exercise":
         return stepper.exercise_frames(steps.exercise_steps(root, model, digits), digits,
                                        title=title, quiz=quiz)
-    return stepper.step_frames(root, collapse=level == "node", digits=digits, title=title, quiz=quiz)
+    return stepper.step_frames(root, collapse=level == "node", digits=digits, title=title,
+                               quiz=quiz, max_nodes=max_nodes)
 
 
 def _draw(root, args, level, model, title) -> int:
-
+    """Write the drawings asked for; each file appears only when complete (a frames
+    folder as a whole). Exit code: 0, 2 for a graph too large to draw, 1 when Graphviz
+    is missing, fails or runs out of time, or a file cannot be written."""
     status = 0
+    max_nodes = None if args.max_nodes <= 0 else args.max_nodes
     try:
         if args.draw:
-            path = render(root, args.draw, collapse=level != "primitive", title=title)
+            path = render(root, args.draw, collapse=level != "primitive", title=title,
+                          max_nodes=max_nodes)
             print(f"wrote {path}", file=sys.stderr)
         frames = None
         if args.frames or (args.html and not args.quiz):
-            frames = _frames(root, level, model, args.digits, title)
+            frames = _frames(root, level, model, args.digits, title, max_nodes)
         if args.frames:
-            paths = stepper.write_frames(root, args.frames, frames=frames)
-            gif = stepper.write_gif([p for p in paths if p.suffix == ".png"],
-                                    Path(args.frames) / "steps.gif")
+            stepper.write_frames(root, args.frames, frames=frames, gif="steps.gif")
+            gif = Path(args.frames) / "steps.gif"
             print(f"wrote {len(frames)} frames and {gif} into {args.frames}", file=sys.stderr)
         if args.html:
             if args.quiz:
-                frames = _frames(root, level, model, args.digits, title, quiz=True)
+                frames = _frames(root, level, model, args.digits, title, max_nodes, quiz=True)
             path = stepper.write_html(root, args.html, frames=frames, title=title,
                                       digits=args.digits, quiz=args.quiz)
             print(f"wrote {path}", file=sys.stderr)
-    except GraphvizMissingError as err:
-        print(f"micrograd-mlp trace: {err}", file=sys.stderr)
+    except DrawingTooLargeError as err:
+        size = getattr(err, "size", "?")
+        print(f"micrograd-mlp trace: the graph is too large to draw ({size} nodes with the "
+              f"hidden nodes of long edges, more than --max-nodes {args.max_nodes}); draw it "
+              f"anyway with --max-nodes {size} (or 0), or as .dot text (--draw FILE.dot)",
+              file=sys.stderr)
+        status = 2
+    except (GraphvizMissingError, DrawingError) as err:
+        print(f"micrograd-mlp trace: {_short(err)}", file=sys.stderr)
         status = 1
+    except ArgumentError as err:
+        print(f"micrograd-mlp trace: {_short(err)}", file=sys.stderr)
+        status = 2
     except (OSError, ValueError) as err:
-        print(f"micrograd-mlp trace: cannot write a drawing: {err}", file=sys.stderr)
+        print(f"micrograd-mlp trace: cannot write a drawing: {_short(err)}", file=sys.stderr)
         status = 1
     return status
+
+
+def _short(err: BaseException, limit: int = 300) -> str:
+    """An error as one line of at most ``limit`` characters."""
+    text = " ".join(str(err).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
