@@ -44,11 +44,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def read_answers(path: str) -> str:
     """The text of the answers file ``path`` (``-``: standard input)."""
-    if path == "-":
-        return sys.stdin.read(MAX_ANSWERS_BYTES + 1)[:MAX_ANSWERS_BYTES + 1]
+    if path == "-":  # the same bytes, the same rules and messages as a file
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:  # a text stream put in place of stdin (tests, notebooks)
+            return sys.stdin.read(MAX_ANSWERS_BYTES + 1)
+        data = stream.read(MAX_ANSWERS_BYTES + 1)
+        if len(data) > MAX_ANSWERS_BYTES:
+            raise TraceInputError("stdin: too large for an answers file")
+        try:  # newlines as read_text reads a file's: \r\n and \r become \n
+            return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        except UnicodeDecodeError:
+            raise TraceInputError("stdin: not a text file (UTF-8 expected)") from None
     p = Path(path)
     if not p.is_file():
-        raise TraceInputError(f"no answers file {path!r}")
+        raise TraceInputError(f"no answers file {path[:200]!r}")
     if p.stat().st_size > MAX_ANSWERS_BYTES:
         raise TraceInputError(f"{path}: too large for an answers file")
     try:
@@ -75,6 +84,7 @@ def run(args) -> int:
         report = check(root, text, title=title, where=where)
     except (MicrogradError, KeyError) as err:
         message = str(err).strip("'\"").splitlines()[0] if str(err) else type(err).__name__
+        message = message if len(message) <= 300 else message[:297] + "..."
         print(f"micrograd-mlp check: {message}", file=sys.stderr)
         return 2
     print(str(report).rstrip("\n"))

@@ -38,7 +38,12 @@ _SKIP = (tokenize.NL, tokenize.COMMENT, tokenize.ENCODING)
 
 
 class _Outside(Exception):
-    """The text uses something this reader does not take: let ``ast.parse`` say what."""
+    """The text uses something this reader does not take: let ``ast.parse`` say what
+    (``token``: where the reader stopped, for when ``ast.parse`` cannot say)."""
+
+    def __init__(self, token=None):
+        super().__init__()
+        self.token = token
 
 
 class TooDeep(TraceInputError):
@@ -59,10 +64,21 @@ def parse_program(text: str) -> List[ast.stmt]:
         raise TraceInputError(
             f"the expression has {len(text)} characters; at most {MAX_CHARS} are read "
             f"(about {MAX_CHARS // 4} terms of a sum)")
+    reader = None
     try:
-        return _Reader(text).program()
-    except _Outside:
-        return ast.parse(text, mode="exec").body
+        reader = _Reader(text)
+        return reader.program()
+    except _Outside as stop:
+        try:
+            return ast.parse(text, mode="exec").body
+        except RecursionError:  # around a chain too long for ast.parse: say where
+            tok = stop.token or (reader.peek() if reader else None)
+            if tok is None or not tok.string.strip():
+                raise
+            raise TraceInputError(
+                f"{shown(tok.string, 20)!r} at line {tok.start[0]}, column {tok.start[1] + 1} "
+                f"is not allowed in a traced expression; use names, numbers, + - * / **, "
+                f"unary minus and function calls") from None
 
 
 class _Reader:
@@ -166,9 +182,9 @@ class _Reader:
             node = self.expression(depth + 1)
             self.expect_op(")")
         else:
-            raise _Outside
+            raise _Outside(tok)
         if self.is_op("(", "[", "."):
-            raise _Outside  # a call of a result, a subscript, an attribute
+            raise _Outside(self.peek())  # a call of a result, a subscript, an attribute
         return node
 
     def call(self, func: ast.Name, depth: int) -> ast.Call:

@@ -32,7 +32,7 @@ from ..errors import (
 from ..functions import activations
 from ..views import stepper, steps, trace
 from ..views.dot_run import MAX_NODES
-from .expression_syntax import MAX_CHARS, TooDeep, parse_program, shown
+from .expression_syntax import parse_program, shown
 from ..views.graph import render
 
 __all__ = ["TraceInputError", "parse_expression", "parse_assignments", "FUNCTIONS",
@@ -101,8 +101,8 @@ def parse_expression(text: str, values: Dict[str, float],
         raise TraceInputError("the expression is empty")
     try:
         statements = parse_program(text.strip())
-    except TooDeep as err:
-        raise TraceInputError(str(err)) from None
+    except TraceInputError:  # too long, too deep, or refused where the reader stopped
+        raise
     except SyntaxError as err:
         raise TraceInputError(f"cannot parse {shown(text)!r}: {err.msg} (at column {err.offset})") from None
     except (RecursionError, MemoryError):
