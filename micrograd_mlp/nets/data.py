@@ -1,4 +1,4 @@
-"""Toy data sets for the exercises (SPEC R18).
+"""Toy data sets for the exercises.
 
 Every generator is deterministic given its ``seed`` (a :func:`numpy.random.default_rng`
 stream) and returns plain numpy arrays: ``X`` of shape ``(n_samples, n_features)``
