@@ -3,6 +3,9 @@ or a failure half way) leaves no half-written file and no partial frames folder,
 a re-run into the same folder replaces the earlier frames instead of mixing them."""
 import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -205,3 +208,43 @@ def test_render_interrupted_keeps_the_old_drawing(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         graph.render(a * a, target)
     assert target.read_text() == "old drawing" and leftovers(tmp_path) == []
+
+
+# ---------------------------------------------------------------- a command stopped from outside
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigterm_mid_frames_cleans_up_and_stops_dot(tmp_path):
+    # `kill PID` during the frames: the command ends as after Ctrl-C (exit 130), with
+    # no frames folder, no temporary, and the dot it was running (and dot's child) gone
+    from test_drawing_bounds import fake_dot, gone, wait_for
+
+    bin_dir = fake_dot(tmp_path, f"""\
+        echo $$ > {tmp_path}/dot.pid
+        sleep 300 &
+        echo $! > {tmp_path}/child.pid
+        wait
+        """)
+    root_dir = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+               PYTHONPATH=str(root_dir) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "micrograd_mlp", "trace", "a*b", "a=1", "b=2",
+                             "--frames", str(work / "frames")], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    pids = []
+    try:
+        pids = [wait_for(tmp_path / "dot.pid", wait=60), wait_for(tmp_path / "child.pid")]
+        proc.send_signal(signal.SIGTERM)
+        err = proc.communicate(timeout=30)[1].decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in pids:
+            if not gone(pid, wait=0.1):
+                os.kill(pid, signal.SIGKILL)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert all(gone(pid) for pid in pids)
+    assert list(work.iterdir()) == []

@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..core import atomic_files
 from ..errors import GraphvizMissingError, MicrogradError
 from ..grading.exercises import make_exercise
 from ..views import stepper
@@ -66,12 +67,12 @@ def run(args) -> int:
             out.mkdir(parents=True, exist_ok=True)
             if args.format == "json":
                 paths = [out / f"{stem}.json"]
-                paths[0].write_text(ex.to_json() + "\n", encoding="utf-8")
+                atomic_files.write_text(paths[0], ex.to_json() + "\n")
             else:
                 ext = _EXT[args.format]
                 paths = [out / f"{stem}-question.{ext}", out / f"{stem}-solution.{ext}"]
-                paths[0].write_text(ex.question(args.format), encoding="utf-8")
-                paths[1].write_text(ex.solution(args.format), encoding="utf-8")
+                atomic_files.write_text(paths[0], ex.question(args.format))
+                atomic_files.write_text(paths[1], ex.solution(args.format))
             for p in paths:
                 print(f"wrote {p}", file=sys.stderr)
     except OSError as err:

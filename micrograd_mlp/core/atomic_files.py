@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator, Sequence, Union
 
-__all__ = ["write_bytes", "write_text", "staged_folder"]
+__all__ = ["write_bytes", "write_text", "save_figure", "staged_folder"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -66,6 +66,16 @@ def _keep_mode(path: Path, tmp: Path) -> None:
         os.umask(umask)
         mode = 0o666 & ~umask
     os.chmod(tmp, mode)
+
+
+def save_figure(fig, path: PathLike, fmt: str, **savefig_kwargs) -> Path:
+    """``fig.savefig`` in format ``fmt`` (``"png"``, ``"svg"`` ...), written to ``path``
+    atomically (:func:`write_bytes`): the image is made in memory first."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, **savefig_kwargs)
+    return write_bytes(path, buffer.getvalue())
 
 
 @contextlib.contextmanager
