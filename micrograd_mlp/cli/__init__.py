@@ -19,7 +19,9 @@ import ast
 import os
 import re
 import runpy
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import List, Optional
 
@@ -164,9 +166,6 @@ def _terminate_like_ctrl_c():
     as Ctrl-C does: as an exception, so that half-made files are removed and a running
     ``dot`` is stopped, rather than the process vanishing mid-write. Returns the
     function that puts the previous handler back (nothing outside the main thread)."""
-    import signal
-    import threading
-
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
         return lambda: None
 

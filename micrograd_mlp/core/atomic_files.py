@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import io
 import os
 import shutil
 import tempfile
@@ -71,8 +72,6 @@ def _keep_mode(path: Path, tmp: Path) -> None:
 def save_figure(fig, path: PathLike, fmt: str, **savefig_kwargs) -> Path:
     """``fig.savefig`` in format ``fmt`` (``"png"``, ``"svg"`` ...), written to ``path``
     atomically (:func:`write_bytes`): the image is made in memory first."""
-    import io
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, **savefig_kwargs)
     return write_bytes(path, buffer.getvalue())

@@ -16,6 +16,7 @@ characters) take minutes, 1000 different names take a second.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -78,7 +79,6 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child, Linux o
     """In the child before ``exec``: ask the kernel for SIGKILL when the parent dies,
     so ``dot`` cannot outlive a command that was killed outright."""
     try:
-        import ctypes
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except Exception:
         pass
