@@ -50,6 +50,9 @@ class Printer:
             sys.stdout.flush()
 
 
+from micrograd_mlp.core import atomic_files  # noqa: E402  (after the sys.path fallback)
+
+
 def out_dir(path) -> Path:
     """Create (if needed) and return the output folder."""
     p = Path(path)
@@ -83,7 +86,9 @@ def save_figure(fig, folder, stem: str) -> List[str]:
     paths = []
     for ext in ("png", "svg"):
         path = folder / f"{stem}.{ext}"
-        fig.savefig(path, dpi=png_dpi(fig) if ext == "png" else None, bbox_inches="tight")
+        # made in memory, then moved into place: an interrupted run leaves no half image
+        atomic_files.save_figure(fig, path, ext, dpi=png_dpi(fig) if ext == "png" else None,
+                                 bbox_inches="tight")
         paths.append(str(path))
     plt.close(fig)
     return paths

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import runpy
-import shutil
 import sys
 from pathlib import Path
 
@@ -21,6 +20,7 @@ try:
     from . import _common
 except ImportError:
     import _common
+from micrograd_mlp.core import atomic_files  # noqa: E402  (_common puts the checkout on sys.path)
 
 # demo -> the stems of its PNGs shown in the README (and kept in demos/figures/)
 FIGURES = {
@@ -75,7 +75,7 @@ def main(argv=None) -> dict:
             if width > _common.PNG_MAX_WIDTH:
                 raise SystemExit(f"{source} is {width} px wide, more than "
                                  f"{_common.PNG_MAX_WIDTH}: not copied")
-            shutil.copyfile(source, target / source.name)
+            atomic_files.write_bytes(target / source.name, source.read_bytes())  # whole
             copied[stem] = str(target / source.name)
             rows.append((name, source.name, f"{width} x {height}", f"{seconds:.1f} s"))
             seconds = 0.0

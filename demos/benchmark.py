@@ -1,4 +1,4 @@
-"""Benchmark against the peers (issue 8), all measured in one run (``make bench``).
+"""How fast it runs next to micrograd, numpy and torch: every measurement in one run.
 
 Rows:
 1. one training step (forward, MSE, backward, SGD update) of MLP(2, [16, 16, 1]) with
@@ -11,16 +11,18 @@ Rows:
 4. bytes per node (tracemalloc, a 200k-node chain);
 5. the digits softmax demo: seconds per epoch of fit() (full batch and mini-batches,
    replayed and not), the one-time recording timed apart;
-6. replay at every size (issue 15): six networks from MLP(2, [16, 16, 1]) to seed 004's
+6. replay at every size: six networks from MLP(2, [16, 16, 1]) to seed 004's
    MLP(3072, [100, 10]), replay against numpy and torch (:mod:`benchmark_scaling`);
 7. a scalar graph built by hand (softplus, sums, products, softmax; 10^3 to 10^5 ops):
    built, numpy replay, the compiled tape, PyTorch scalar autograd and a C tape
    (:mod:`benchmark_tape`).
 
-Writes ``demos/out/benchmark.md`` (copied to ``demos/figures/benchmark.md``), a bar
-chart ``benchmark.png``/``.svg`` (log scale) and the log-log figure
-``benchmark_scaling.png``/``.svg`` and ``benchmark_tape.png``/``.svg`` (all copied to
-``demos/figures/``); prints the ratios against the targets.
+Writes into ``--out`` only (default ``demos/out/``): ``benchmark.md``, a bar chart
+``benchmark.png``/``.svg`` (log scale) and the log-log figures
+``benchmark_scaling.png``/``.svg`` and ``benchmark_tape.png``/``.svg``; prints the
+ratios. ``--gallery`` (what ``make bench`` passes) also copies ``benchmark.md`` and
+the figures into ``demos/figures/``, the README's gallery, which a plain run never
+touches.
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _common, however
 from _common import make_parser  # noqa: E402  (also puts the checkout on sys.path)
 
 from benchmark_report import bar_chart, ratios, report  # noqa: E402
-from benchmark_scaling import bench_scaling, scaling_figure  # noqa: E402
+from benchmark_scaling import bench_scaling, ratio_lines, scaling_figure  # noqa: E402
 from benchmark_tape import bench_tape, tape_checks, tape_figure, tape_table  # noqa: E402
 from micrograd_mlp import MLP, Value, losses, optim# noqa: E402
 from micrograd_mlp.core import tape_kernels  # noqa: E402
@@ -411,7 +413,10 @@ def bench_digits(quick):
 
 
 def main(argv=None):
-    parser = make_parser(OUT_NAME, "Benchmark against micrograd, numpy and torch (issue 8).")
+    parser = make_parser(OUT_NAME, "Benchmark against micrograd, numpy and torch.")
+    parser.add_argument("--gallery", action="store_true",
+                        help=f"also copy the table and the scaling figure into {FIG_DIR} "
+                             f"(the README's gallery; make bench does)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -448,14 +453,13 @@ def main(argv=None):
     if "skipped" not in tape:
         tape_figure(tape, out / f"{OUT_NAME}_tape")
         copies += [f"{OUT_NAME}_tape.png", f"{OUT_NAME}_tape.svg"]
-    if not args.quick:
+    if args.gallery:
         FIG_DIR.mkdir(exist_ok=True)
         for name in copies:
             shutil.copy(out / name, FIG_DIR / name)
     checks = ratios(steps, chains, memory, scaling) + tape_checks(tape)
     say(table)
-    for what, value, target, ok in checks:
-        say(f"{what:55s} {value:>16s}   ({target}: {'met' if ok else 'NOT met'})")
+    say(ratio_lines(checks))
     return {"steps": steps, "graph": graph, "chains": chains, "memory": memory,
             "digits": digits, "scaling": scaling, "tape": tape, "ratios": checks}
 

@@ -1,7 +1,7 @@
 """The main demo (``make demo``): seed 001's Task 5 traced node by node.
 
 Prints every forward value and gradient of the hand-worked 2-3-2 sigmoid network
-(SPEC R20) with the chain-rule ledger, and writes its drawings and a self-contained
+with the chain-rule ledger, and writes its drawings and a self-contained
 HTML page that steps through backpropagation into ``demos/out/`` (see
 ``demos/task5.py``; open ``demos/out/task5_steps.html`` in a browser).
 """

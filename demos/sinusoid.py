@@ -1,6 +1,6 @@
 """Seed 002: regression of a noisy sinusoid with 0 to 100 hidden neurons.
 
-Data (SPEC R18): x uniform in [0, 10], y = sin(x) + N(0, 0.1^2); 40 training points
+Data: x uniform in [0, 10], y = sin(x) + N(0, 0.1^2); 40 training points
 and 200 test points. Models: ``MLP(1, [h, 1])`` with tanh hidden units and a linear
 output (h = 0 is a straight line), mean squared error, full-batch Adam.
 

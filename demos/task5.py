@@ -1,4 +1,4 @@
-"""Seed 001, Task 5 (SPEC R20-R22): the hand-worked 2-3-2 sigmoid network, node by node.
+"""Seed 001, Task 5: the hand-worked 2-3-2 sigmoid network, node by node.
 
 Prints the forward values and every gradient (7 decimals, as in the exercise's
 solution) and the chain-rule ledger (4 decimals), and writes into ``--out``

@@ -90,3 +90,14 @@ class DataError(MicrogradError, ValueError):
 class DataMissingError(DataError, FileNotFoundError):
     """The data files are not where they were looked for (the message says where to
     get them and where to put them; nothing is downloaded)."""
+
+
+class DrawingTooLargeError(MicrogradError, ValueError):
+    """A drawing larger than the bound set for Graphviz (``max_nodes``): refused before
+    any work, with how to draw it anyway (a higher ``max_nodes``, collapsed
+    composites, the vector view, or the ``.dot`` text)."""
+
+
+class DrawingError(MicrogradError, RuntimeError):
+    """The Graphviz ``dot`` program failed, or did not finish within its time limit
+    (it was stopped)."""

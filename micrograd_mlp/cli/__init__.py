@@ -23,7 +23,9 @@ import ast
 import os
 import re
 import runpy
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import List, Optional
 
@@ -145,6 +147,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     stderr, and a reader that closes the pipe early (``| head -1``) ends the command
     quietly. ``--help``, ``--version`` and usage errors raise ``SystemExit`` as
     argparse does (code 0, or 2 after a one-line message)."""
+    restore = _terminate_like_ctrl_c()
     try:
         return _dispatch(argv)
     except BrokenPipeError:
@@ -163,6 +166,23 @@ def main(argv: Optional[List[str]] = None) -> int:
     except Exception as err:  # a bug or an environment failure: still one line
         print(f"micrograd-mlp: failed: {type(err).__name__}: {_one_line(err)}", file=sys.stderr)
         return 1
+    finally:
+        restore()
+
+
+def _terminate_like_ctrl_c():
+    """Make SIGTERM (``kill``, a closing terminal's manager, a CI timeout) end the command
+    as Ctrl-C does: as an exception, so that half-made files are removed and a running
+    ``dot`` is stopped, rather than the process vanishing mid-write. Returns the
+    function that puts the previous handler back (nothing outside the main thread)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        return lambda: None
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 def _one_line(err: BaseException) -> str:

@@ -25,6 +25,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..core import atomic_files
 from ..errors import MicrogradError, TraceInputError
 from ..grading.hand_solution import DECIMALS, check, graph_steps
 from .exercise_files import load_target
@@ -66,8 +67,8 @@ def decode_answers(data: bytes, where: str) -> str:
     """The answers text of ``data`` (UTF-8; a BOM is dropped); a clear error otherwise."""
     if len(data) > MAX_ANSWERS_BYTES:
         raise TraceInputError(f"{where}: too large for an answers file")
-    try:
-        return data.decode("utf-8-sig")
+    try:  # newlines as read_text reads a file's: \r\n and \r become \n
+        return data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError:
         raise TraceInputError(f"{where}: not a text file (UTF-8 expected)") from None
 
@@ -82,7 +83,7 @@ def read_answers(path: str) -> str:
         return decode_answers(stream.read(MAX_ANSWERS_BYTES + 1), "stdin")
     p = Path(path)
     if not p.is_file():
-        raise TraceInputError(f"no answers file {path!r:.80}")
+        raise TraceInputError(f"no answers file {path[:200]!r}")
     if p.stat().st_size > MAX_ANSWERS_BYTES:
         raise TraceInputError(f"{path}: too large for an answers file")
     try:
@@ -121,12 +122,13 @@ def run(args) -> int:
         report = check(root, text, title=title, where=where, decimals=decimals, steps=steps)
     except (MicrogradError, KeyError) as err:
         message = str(err).strip("'\"").splitlines()[0] if str(err) else type(err).__name__
+        message = message if len(message) <= 300 else message[:297] + "..."
         print(f"micrograd-mlp check: {message}", file=sys.stderr)
         return 2
     if args.gradescope:
         try:
-            Path(args.gradescope).write_text(json.dumps(gradescope_results(report), indent=1)
-                                             + "\n", encoding="utf-8")
+            atomic_files.write_text(Path(args.gradescope),
+                                    json.dumps(gradescope_results(report), indent=1) + "\n")
         except OSError as err:
             print(f"micrograd-mlp check: cannot write {args.gradescope}: "
                   f"{err.strerror or err}", file=sys.stderr)

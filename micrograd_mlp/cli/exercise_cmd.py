@@ -23,6 +23,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..core import atomic_files
 from ..errors import GraphvizMissingError, MicrogradError
 from ..grading.exercise_text import FORMATS
 from ..grading.exercises import make_exercise
@@ -125,12 +126,12 @@ def _write(ex, args) -> int:
             out = Path(args.out)
             out.mkdir(parents=True, exist_ok=True)
             paths = [out / f"{stem}.json"]
-            paths[0].write_text(ex.to_json() + "\n", encoding="utf-8")
+            atomic_files.write_text(paths[0], ex.to_json() + "\n")
             if args.format != "json":
                 ext = _EXT[args.format]
                 paths += [out / f"{stem}-question.{ext}", out / f"{stem}-solution.{ext}"]
-                paths[1].write_text(ex.question(args.format), encoding="utf-8")
-                paths[2].write_text(ex.solution(args.format), encoding="utf-8")
+                atomic_files.write_text(paths[1], ex.question(args.format))
+                atomic_files.write_text(paths[2], ex.solution(args.format))
             for p in paths:
                 print(f"wrote {p}", file=sys.stderr)
     except OSError as err:
@@ -153,7 +154,7 @@ def _expressions(args, students) -> int:
         path = Path(args.out) / f"{stem}.json"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text + "\n", encoding="utf-8")
+            atomic_files.write_text(path, text + "\n")
         except OSError as err:
             print(f"micrograd-mlp exercise: cannot write: {err}", file=sys.stderr)
             return 2

@@ -16,6 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..core import atomic_files
 from ..errors import MicrogradError, TraceInputError
 from ..grading.gradebook import Grade, feedback_html, feedback_markdown, gradebook_csv
 from ..grading.hand_solution import check
@@ -86,13 +87,11 @@ def run(args) -> int:
         return 2
     try:
         (out / "feedback").mkdir(parents=True, exist_ok=True)
-        (out / "gradebook.csv").write_text(gradebook_csv(grades, steps), encoding="utf-8")
+        atomic_files.write_text(out / "gradebook.csv", gradebook_csv(grades, steps))
         base = title.split(",")[0] if title else "Feedback"
         for g in grades:
-            (out / "feedback" / f"{g.student}.md").write_text(feedback_markdown(g, base),
-                                                             encoding="utf-8")
-            (out / "feedback" / f"{g.student}.html").write_text(feedback_html(g, base),
-                                                               encoding="utf-8")
+            atomic_files.write_text(out / "feedback" / f"{g.student}.md", feedback_markdown(g, base))
+            atomic_files.write_text(out / "feedback" / f"{g.student}.html", feedback_html(g, base))
     except OSError as err:
         print(f"micrograd-mlp grade: cannot write: {err.strerror or err}", file=sys.stderr)
         return 2

@@ -25,9 +25,14 @@ from typing import Dict, Optional, Tuple
 from .. import examples
 from ..core.engine import Value, max_values
 from ..core.primitives import PRIMITIVES
-from ..errors import GraphvizMissingError, MicrogradError, TraceInputError
+from ..errors import (
+    ArgumentError, DrawingError, DrawingTooLargeError, GraphvizMissingError, MicrogradError,
+    TraceInputError,
+)
 from ..functions import activations
 from ..views import stepper, steps, trace
+from ..views.dot_run import MAX_NODES
+from .expression_syntax import parse_program, shown
 from ..views.graph import render
 
 __all__ = ["TraceInputError", "parse_expression", "parse_assignments", "FUNCTIONS",
@@ -58,15 +63,17 @@ def parse_assignments(items) -> Dict[str, float]:
         name, sep, text = item.partition("=")
         name = name.strip()
         if not sep or not name.isidentifier():
-            raise TraceInputError(f"cannot read {item!r}: give variables as name=number, e.g. a=1.5")
+            raise TraceInputError(f"cannot read {shown(item)!r}: give variables as name=number, "
+                                  f"e.g. a=1.5")
         try:
             value = float(text)
         except ValueError:
-            raise TraceInputError(f"cannot read {item!r}: {text!r} is not a number") from None
+            raise TraceInputError(f"cannot read {shown(name, 20)}=...: {shown(text, 40)!r} is not a "
+                                  f"number") from None
         if not math.isfinite(value):
-            raise TraceInputError(f"{item!r}: the value must be finite")
+            raise TraceInputError(f"{shown(item)!r}: the value must be finite")
         if name in values:
-            raise TraceInputError(f"{name} is given twice")
+            raise TraceInputError(f"{shown(name)} is given twice")
         values[name] = value
     return values
 
@@ -93,14 +100,16 @@ def parse_expression(text: str, values: Dict[str, float],
     if not isinstance(text, str) or not text.strip():
         raise TraceInputError("the expression is empty")
     try:
-        tree = ast.parse(text.strip(), mode="exec")
+        statements = parse_program(text.strip())
+    except TraceInputError:  # too long, too deep, or refused where the reader stopped
+        raise
     except SyntaxError as err:
-        shown = text if len(text) <= 60 else text[:57] + "..."
-        raise TraceInputError(f"cannot parse {shown!r}: {err.msg} (at column {err.offset})") from None
-    except (RecursionError, MemoryError, ValueError):
-        raise TraceInputError("the expression is too deeply nested (or holds a NUL character)") from None
+        raise TraceInputError(f"cannot parse {shown(text)!r}: {err.msg} (at column {err.offset})") from None
+    except (RecursionError, MemoryError):
+        raise TraceInputError("the expression is too deeply nested") from None
+    except ValueError as err:  # a NUL character, a lone surrogate (bytes not UTF-8)
+        raise TraceInputError(f"cannot parse the expression: {shown(str(err), 80)}") from None
     builder = _ProgramBuilder(values)
-    statements = tree.body
     if not statements:
         raise TraceInputError("the expression is empty")
     root = None
@@ -113,10 +122,10 @@ def parse_expression(text: str, values: Dict[str, float],
             if isinstance(root, Value) and root.parents and not root.label:
                 root.label = _free_name(root_label or ROOT_NAME, builder.taken())
         elif isinstance(stmt, ast.Expr):
-            raise TraceInputError(f"{ast.unparse(stmt)!r} computes a value nobody uses: only the "
+            raise TraceInputError(f"{_code(stmt)!r} computes a value nobody uses: only the "
                                   f"last line may be a bare expression (name the others: e = ...)")
         else:
-            raise TraceInputError(f"{ast.unparse(stmt)!r} is not allowed: write assignments "
+            raise TraceInputError(f"{_code(stmt)!r} is not allowed: write assignments "
                                   f"'name = expression' separated by ';', the last one is the result")
     if not isinstance(root, Value) or not builder.leaves:
         raise TraceInputError("the expression has no variables: nothing to differentiate")
@@ -125,6 +134,14 @@ def parse_expression(text: str, values: Dict[str, float],
     if unused:
         raise TraceInputError(f"{', '.join(unused)} given but not used in the expression")
     return root, builder.leaves
+
+
+def _code(node: ast.AST, limit: int = 60) -> str:
+    """A part of the program, as text for a message (long ones shortened)."""
+    try:
+        return shown(ast.unparse(node), limit)
+    except RecursionError:  # a chain of thousands of terms: unparse recurses
+        return "(a very long expression)"
 
 
 def _free_name(wanted: str, taken) -> str:
@@ -162,7 +179,7 @@ class _ProgramBuilder:
         value = self.expression(node)
         if isinstance(value, Value):
             if value.label:
-                raise TraceInputError(f"{name} = {ast.unparse(node)} only renames {value.label}: "
+                raise TraceInputError(f"{name} = {_code(node)} only renames {value.label}: "
                                       f"assign an operation, or use {value.label} itself")
             value.label = name
         self.named[name] = value
@@ -189,8 +206,8 @@ class _ProgramBuilder:
         if name in self.funcs or name in _MULTI:
             raise TraceInputError(f"{name} is a function: call it, e.g. {name}(x)")
         if name not in self.values:
-            raise TraceInputError(f"the variable {name!r} has no value: give it on the "
-                                  f"command line, e.g. {name}=1.0")
+            raise TraceInputError(f"the variable {shown(name)!r} has no value: give it on the "
+                                  f"command line, e.g. {shown(name)}=1.0")
         if name not in self.leaves:
             self.leaves[name] = Value(self.values[name], name)
         return self.leaves[name]
@@ -199,7 +216,7 @@ class _ProgramBuilder:
         if depth > MAX_DEPTH:
             raise RecursionError
         if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            return _finite(node.value, ast.unparse(node))
+            return _finite(node.value, _code(node))
         if isinstance(node, ast.Name):
             return self._name(node)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
@@ -210,7 +227,7 @@ class _ProgramBuilder:
         if isinstance(node, ast.Call):
             return self._call(node, depth)
         what = type(node).__name__
-        raise TraceInputError(f"{ast.unparse(node)!r} is not allowed in a traced expression "
+        raise TraceInputError(f"{_code(node)!r} is not allowed in a traced expression "
                               f"({what}); use names, numbers, + - * / **, unary minus and "
                               f"function calls")
 
@@ -234,11 +251,11 @@ class _ProgramBuilder:
 
     def _call(self, node: ast.Call, depth: int):
         if not isinstance(node.func, ast.Name):
-            raise TraceInputError(f"calling {ast.unparse(node.func)!r} is not allowed: only "
+            raise TraceInputError(f"calling {_code(node.func)!r} is not allowed: only "
                                   f"known functions, called by name, e.g. exp(a)")
         fname = node.func.id
         if fname not in self.funcs and fname not in _MULTI:
-            raise TraceInputError(f"unknown function {fname!r}; known: "
+            raise TraceInputError(f"unknown function {shown(fname)!r}; known: "
                                   f"{', '.join(sorted(set(self.funcs) | set(_MULTI)))}")
         if any(isinstance(a, ast.Starred) for a in node.args) or any(
                 k.arg is None for k in node.keywords):
@@ -285,8 +302,8 @@ def _parameters(fname: str, params: Dict, node: ast.Call) -> Dict[str, object]:
             sign = 1.0
         if not (isinstance(value, ast.Constant) and type(value.value) in (int, float)):
             raise TraceInputError(f"{fname}(): the parameter {key} must be a number, "
-                                  f"not {ast.unparse(value)!r}")
-        out[key] = sign * _finite(value.value, ast.unparse(value))
+                                  f"not {_code(value)!r}")
+        out[key] = sign * _finite(value.value, _code(value))
     return out
 
 
@@ -345,12 +362,13 @@ def build_target(target: str, assignments=(), loss: Optional[str] = None, with_m
         known = ", ".join(examples.EXAMPLES)
         close = difflib.get_close_matches(target.strip(), list(examples.EXAMPLES), n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
-        raise TraceInputError(f"unknown example {target.strip()!r}{hint}; ready examples: "
+        raise TraceInputError(f"unknown example {shown(target.strip())!r}{hint}; ready examples: "
                               f"{known}; or an expression with values, e.g. \"a*b + c\" a=2 b=-3 c=10")
     root, _ = parse_expression(target, values)
     given = ", ".join(f"{k}={v:g}" for k, v in values.items())
     program = target.strip()
     title = program if "=" in program else f"{root.label or ROOT_NAME} = {program}"
+    title = shown(title, 200)  # a 20,000-term sum keeps a readable heading
     return (root, title, f"at {given}") + ((None,) if with_model else ())
 
 
@@ -385,6 +403,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write one drawing per backward step (SVG+PNG) and an animated GIF")
     parser.add_argument("--html", metavar="FILE",
                         help="write a self-contained HTML page stepping through backward")
+    parser.add_argument("--max-nodes", type=int, default=MAX_NODES, metavar="N",
+                        help=f"largest graph drawn, counting the hidden nodes of long edges "
+                             f"(default {MAX_NODES}; 0: no limit, Graphviz may take minutes)")
     parser.add_argument("--quiz", action="store_true",
                         help="with --html: the page asks for every number of each step and "
                              "checks the typed answers (hints, score, progress kept)")
@@ -452,7 +473,7 @@ def run(args) -> int:
                                                         with_model=True)
         level = _level(args, model)
     except (TraceInputError, MicrogradError, KeyError) as err:
-        print(f"micrograd-mlp trace: {err}", file=sys.stderr)
+        print(f"micrograd-mlp trace: {_short(err)}", file=sys.stderr)
         return 2
     if not root.requires_grad:
         print("micrograd-mlp trace: the expression depends on no variable", file=sys.stderr)
@@ -462,38 +483,58 @@ def run(args) -> int:
     return _draw(root, args, level, model, title)
 
 
-def _frames(root, level, model, digits, title, quiz=False):
+def _frames(root, level, model, digits, title, max_nodes, quiz=False):
     if level == "exercise":
         return stepper.exercise_frames(steps.exercise_steps(root, model, digits), digits,
                                        title=title, quiz=quiz)
-    return stepper.step_frames(root, collapse=level == "node", digits=digits, title=title, quiz=quiz)
+    return stepper.step_frames(root, collapse=level == "node", digits=digits, title=title,
+                               quiz=quiz, max_nodes=max_nodes)
 
 
 def _draw(root, args, level, model, title) -> int:
-
+    """Write the drawings asked for; each file appears only when complete (a frames
+    folder as a whole). Exit code: 0, 2 for a graph too large to draw, 1 when Graphviz
+    is missing, fails or runs out of time, or a file cannot be written."""
     status = 0
+    max_nodes = None if args.max_nodes <= 0 else args.max_nodes
     try:
         if args.draw:
-            path = render(root, args.draw, collapse=level != "primitive", title=title)
+            path = render(root, args.draw, collapse=level != "primitive", title=title,
+                          max_nodes=max_nodes)
             print(f"wrote {path}", file=sys.stderr)
         frames = None
         if args.frames or (args.html and not args.quiz):
-            frames = _frames(root, level, model, args.digits, title)
+            frames = _frames(root, level, model, args.digits, title, max_nodes)
         if args.frames:
-            paths = stepper.write_frames(root, args.frames, frames=frames)
-            gif = stepper.write_gif([p for p in paths if p.suffix == ".png"],
-                                    Path(args.frames) / "steps.gif")
+            stepper.write_frames(root, args.frames, frames=frames, gif="steps.gif")
+            gif = Path(args.frames) / "steps.gif"
             print(f"wrote {len(frames)} frames and {gif} into {args.frames}", file=sys.stderr)
         if args.html:
             if args.quiz:
-                frames = _frames(root, level, model, args.digits, title, quiz=True)
+                frames = _frames(root, level, model, args.digits, title, max_nodes, quiz=True)
             path = stepper.write_html(root, args.html, frames=frames, title=title,
                                       digits=args.digits, quiz=args.quiz)
             print(f"wrote {path}", file=sys.stderr)
-    except GraphvizMissingError as err:
-        print(f"micrograd-mlp trace: {err}", file=sys.stderr)
+    except DrawingTooLargeError as err:
+        size = getattr(err, "size", "?")
+        print(f"micrograd-mlp trace: the graph is too large to draw ({size} nodes with the "
+              f"hidden nodes of long edges, more than --max-nodes {args.max_nodes}); draw it "
+              f"anyway with --max-nodes {size} (or 0), or as .dot text (--draw FILE.dot)",
+              file=sys.stderr)
+        status = 2
+    except (GraphvizMissingError, DrawingError) as err:
+        print(f"micrograd-mlp trace: {_short(err)}", file=sys.stderr)
         status = 1
+    except ArgumentError as err:
+        print(f"micrograd-mlp trace: {_short(err)}", file=sys.stderr)
+        status = 2
     except (OSError, ValueError) as err:
-        print(f"micrograd-mlp trace: cannot write a drawing: {err}", file=sys.stderr)
+        print(f"micrograd-mlp trace: cannot write a drawing: {_short(err)}", file=sys.stderr)
         status = 1
     return status
+
+
+def _short(err: BaseException, limit: int = 300) -> str:
+    """An error as one line of at most ``limit`` characters."""
+    text = " ".join(str(err).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -1,4 +1,4 @@
-"""Toy data sets for the exercises (SPEC R18).
+"""Toy data sets for the exercises.
 
 Every generator is deterministic given its ``seed`` (a :func:`numpy.random.default_rng`
 stream) and returns plain numpy arrays: ``X`` of shape ``(n_samples, n_features)``
@@ -22,6 +22,9 @@ generator              X shape     y                source
 """
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
 import tarfile
 import zlib
 from pathlib import Path
@@ -295,27 +298,116 @@ def _cifar_records(raw: bytes, source: str, limit: Optional[int]):
     return rec[:, 0].astype(np.int64), rec[:, 1:]
 
 
+#: the format's largest batch file: 10000 records (every real batch has exactly that)
+CIFAR10_BATCH_MAX = 10000 * _CIFAR_RECORD
+#: any other member of the archive (batches.meta.txt, readme.html: a few bytes each)
+_CIFAR_OTHER_MAX = 1 << 20
+#: the whole decompressed archive: six batches, the small files and the tar headers
+CIFAR10_ARCHIVE_MAX = 6 * CIFAR10_BATCH_MAX + (8 << 20)
+
+
+def _check_batch_size(size: int, name: str, source) -> None:
+    """Refuse a batch file larger than the format's 10000 records, before reading it."""
+    if size > CIFAR10_BATCH_MAX:
+        raise DataError(
+            f"{source}: {name} claims {size} bytes; a CIFAR-10 batch holds at most 10000 "
+            f"records of {_CIFAR_RECORD} bytes ({CIFAR10_BATCH_MAX} bytes): this is not "
+            f"the CIFAR-10 binary version from {CIFAR10_URL}, so it is not read")
+
+
+class _BoundedStream:
+    """A read-only, forward-seekable view of a (decompressed) stream that refuses to
+    go past ``limit`` bytes *before* reading: a tar header inside a small compressed
+    file can claim gigabytes (tarfile reads a long-name block of that size at once,
+    and skipping a member decompresses it), so every read and seek is checked first."""
+
+    def __init__(self, stream, limit: int, source):
+        self._stream, self._limit, self._source, self._pos = stream, limit, source, 0
+
+    def _refuse(self, end: int):
+        raise DataError(
+            f"{self._source}: the archive asks to read up to byte {end}, more than the "
+            f"{self._limit} bytes the whole CIFAR-10 binary archive unpacks to; it is not "
+            f"{CIFAR10_ARCHIVE} from {CIFAR10_URL}, so it is not read further")
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:  # to the end, but never past the bound
+            chunk = self._stream.read(self._limit - self._pos + 1)
+            if self._pos + len(chunk) > self._limit:
+                self._refuse(self._pos + len(chunk))
+        elif self._pos + n > self._limit:
+            self._refuse(self._pos + n)
+        else:
+            chunk = self._stream.read(n)
+        self._pos += len(chunk)
+        return chunk
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        target = {0: offset, 1: self._pos + offset}.get(whence)
+        if target is None:
+            raise OSError("seeking from the end is not supported")
+        if target > self._limit:
+            self._refuse(target)
+        self._pos = self._stream.seek(target)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
+def _decompressed(raw):
+    """``raw`` (a binary file) decompressed by its magic bytes: gzip, bzip2, xz or none."""
+    magic = raw.read(6)
+    raw.seek(0)
+    if magic[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if magic[:3] == b"BZh":
+        return bz2.BZ2File(raw, mode="rb")
+    if magic == b"\xfd7zXZ\x00":
+        return lzma.LZMAFile(raw, mode="rb")
+    return raw
+
+
+def _cifar_read_archive(archive: Path, names) -> Dict[str, bytes]:
+    """The batch files' bytes from the archive: each member's size is checked against
+    the format's before it is read or skipped, and the decompressed stream is read
+    through a bound (:data:`CIFAR10_ARCHIVE_MAX`)."""
+    found = {}
+    try:
+        with open(archive, "rb") as raw, _decompressed(raw) as unpacked:
+            stream = _BoundedStream(unpacked, CIFAR10_ARCHIVE_MAX, archive)
+            with tarfile.open(fileobj=stream, mode="r:") as tar:
+                for member in tar:
+                    name = Path(member.name).name
+                    if member.isfile() and name in names:
+                        _check_batch_size(member.size, name, archive)
+                        found[name] = tar.extractfile(member).read()
+                    elif member.size > _CIFAR_OTHER_MAX:
+                        raise DataError(
+                            f"{archive}: the member {member.name[:80]!r} claims {member.size} "
+                            f"bytes; besides its six batches the CIFAR-10 archive holds only "
+                            f"small files, so it is not read")
+    except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
+        raise DataError(f"{archive}: cannot read the archive ({exc}); it may be cut short: "
+                        f"download {CIFAR10_ARCHIVE} again from {CIFAR10_URL}") from exc
+    return found
+
+
 def _cifar_read_files(root: Path) -> Dict[str, bytes]:
-    """The six batch files' bytes from an archive or a folder under ``root``."""
+    """The six batch files' bytes from an archive or a folder under ``root``; each
+    file's size is checked against the format's before it is read."""
     names = CIFAR10_TRAIN_FILES + (CIFAR10_TEST_FILE,)
     archive = root if root.is_file() else root / CIFAR10_ARCHIVE
     for folder in ((root / CIFAR10_FOLDER, root) if root.is_dir() else ()):
         if all((folder / n).is_file() for n in names):
+            for n in names:
+                _check_batch_size((folder / n).stat().st_size, n, folder)
             return {n: (folder / n).read_bytes() for n in names}
     if not archive.is_file():
         folder = root / CIFAR10_FOLDER if (root / CIFAR10_FOLDER).is_dir() else root
         raise _cifar_missing(root, [n for n in names if not (folder / n).is_file()]
                              if folder.is_dir() else [CIFAR10_ARCHIVE])
-    found = {}
-    try:
-        with tarfile.open(archive, "r:*") as tar:
-            for member in tar:
-                name = Path(member.name).name
-                if member.isfile() and name in names:
-                    found[name] = tar.extractfile(member).read()
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        raise DataError(f"{archive}: cannot read the archive ({exc}); it may be cut short: "
-                        f"download {CIFAR10_ARCHIVE} again from {CIFAR10_URL}") from exc
+    found = _cifar_read_archive(archive, names)
     missing = [n for n in names if n not in found]
     if missing:
         raise DataError(f"{archive} does not hold {', '.join(missing)}: is it "
@@ -337,7 +429,10 @@ def load_cifar10(root, n_train: Optional[int] = None, n_test: Optional[int] = No
     missing a :class:`~micrograd_mlp.errors.DataMissingError` says where to get them
     (https://www.cs.toronto.edu/~kriz/cifar.html, "CIFAR-10 binary version") and where
     to put them. A file whose size is not a whole number of records (cut short), or a
-    label above 9, raises :class:`~micrograd_mlp.errors.DataError`.
+    label above 9, raises :class:`~micrograd_mlp.errors.DataError`; so does a file or
+    archive member larger than the format's 10000 records (:data:`CIFAR10_BATCH_MAX`
+    bytes), refused before it is read, and an archive that unpacks to more than
+    :data:`CIFAR10_ARCHIVE_MAX` bytes (it is decompressed as a stream, never whole).
 
     Parameters
     ----------

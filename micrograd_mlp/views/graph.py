@@ -24,11 +24,13 @@ from typing import Dict, Iterable, Optional
 
 import numpy as np
 
+from ..core import atomic_files
 from ..core.engine import Value
 from ..core.validate import check_choice, check_flag, check_int, check_path, check_real
 from ..core.validate_values import check_values
 from ..errors import ArgumentError, DataTypeError, GraphvizMissingError
 from ..functions.composite import symbol_of
+from .dot_run import MAX_NODES, check_layout_size, layout_size, run_dot
 from .dot_style import (
     FONT, HIGHLIGHT, esc, esc_attr, grad_colour, magnitude, text_width,
 )
@@ -36,7 +38,7 @@ from .graph_mlp import draw_mlp
 from .viewmodel import Namer, View, build_view, check_view, constant_operand, format_number
 
 __all__ = ["draw_dot", "draw_mlp", "render", "GraphvizMissingError", "grad_colour",
-           "INSTALL_HINT"]
+           "INSTALL_HINT", "MAX_NODES"]
 
 ndarray = np.ndarray
 
@@ -70,7 +72,7 @@ def draw_dot(root: Value, collapse=False, rankdir: str = "LR", grads: Optional[D
              highlight: Optional[Iterable[Value]] = None, partial: Iterable[Value] = (),
              digits: int = 4, legend: bool = True, title: str = "",
              show_constants: bool = True, batch_items: int = 3, view: Optional[View] = None,
-             scale: Optional[float] = None):
+             scale: Optional[float] = None, max_nodes: Optional[int] = MAX_NODES):
     """A ``graphviz.Digraph`` of the graph below ``root``.
 
     * ``collapse``: False (every primitive), True (every composite group such as a
@@ -87,6 +89,11 @@ def draw_dot(root: Value, collapse=False, rankdir: str = "LR", grads: Optional[D
       gradient shows ``?`` and the caption says ``NO_GRADIENTS_NOTE``.
     * ``digits``: decimals shown; batched nodes show the batch size and their first
       ``batch_items`` entries. ``legend``: add the colour legend. ``title``: a caption.
+    * ``max_nodes``: the largest layout drawn (default :data:`MAX_NODES`; None: no
+      bound). The size counts the drawn nodes plus one hidden node per rank a long
+      edge crosses (:func:`~.dot_run.layout_size`), which is what makes Graphviz slow;
+      a larger drawing raises :class:`~micrograd_mlp.errors.DrawingTooLargeError`
+      before any work, saying how to draw it anyway.
 
     Value nodes are filled by the sign (blue +, red -) and size of their gradient.
     Node ids are the nodes' topological positions, so the same graph gives the same
@@ -99,6 +106,8 @@ def draw_dot(root: Value, collapse=False, rankdir: str = "LR", grads: Optional[D
     check_choice(rankdir, "rankdir", ("LR", "TB", "RL", "BT"))
     digits = check_int(digits, "digits", minimum=0, maximum=17)
     batch_items = check_int(batch_items, "batch_items", minimum=0)
+    if max_nodes is not None:
+        max_nodes = check_int(max_nodes, "max_nodes", minimum=1)
     _check_drawing_options(grads, highlight, partial, legend, title, show_constants, scale)
     view = check_view(view, root) or build_view(root, collapse, fold=False)
     order = view.order
@@ -118,6 +127,7 @@ def draw_dot(root: Value, collapse=False, rankdir: str = "LR", grads: Optional[D
 
     shown = [n for n in view.visible if show_constants or n.requires_grad or n.parents]
     exponent_of, skip = _inline_constants(shown, view)
+    check_layout_size(_layout_size(shown, skip, view, exponent_of), max_nodes)
     if scale is None:
         scale = max([magnitude(grad_of(n)) for n in shown if n is not root and n.requires_grad]
                     or [0.0])
@@ -154,6 +164,15 @@ def draw_dot(root: Value, collapse=False, rankdir: str = "LR", grads: Optional[D
     if legend:
         _legend(dot, scale, digits)
     return dot
+
+
+def _layout_size(shown, skip, view, exponent_of) -> int:
+    """:func:`~.dot_run.layout_size` of the nodes and edges :func:`draw_dot` draws."""
+    drawn = [n for n in shown if n not in skip]
+    ops = [(n, [e.inp for e in view.edges[n]
+                if not (e.inp in skip and exponent_of.get(e.inp) is n)])
+           for n in drawn if n in view.edges]
+    return layout_size(ops, len(drawn))
 
 
 def _inline_constants(shown, view):
@@ -341,7 +360,8 @@ def fallback_dot_path(path: Path) -> Path:
         n += 1
 
 
-def render(graph_or_value, path, dpi: Optional[int] = None, **draw_kwargs) -> Path:
+def render(graph_or_value, path, dpi: Optional[int] = None, timeout: Optional[float] = None,
+           **draw_kwargs) -> Path:
     """Write a drawing to ``path``; the format comes from the extension: ``.svg``,
     ``.png``, ``.pdf`` (rendered by Graphviz ``dot``) or ``.dot``/``.gv`` (the source
     text). ``graph_or_value`` is a ``graphviz.Digraph`` or a Value (drawn with
@@ -349,9 +369,11 @@ def render(graph_or_value, path, dpi: Optional[int] = None, **draw_kwargs) -> Pa
 
     Without the ``dot`` program the DOT text is written next to the target (same name,
     ``.dot``; :func:`fallback_dot_path` says which file, never one the user wrote) and
-    :class:`GraphvizMissingError` says where it is and how to install Graphviz."""
-    import graphviz
-
+    :class:`GraphvizMissingError` says where it is and how to install Graphviz.
+    ``dot`` runs under a time limit (``timeout`` seconds, default
+    :data:`~.dot_run.DOT_TIMEOUT`) and is stopped with the command
+    (:func:`~.dot_run.run_dot`). The file appears only when complete: it is written
+    beside the target under a temporary name and then renamed into place."""
     path = Path(check_path(path))
     ext = path.suffix.lower()
     if ext not in _FORMATS:
@@ -362,6 +384,8 @@ def render(graph_or_value, path, dpi: Optional[int] = None, **draw_kwargs) -> Pa
                             f"{type(graph_or_value).__name__}")
     if dpi is not None:
         dpi = check_int(dpi, "dpi", 1, 10000)
+    if _FORMATS[ext] is None and isinstance(graph_or_value, Value):
+        draw_kwargs["max_nodes"] = None  # DOT text runs no Graphviz: any size is quick
     graph = draw_dot(graph_or_value, **draw_kwargs) if isinstance(graph_or_value, Value) \
         else graph_or_value
     if draw_kwargs and not isinstance(graph_or_value, Value):
@@ -372,16 +396,14 @@ def render(graph_or_value, path, dpi: Optional[int] = None, **draw_kwargs) -> Pa
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = _FORMATS[ext]
     if fmt is None:
-        path.write_text(graph.source, encoding="utf-8")
-        return path
+        return atomic_files.write_text(path, graph.source)
     try:
-        data = graph.pipe(format=fmt)
-    except graphviz.ExecutableNotFound:
+        data = run_dot(graph.source, fmt, timeout)
+    except GraphvizMissingError:
         dot_path = fallback_dot_path(path)
-        dot_path.write_text(graph.source + FALLBACK_MARK, encoding="utf-8")
+        atomic_files.write_text(dot_path, graph.source + FALLBACK_MARK)
         raise GraphvizMissingError(
             f"cannot write {path}: the Graphviz 'dot' program was not found on PATH. To render "
             f"drawings, {INSTALL_HINT}. The DOT text was written to {dot_path} (render it "
             f"later with: dot -T{fmt} {dot_path} -o {path})") from None
-    path.write_bytes(data)
-    return path
+    return atomic_files.write_bytes(path, data)

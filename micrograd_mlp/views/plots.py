@@ -13,6 +13,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from ..core import atomic_files
 from ..core.validate import (
     check_array, check_choice, check_file_to_write, check_int, check_iterable, check_real,
 )
@@ -74,7 +75,8 @@ def save_figure(fig, path, formats: Sequence[str] = ("png", "svg"), dpi: int = 1
     written = []
     for ext in formats:
         target = path.parent / f"{path.name}.{ext}"
-        fig.savefig(target, dpi=dpi if ext != "svg" else None, bbox_inches="tight")
+        atomic_files.save_figure(fig, target, ext, dpi=dpi if ext != "svg" else None,
+                                 bbox_inches="tight")  # whole, or not at all
         written.append(str(target))
     return written
 

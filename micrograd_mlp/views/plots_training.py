@@ -14,6 +14,7 @@ from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
+from ..core import atomic_files
 from ..core.validate import (
     check_array, check_callable, check_file_to_write, check_flag, check_int, check_iterable,
     check_mapping, check_real, check_text,
@@ -121,8 +122,8 @@ def save_figure(fig, path, dpi: int = 120) -> None:
     check_figure(fig)
     dpi = check_dpi(dpi)
     stem = os.path.splitext(os.fspath(check_file_to_write(path)))[0]
-    fig.savefig(stem + ".png", dpi=dpi)
-    fig.savefig(stem + ".svg")
+    atomic_files.save_figure(fig, stem + ".png", "png", dpi=dpi)  # whole, or not at all
+    atomic_files.save_figure(fig, stem + ".svg", "svg")
 
 
 def plot_history(history, path=None, *, title: str = "Learning curve", log_loss: bool = True):

@@ -30,6 +30,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from ..core import atomic_files
 from ..core.validate import (
     check_choice, check_file_to_write, check_flag, check_int, check_iterable, check_path,
     check_text,
@@ -38,6 +39,7 @@ from ..core.engine import Value, backward_seed
 from ..core.validate_values import check_value
 from ..errors import ArgumentError, DataTypeError, GraphvizMissingError, TraceInputError
 from . import stepper_page
+from .dot_run import MAX_NODES, run_dot
 from .graph import INSTALL_HINT, draw_dot, draw_mlp, render
 from .plots import check_dpi
 from .steps import Entry, ExerciseSteps, exercise_steps, is_network
@@ -72,22 +74,24 @@ class Frame:
         return self._svg
 
 
-def _pipe(graph, fmt: str) -> bytes:
-    import graphviz
+def _pipe(graph, fmt: str, timeout=None) -> bytes:
+    """The frame's drawing rendered by ``dot`` under its time limit (:func:`run_dot`)."""
     try:
-        return graph.pipe(format=fmt)
-    except graphviz.ExecutableNotFound:
+        return run_dot(graph.source, fmt, timeout)
+    except GraphvizMissingError:
         raise GraphvizMissingError(
             f"cannot render step frames: the Graphviz 'dot' program was not found; "
             f"{INSTALL_HINT}") from None
 
 
 def step_frames(root: Value, collapse=True, digits: int = 4, rankdir: str = "LR",
-                title: str = "", quiz: bool = False) -> List[Frame]:
+                title: str = "", quiz: bool = False,
+                max_nodes: Optional[int] = MAX_NODES) -> List[Frame]:
     """Frame 0 (the forward pass) and one frame per backward step of ``root``
     (composites collapsed unless ``collapse=False``); see the module docstring.
     ``quiz=True``: each frame draws the gradients known *before* its step (the
-    student computes the step's shares)."""
+    student computes the step's shares). ``max_nodes``: as in
+    :func:`~.graph.draw_dot` (a larger graph is refused before any frame is made)."""
     check_value(root, "root")
     quiz = check_flag(quiz, "quiz")
     view = build_view(root, collapse, fold=False)
@@ -106,7 +110,8 @@ def step_frames(root: Value, collapse=True, digits: int = 4, rankdir: str = "LR"
     frames = [Frame(0, f"Forward pass done: {rname} = {format_number(root.data, digits)}. "
                        f"Backward starts with d{rname}/d{rname} = 1.",
                     draw_dot(root, grads=dict(known), highlight=[root], digits=digits,
-                             rankdir=rankdir, title=title, view=view, scale=scale),
+                             rankdir=rankdir, title=title, view=view, scale=scale,
+                             max_nodes=max_nodes),
                     label="forward pass")]
     for step in backward_steps(root, view=view):
         up = f"d{rname}/d{namer(step.node)}"
@@ -136,7 +141,8 @@ def step_frames(root: Value, collapse=True, digits: int = 4, rankdir: str = "LR"
                                        "", nums))
         shown, pending = before if quiz else (dict(known), set(partial))
         graph = draw_dot(root, grads=shown, partial=pending, highlight=[step.node],
-                         digits=digits, rankdir=rankdir, title=title, view=view, scale=scale)
+                         digits=digits, rankdir=rankdir, title=title, view=view, scale=scale,
+                         max_nodes=None)  # the same size as frame 0, checked there
         frames.append(Frame(step.index, "\n".join(lines), graph, header=header, questions=questions))
     return frames
 
@@ -178,40 +184,66 @@ def exercise_frames(steps: ExerciseSteps, digits: int = 4, title: str = "", quiz
     return frames
 
 
+#: what a run of :func:`write_frames` owns in its folder: a re-run replaces all of it
+FRAME_FILES = ("frame_[0-9][0-9][0-9].*", "captions.txt")
+
+
 def write_frames(root: Value, directory, formats: Sequence[str] = ("svg", "png"),
                  collapse=True, digits: int = 4, dpi: int = 96, title: str = "",
-                 frames: Optional[List[Frame]] = None, max_width: int = MAX_WIDTH) -> List[Path]:
+                 frames: Optional[List[Frame]] = None, max_width: int = MAX_WIDTH,
+                 gif: Optional[str] = None, timeout: Optional[float] = None) -> List[Path]:
     """Write ``frame_000.<fmt>``, ``frame_001.<fmt>``, ... (one per frame and format)
     and ``captions.txt`` into ``directory``; returns the image paths in order. A PNG
     carries its caption under the drawing and is at most ``max_width`` pixels wide
     (a wider drawing is scaled down); all PNGs of one call have the same size.
-    ``formats``: some of :data:`FRAME_FORMATS`."""
+    ``formats``: some of :data:`FRAME_FORMATS`. ``gif``: a file name (``"steps.gif"``)
+    for an animated GIF of the PNG frames, written into the folder with them.
+    ``timeout``: seconds each ``dot`` run may take (:func:`~.dot_run.run_dot`).
+
+    All or nothing: the files are made in a temporary folder beside ``directory`` and
+    moved in only when every one is complete, so an interrupted run (Ctrl-C, a
+    failure) leaves the folder as it was; and a run replaces the frames, captions and
+    GIF of an earlier run (a shorter walk leaves no old frame behind). Other files in
+    the folder are left alone."""
     directory = Path(check_path(directory, "directory"))
     formats = [check_choice(f, "a format", FRAME_FORMATS) for f in check_iterable(formats, "formats")]
     dpi = check_dpi(dpi)
     max_width = check_int(max_width, "max_width", minimum=16, maximum=100_000)
+    if gif is not None:
+        gif = check_text(gif, "gif")
+        if Path(gif).name != gif or not gif.lower().endswith(".gif") or gif.startswith("frame_"):
+            raise ArgumentError(f"gif must be a file name ending in .gif (no folder, not "
+                                f"frame_...), got {gif!r:.60}")
+        if "png" not in formats:
+            raise ArgumentError("gif= animates the PNG frames: include 'png' in formats")
     frames = _frames(frames) if frames is not None else step_frames(root, collapse, digits, title=title)
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    pngs = {}
-    for fr in frames:
-        for fmt in formats:
-            target = directory / f"frame_{fr.index:03d}.{fmt}"
-            if fmt == "svg":
-                target.write_text(fr.svg(), encoding="utf-8")
-            elif fmt == "png":
-                graph = fr.graph.copy()
-                graph.attr(dpi=str(int(dpi)))
-                pngs[target] = (_pipe(graph, "png"), fr.caption)
-            else:
-                render(fr.graph, target)
-            paths.append(target)
-    if pngs:
-        _captioned_pngs(pngs, max_width)
-    (directory / "captions.txt").write_text(
-        "\n\n".join(f"[frame {fr.index:03d}]\n{fr.caption}" for fr in frames) + "\n",
-        encoding="utf-8")
-    return paths
+    if directory.exists() and not directory.is_dir():
+        raise ArgumentError(f"directory {str(directory)!r:.80} is a file: give a folder")
+    stale = FRAME_FILES + ((gif,) if gif else ())
+    names = []
+    with atomic_files.staged_folder(directory, stale) as stage:
+        pngs = {}
+        for fr in frames:
+            for fmt in formats:
+                name = f"frame_{fr.index:03d}.{fmt}"
+                target = stage / name
+                if fmt == "svg":
+                    target.write_text(fr.svg(), encoding="utf-8")
+                elif fmt == "png":
+                    graph = fr.graph.copy()
+                    graph.attr(dpi=str(int(dpi)))
+                    pngs[target] = (_pipe(graph, "png", timeout), fr.caption)
+                else:
+                    render(fr.graph, target, timeout=timeout)
+                names.append(name)
+        if pngs:
+            _captioned_pngs(pngs, max_width)
+        (stage / "captions.txt").write_text(
+            "\n\n".join(f"[frame {fr.index:03d}]\n{fr.caption}" for fr in frames) + "\n",
+            encoding="utf-8")
+        if gif:
+            write_gif(list(pngs), stage / gif)
+    return [directory / name for name in names]
 
 
 def _frames(frames) -> List[Frame]:
@@ -289,10 +321,10 @@ def write_gif(pngs: Sequence, path, duration_ms: int = 1200) -> Path:
             canvas.paste(im, (0, 0))
             im = canvas
         padded.append(im)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    padded[0].save(path, format="GIF", save_all=True, append_images=padded[1:],
+    buffer = io.BytesIO()
+    padded[0].save(buffer, format="GIF", save_all=True, append_images=padded[1:],
                    duration=duration_ms, loop=0)
-    return path
+    return atomic_files.write_bytes(path, buffer.getvalue())  # whole, or not at all
 
 
 _XML_DECL = re.compile(r"<\?xml[^>]*\?>\s*")
@@ -374,9 +406,7 @@ def write_html(root: Value, path, collapse=True, digits: int = 4,
     path = Path(check_file_to_write(path))
     frames = _frames(frames) if frames is not None else step_frames(root, collapse, digits)
     page = page_html(frames, title, digits, quiz)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return atomic_files.write_text(path, page)  # whole, or not at all
 
 
 def exam_html(steps: ExerciseSteps, title: str = "Exam", digits: int = 4,
@@ -418,9 +448,7 @@ def write_exam(steps: ExerciseSteps, path, title: str = "Exam", digits: int = 4,
     """Write :func:`exam_html` to ``path``; returns the path."""
     path = Path(check_file_to_write(path))
     page = exam_html(steps, title, digits, answers_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return atomic_files.write_text(path, page)  # whole, or not at all
 
 
 class Stepper:
@@ -462,9 +490,7 @@ class Stepper:
     def save(self, path) -> Path:
         """Write the page to ``path`` (an ``.html`` file); returns the path."""
         path = Path(check_file_to_write(path))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.html(), encoding="utf-8")
-        return path
+        return atomic_files.write_text(path, self.html())
 
     def _repr_html_(self) -> str:
         # an iframe keeps the page's ids, style and script apart from the notebook's
