@@ -52,6 +52,12 @@ def load_benchmark(monkeypatch, tmp_path):
     monkeypatch.setattr(bench, "report", lambda *a: "| table |\n")
     monkeypatch.setattr(bench, "bar_chart", figure)
     monkeypatch.setattr(bench, "scaling_figure", figure)
+    # the compiled tape's row: canned too, its kernels not loaded
+    monkeypatch.setattr(bench.tape_kernels, "kernels", lambda: None)
+    monkeypatch.setattr(bench, "bench_tape", lambda *a, **k: {})
+    monkeypatch.setattr(bench, "tape_table", lambda *a: "| tape |")
+    monkeypatch.setattr(bench, "tape_checks", lambda *a: [])
+    monkeypatch.setattr(bench, "tape_figure", figure)
     monkeypatch.setattr(bench, "ratios", lambda *a: [
         ("batched vs micrograd", "150x faster", "target >= 200x", False),
         ("replayed vs numpy (row 1)", "1.6x the time", "target <= 5x", True)])
@@ -67,13 +73,14 @@ def test_a_full_benchmark_run_writes_into_out_only(monkeypatch, tmp_path, capsys
     assert not gallery.exists()
     assert sorted(p.name for p in out.iterdir()) == [
         "benchmark.md", "benchmark.png", "benchmark.svg", "benchmark_scaling.png",
-        "benchmark_scaling.svg"]
+        "benchmark_scaling.svg", "benchmark_tape.png", "benchmark_tape.svg"]
     printed = capsys.readouterr().out
     assert "150x faster" in printed and "1.6x the time" in printed
     assert not re.search(r"\bmet\b|target|>= 200x", printed)
     bench.main(["--out", str(out), "--gallery"])  # what make bench runs
     assert sorted(p.name for p in gallery.iterdir()) == [
-        "benchmark.md", "benchmark_scaling.png", "benchmark_scaling.svg"]
+        "benchmark.md", "benchmark_scaling.png", "benchmark_scaling.svg", "benchmark_tape.png",
+        "benchmark_tape.svg"]
 
 
 def test_make_bench_passes_the_gallery_flag():
