@@ -80,11 +80,13 @@ ACTIVATIONS = _ActivationTable()
 
 
 def register(name, f, df, formula, derivative, alias_of="", short="", short_latex="",
-             symbol="", **params):
+             symbol="", output_derivative="", output_derivative_fn=None, output_range=None,
+             **params):
     """Decorator registering an activation in the composite registry under ``name``:
     its numpy closed forms ``f``/``df``, ``formula`` and ``derivative`` as text, how a
     ledger and a drawing write it (``short``, ``short_latex``, ``symbol``) and its
-    default ``params``. A plain function is made a composite (its nodes form a group
+    default ``params``; ``output_derivative``, ``output_derivative_fn`` and
+    ``output_range`` as in :class:`~micrograd_mlp.functions.composite.Composite`. A plain function is made a composite (its nodes form a group
     called ``name``); an already registered composite (an alias such as ``"swish"``, or
     a variant with other ``params``) is registered again as it is."""
 
@@ -95,7 +97,9 @@ def register(name, f, df, formula, derivative, alias_of="", short="", short_late
         bound_df = functools.partial(df, **params) if params else df
         COMPOSITES[name] = Composite(name, fn, formula, derivative, short, short_latex,
                                      symbol, bound_f, bound_df, dict(params), alias_of,
-                                     kind="activation")
+                                     kind="activation", output_derivative=output_derivative,
+                                     output_derivative_fn=output_derivative_fn,
+                                     output_range=output_range)
         return fn
 
     return add
@@ -301,7 +305,8 @@ def relu(v):
 
 @register("sigmoid", _np_sigmoid, _np_dsigmoid,
           "sigma(x) = 1 / (1 + e^-x)", "sigma'(x) = sigma(x) (1 - sigma(x))", short="sigma",
-          short_latex="\\sigma", symbol="σ")
+          short_latex="\\sigma", symbol="σ", output_derivative="{out} * (1 - {out})",
+          output_derivative_fn=lambda out: out * (1.0 - out), output_range=(0.0, 1.0))
 def sigmoid(v):
     """``sigma(x) = 1 / (1 + e^-x)``, computed so that no exponent is positive:
     with ``p = relu(x)`` and ``n = x - p`` (= min(x, 0)),
@@ -316,7 +321,8 @@ def sigmoid(v):
 
 @register("tanh", np.tanh, lambda x: 1.0 - np.tanh(x) ** 2,
           "tanh(x) = (e^x - e^-x) / (e^x + e^-x)", "tanh'(x) = 1 - tanh(x)^2", short="tanh",
-          short_latex="\\tanh", symbol="tanh")
+          short_latex="\\tanh", symbol="tanh", output_derivative="1 - {out}^2",
+          output_derivative_fn=lambda out: 1.0 - out * out, output_range=(-1.0, 1.0))
 def tanh(v):
     """``tanh(x) = (e^x - e^-x) / (e^x + e^-x)`` (one primitive)."""
     return _as_value(v).tanh()

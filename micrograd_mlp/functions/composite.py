@@ -93,7 +93,26 @@ class Composite:
     ``symbol``: what a drawing shows (``σ``). An activation also carries numpy closed
     forms ``f(x)``/``df(x)`` (with ``params`` bound; a keyword overrides one), its
     default ``params`` and ``alias_of`` (the entry it repeats, for ``"swish"``).
-    Calling the entry applies the composite with its ``params``."""
+    Calling the entry applies the composite with its ``params``.
+
+    What views and graders read instead of branching on a name (empty or None: the
+    composite has no such form):
+
+    * ``output_derivative`` -- an activation's derivative written through its own
+      output ``out = f(s)``, a template in ``{out}``: ``"{out} * (1 - {out})"`` for the
+      sigmoid (``sigma'(s) = sigma(s) (1 - sigma(s))``), ``"1 - {out}^2"`` for tanh;
+      ``output_derivative_fn(out)`` -- the same as a numpy function of the output;
+    * ``output_range`` -- ``(low, high)``, the values the output can take (``(0, 1)``
+      for the sigmoid, ``(-1, 1)`` for tanh): a target at either end is reachable in
+      the limit;
+    * ``term`` -- a loss that is a sum over the outputs ``E = sum_j term(out_j,
+      target_j)``: one output's term, a template in ``{out}`` and ``{target}``
+      (``"1/2 * ({out} - {target})^2"``); ``term_fn(out, target)`` -- the terms as a
+      numpy function (elementwise);
+    * ``output_gradient`` -- that loss's ``dE/d out_j``, a template in ``{out}`` and
+      ``{target}`` (``"{out} - {target}"``); ``output_gradient_fn(out, target)`` -- the
+      same as a numpy function (elementwise).
+    """
 
     name: str
     function: Callable
@@ -107,6 +126,13 @@ class Composite:
     params: Dict = field(default_factory=dict)
     alias_of: str = ""
     kind: str = "composite"
+    output_derivative: str = ""
+    output_derivative_fn: Optional[Callable] = None
+    output_range: Optional[Tuple[float, float]] = None
+    term: str = ""
+    term_fn: Optional[Callable] = None
+    output_gradient: str = ""
+    output_gradient_fn: Optional[Callable] = None
 
     def __call__(self, v, **params):
         return self.function(v, **{**self.params, **params})

@@ -139,7 +139,11 @@ def mse(pred, target, reduction="mean"):
     return _reduce_elementwise(terms, reduction, "mse")
 
 
-@composite("squared_error", "E = 1/2 sum_j (yhat_j - y_j)^2", "dE/dyhat_j = yhat_j - y_j")
+@composite("squared_error", "E = 1/2 sum_j (yhat_j - y_j)^2", "dE/dyhat_j = yhat_j - y_j",
+           term="1/2 * ({out} - {target})^2",
+           term_fn=lambda out, target: 0.5 * (out - target) ** 2,
+           output_gradient="{out} - {target}",
+           output_gradient_fn=lambda out, target: out - target)
 def squared_error(pred, target, reduction="mean"):
     """Half the squared error ``E = 1/2 sum_j (yhat_j - y_j)^2`` (the loss of the
     hand-worked example, whose gradient is simply ``yhat_j - y_j``), then the batch
@@ -151,7 +155,11 @@ def squared_error(pred, target, reduction="mean"):
     return _reduce(loss, reduction, "squared_error")
 
 
-@composite("sum_squared_error", "E = sum_j (yhat_j - y_j)^2", "dE/dyhat_j = 2 (yhat_j - y_j)")
+@composite("sum_squared_error", "E = sum_j (yhat_j - y_j)^2", "dE/dyhat_j = 2 (yhat_j - y_j)",
+           term="({out} - {target})^2",
+           term_fn=lambda out, target: (out - target) ** 2,
+           output_gradient="2 * ({out} - {target})",
+           output_gradient_fn=lambda out, target: 2.0 * (out - target))
 def sum_squared_error(preds, targets):
     """The squared error without the 1/2, ``E = sum_j (yhat_j - y_j)^2``, whose gradient
     is ``2 (yhat_j - y_j)`` (the Task 5 variant ``loss="full"``); ``preds`` and
