@@ -408,7 +408,7 @@ def test_single_threaded_blas_restores_the_limit():
 def test_several_batch_sums_in_one_group_and_the_rows_name_their_rules():
     """Two batch sums at one level run as one group (the rule the batch-sum row names);
     every rule a primitive row names is registered."""
-    from micrograd_mlp.core.primitives import PRIMITIVES
+    from micrograd_mlp.core.registry import PRIMITIVES
     from micrograd_mlp.core.recorder import BATCHED_RULES
     from micrograd_mlp.core.recorder_groups import BatchSumGroup
 

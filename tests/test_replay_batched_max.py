@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from micrograd_mlp.core.engine import Value, apply
-from micrograd_mlp.core.primitives import PRIMITIVES
+from micrograd_mlp.core.registry import PRIMITIVES
 from micrograd_mlp.core.recorder import Recorded
 from micrograd_mlp.core.recorder_groups import MaxGroup, rule_of
 from micrograd_mlp.functions import losses

@@ -13,7 +13,7 @@ from micrograd_mlp import Value, activations, examples, sum_values, topological_
 from micrograd_mlp.views import trace
 
 from micrograd_mlp.views import viewmodel
-from micrograd_mlp.core.primitives import PRIMITIVES
+from micrograd_mlp.core.registry import PRIMITIVES
 
 
 def _engine_grads(root, leaves):

@@ -24,7 +24,7 @@ from typing import Dict, Optional, Tuple
 
 from .. import examples
 from ..core.engine import Value, max_values
-from ..core.primitives import PRIMITIVES
+from ..core.registry import PRIMITIVES
 from ..errors import GraphvizMissingError, MicrogradError, TraceInputError
 from ..functions import activations
 from ..views import stepper, steps, trace

@@ -22,16 +22,13 @@ many nodes of one op into one array).
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
-from .registry import (
-    ATOM, BUILT_IN, DEFAULT_VARIABLES, PRIMITIVES, Primitive, add_row, get, on_registration,
-    register_primitive, seal_built_ins, unregister_primitive,
-)
+from .registry import DEFAULT_VARIABLES, Primitive, add_row, seal_built_ins
 
-__all__ = ["Primitive", "PRIMITIVES", "register_primitive", "unregister_primitive",
-           "on_registration", "get", "ATOM", "BUILT_IN", "erf_array"]
+__all__ = ["erf_array"]
 
 ndarray = np.ndarray
 
@@ -99,19 +96,19 @@ def _indicator(cond):
 @primitive("add", symbol="+", arity=2, text="{u} + {v}", latex="{u} + {v}",
            local_text=("1", "1"), precedence=1, operand_precedence=(1, 1))
 def _add():
-    return (lambda u, v: u + v), (lambda out, u, v: (1.0, 1.0))
+    return operator.add, (lambda out, u, v: (1.0, 1.0))  # forward: u + v
 
 
 @primitive("sub", symbol="-", arity=2, text="{u} - {v}", latex="{u} - {v}",
            local_text=("1", "-1"), precedence=1, operand_precedence=(1, 2))
 def _sub():
-    return (lambda u, v: u - v), (lambda out, u, v: (1.0, -1.0))
+    return operator.sub, (lambda out, u, v: (1.0, -1.0))  # forward: u - v
 
 
 @primitive("mul", symbol="*", arity=2, text="{u} * {v}", latex="{u} \\cdot {v}",
-           local_text=("{v}", "{u}"), precedence=2, operand_precedence=(2, 3))
+           local_text=("{v}", "{u}"), precedence=2, operand_precedence=(2, 3), bilinear=True)
 def _mul():
-    return (lambda u, v: u * v), (lambda out, u, v: (v, u))
+    return operator.mul, (lambda out, u, v: (v, u))  # forward: u * v
 
 
 def _check_div(u, v):
@@ -131,7 +128,7 @@ def _div():
 @primitive("neg", symbol="neg", arity=1, text="-{u}", latex="-{u}", local_text=("-1",),
            precedence=3, operand_precedence=(4,))
 def _neg():
-    return (lambda u: -u), (lambda out, u: (-1.0,))
+    return operator.neg, (lambda out, u: (-1.0,))  # forward: -u
 
 
 def _check_pow_const(u, c):
@@ -272,7 +269,7 @@ def _tanh():
 
 
 @primitive("relu", symbol="relu", arity=1, latex="\\operatorname{{relu}}({u})",
-           local_text=("[{u} > 0]",), method="relu",
+           local_text=("[{u} > 0]",), method="relu", piecewise=True,
            doc="``max(0, u)`` (derivative 0 at 0, as in PyTorch).")
 def _relu():
     def forward(u):
@@ -285,7 +282,7 @@ def _relu():
 
 
 @primitive("min0", symbol="min0", arity=1, text="min({u}, 0)", latex="\\min({u}, 0)",
-           local_text=("[{u} <= 0]",), local_latex=("[{u} \\le 0]",),
+           local_text=("[{u} <= 0]",), local_latex=("[{u} \\le 0]",), piecewise=True,
            doc="``min(u, 0)``, the partner of ``relu``: ``u = relu(u) + min0(u)`` and their "
                "derivatives ``[u > 0]`` and ``[u <= 0]`` add up to 1 at every u, 0 included. "
                "Composites split their input with the pair so no exponent is positive; "
@@ -342,7 +339,7 @@ def _erf():
 @primitive("where", symbol="where", arity=3, text="where({c} > 0, {u}, {v})",
            latex="\\operatorname{{where}}({c} > 0, {u}, {v})",
            local_text=("0", "[{c} > 0]", "[{c} <= 0]"),
-           local_latex=("0", "[{c} > 0]", "[{c} \\le 0]"))
+           local_latex=("0", "[{c} > 0]", "[{c} \\le 0]"), piecewise=True)
 def _where():
     def forward(c, u, v):
         if c.__class__ is float and u.__class__ is float and v.__class__ is float:
@@ -374,7 +371,7 @@ def _sum():
 
 @primitive("max", symbol="max", arity=None, text="max({args})", latex="\\max({args})",
            local_text=("[{u_i} = max]",), local_latex=("[{u_i} = \\max]",),
-           batched="n_ary_max")
+           batched="n_ary_max", piecewise=True)
 def _max():
     def forward(*xs):
         if all(x.__class__ is float for x in xs):

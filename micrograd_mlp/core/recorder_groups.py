@@ -14,7 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..errors import DomainError
-from .primitives import PRIMITIVES
+from .registry import PRIMITIVES
 
 __all__ = ["RefSpec", "Ref", "Group", "OpGroup", "SumGroup", "BatchSumGroup", "AffineGroup",
            "MaxGroup",

@@ -52,7 +52,13 @@ class Primitive:
     * ``batched`` -- the name of a replay rule (``"n_ary_sum"``, ``"batch_sum"``,
       registered with ``core.recorder.register_batched_rule``) that runs whole blocks
       of this op's nodes at once; None: replay's generic way (forward and partials on
-      stacked arrays).
+      stacked arrays);
+    * ``piecewise`` -- True when a local derivative of exactly 0 means "this input's
+      branch was not taken" (relu, where, max): the chain rule then gives the input 0,
+      whatever arrives from above, also an infinite or NaN gradient (a mask, not a
+      product; see ``core.engine.contribution``);
+    * ``bilinear`` -- True for ``u * v``: linear in each input, ``d/du = v``,
+      ``d/dv = u``; replay turns a sum of such products into one matrix product.
     """
 
     name: str
@@ -75,6 +81,8 @@ class Primitive:
     method: str = ""
     doc: str = ""
     batched: Optional[object] = None
+    piecewise: bool = False
+    bilinear: bool = False
 
     def inputs(self) -> Tuple[str, ...]:
         """The names the templates use for the inputs (``u``, ``v`` ...)."""
@@ -151,7 +159,8 @@ def register_primitive(name: str, forward: Callable, partials: Callable, *,
                        doc: str = "", precedence: int = ATOM,
                        operand_precedence: Optional[Tuple[int, ...]] = None,
                        joiner: str = ", ", variables: Tuple[str, ...] = (),
-                       batched: Optional[object] = None) -> Primitive:
+                       batched: Optional[object] = None,
+                       piecewise: bool = False) -> Primitive:
     """Add the operation ``name`` to the table, and so to ``Value`` (a method named
     ``method``, by default ``name`` for a one-input op), gradcheck, traces, ledgers,
     drawings, replay and the trace command's expressions, all at once.
@@ -159,7 +168,8 @@ def register_primitive(name: str, forward: Callable, partials: Callable, *,
     ``forward(*xs)`` and ``partials(out, *xs)`` must accept floats and numpy arrays.
     ``local_text`` (one template per input, in ``{u}``, ``{v}`` ...) is required;
     ``text`` defaults to ``name({u})``, ``latex`` to ``\\operatorname{name}({u})``,
-    ``local_latex`` to ``local_text`` and ``symbol`` to ``name``. Example::
+    ``local_latex`` to ``local_text`` and ``symbol`` to ``name``; ``piecewise=True``
+    makes a local derivative of 0 a mask (see :class:`Primitive`). Example::
 
         register_primitive("sin", np.sin, lambda out, u: (np.cos(u),),
                            local_text=("cos({u})",), latex="\\\\sin({u})",
@@ -188,7 +198,8 @@ def register_primitive(name: str, forward: Callable, partials: Callable, *,
                      text or f"{name}({call_args})",
                      latex or f"\\operatorname{{{{{_latex_word(name)}}}}}({call_args})",
                      local_text, local_latex, precedence, operand_precedence, joiner,
-                     tuple(variables), check=check, method=method, doc=doc, batched=batched)
+                     tuple(variables), check=check, method=method, doc=doc, batched=batched,
+                     piecewise=bool(piecewise))
     _check_templates(prim)
     return add_row(prim)
 
@@ -235,10 +246,3 @@ def seal_built_ins() -> None:
     """Mark every row in the table now as one of the engine's own operations."""
     BUILT_IN.update(PRIMITIVES)
 
-
-def get(name: str) -> Primitive:
-    """The primitive called ``name``; a clear error lists the known ones."""
-    try:
-        return PRIMITIVES[name]
-    except KeyError:
-        raise KeyError(f"unknown primitive {name!r}; known: {', '.join(sorted(PRIMITIVES))}") from None

@@ -29,7 +29,7 @@ from typing import List, Optional
 import numpy as np
 
 from ..core.engine import Value
-from ..core.primitives import PRIMITIVES
+from ..core.registry import PRIMITIVES
 from ..core.recorder import Recorded
 from ..errors import DomainError
 from .layers import Layer, Neuron

@@ -18,7 +18,7 @@ import numpy as np
 from ..core.validate import check_flag, check_int, check_iterable
 from ..core.validate_values import check_values
 from ..core.engine import Value, describe, topological_order
-from ..core.primitives import ATOM
+from ..core.registry import ATOM
 from ..errors import DataTypeError, DomainError, GradientError, ShapeError
 from ..functions.composite import group_path, short_name
 
