@@ -28,7 +28,7 @@ import numpy as np
 
 from .registry import DEFAULT_VARIABLES, Primitive, add_row, seal_built_ins
 
-__all__ = ["erf_array"]
+__all__ = ["erf_array", "BCE_EPSILON"]
 
 ndarray = np.ndarray
 
@@ -329,6 +329,49 @@ def _erf():
 
     def partials(out, u):
         return (TWO_OVER_SQRT_PI * _exp(-(u * u)),)
+
+    return forward, partials
+
+
+# ---------------------------------------------------------------- a loss PyTorch fuses
+
+#: float32's 1e-12: PyTorch's binary cross-entropy divides by ``max(p (1 - p), this)``.
+BCE_EPSILON = float(np.float32(1e-12))
+
+
+def _check_bce(p, y):
+    if not bool(np.all((np.asarray(p) >= 0.0) & (np.asarray(p) <= 1.0))):
+        return "the probability p must lie in [0, 1]"
+    return None
+
+
+def _as_float_if_scalar(x):
+    return float(x) if x.ndim == 0 else x
+
+
+@primitive("bce", symbol="BCE", arity=2, variables=("p", "y"), text="bce({p}, {y})",
+           latex="\\operatorname{{BCE}}({p}, {y})",
+           local_text=("({p} - {y}) / max({p} (1 - {p}), 1e-12)", "ln(1 - {p}) - ln({p})"),
+           local_latex=("\\frac{{{p} - {y}}}{{\\max({p} (1 - {p}), 10^{{-12}})}}",
+                        "\\ln(1 - {p}) - \\ln {p}"),
+           check=_check_bce,
+           doc="Binary cross-entropy of one probability ``p`` and target ``y`` as PyTorch "
+               "computes it: ``-(y max(ln p, -100) + (1 - y) max(ln(1 - p), -100))`` (each "
+               "log clamped at -100, so p = 0 or 1 is finite), with PyTorch's gradient "
+               "``(p - y) / max(p (1 - p), 1e-12)`` (-1e12 at p = 0, y = 1) and "
+               "``ln(1 - p) - ln(p)`` for the target.")
+def _bce():
+    def forward(p, y):
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100.0)
+            log_q = np.maximum(np.log1p(-np.asarray(p, dtype=float)), -100.0)
+        return _as_float_if_scalar(np.asarray(0.0 - (y * log_p + (1.0 - y) * log_q)))
+
+    def partials(out, p, y):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dp = (p - y) / np.maximum((1.0 - p) * p, BCE_EPSILON)
+            dy = np.log1p(-np.asarray(p, dtype=float)) - np.log(p)
+        return (_as_float_if_scalar(np.asarray(dp)), _as_float_if_scalar(np.asarray(dy)))
 
     return forward, partials
 

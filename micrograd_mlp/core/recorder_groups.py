@@ -14,6 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..errors import DomainError
+from .engine import contribution
 from .registry import PRIMITIVES
 
 __all__ = ["RefSpec", "Ref", "Group", "OpGroup", "SumGroup", "BatchSumGroup", "AffineGroup",
@@ -204,6 +205,7 @@ class OpGroup(Group):
         self.needs_grad = list(needs_grad)
         self.scalar_beside_batch = scalar_beside_batch
         self.prim_forward, self.partials, self.check = prim.forward, prim.partials, prim.check
+        self.masked = prim.piecewise   # a zero local derivative is a mask (see contribution)
         self.cache = None  # (inputs, output) of the last forward, for the backward
 
     def forward(self):
@@ -230,7 +232,10 @@ class OpGroup(Group):
         for g, need, b, d in zip(self.g_args, self.needs_grad, self.scalar_beside_batch, parts):
             if not need:
                 continue
-            c = up if d.__class__ is float and d == 1.0 else up * d   # up * 1.0 == up
+            if d.__class__ is float and d == 1.0:   # up * 1.0 == up
+                c = up
+            else:
+                c = contribution(up, d, self.masked)
             if b:   # a scalar feeding a batch receives the batch's sum
                 g.add((c if c.shape == up.shape else np.broadcast_to(c, up.shape)).sum(axis=1))
             else:
@@ -350,7 +355,8 @@ class MaxGroup(Group):
         # the first hit along the inputs (argmax: the first True; none when no hit)
         first = np.arange(X.shape[1])[:, None] == hit.argmax(axis=1)[:, None, :]
         hit &= first
-        self.g_x.add(np.multiply(hit, self.g_out.get()[:, None, :]))
+        # a mask, not a product: an input not taken gets 0 even from an infinite gradient
+        self.g_x.add(np.where(hit, self.g_out.get()[:, None, :], 0.0))
 
 
 def affine_terms(node, position, order, uses, batched):

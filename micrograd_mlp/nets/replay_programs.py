@@ -136,7 +136,10 @@ class _LayerBuffers:
         prim = self.prim
         if prim is not None:
             (d,) = prim.partials(self.A, self.S)
-            self.gS = np.multiply(self.gA, d, out=self.gA)
+            with np.errstate(invalid="ignore"):
+                self.gS = np.multiply(self.gA, d, out=self.gA)
+            if prim.piecewise:   # core.engine.contribution, in place: a zero is a mask
+                np.copyto(self.gS, 0.0, where=(d == 0.0))
         elif self.bound is not None:
             self.bound.backward(seed=False)
 
