@@ -231,3 +231,25 @@ def test_random_graphs_agree_with_torch_on_every_path(seed):
     np.testing.assert_allclose(batched, want, rtol=1e-9, equal_nan=True)
     np.testing.assert_allclose(replayed, want, rtol=1e-9, equal_nan=True)
     np.testing.assert_allclose(scalar, want, rtol=1e-9, equal_nan=True)
+
+
+def test_the_trace_and_the_ledger_use_the_mask_rule():
+    from micrograd_mlp.views.trace import backward_steps, format_table, gradients
+    x = Value(-1.0, "x")
+    y = x.relu() ** 0.5
+    y.label = "y"
+    assert gradients(y)[x] == 0.0
+    for step in backward_steps(y):
+        for term in step.terms:
+            assert not math.isnan(term.contribution)
+    table = format_table(y, collapse=False)
+    assert "nan" not in table.lower()
+    # the same for where and max with an infinite upstream from a square root at 0
+    a, b = Value(2.0, "a"), Value(-3.0, "b")
+    z = max_values([a, b]) - 2.0
+    w = where(a, z, b).relu() ** 0.5
+    w.backward()
+    traced = gradients(w)
+    # z = max(2, -3) - 2 = 0, so relu(0) = 0 meets sqrt'(0) = inf: masked to 0
+    assert traced[a] == a.grad == 0.0
+    assert traced[b] == b.grad == 0.0
