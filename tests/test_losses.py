@@ -293,10 +293,10 @@ def test_probability_outside_unit_interval():
 
 
 def test_loss_registry():
-    assert L.get("MSE") is L.mse
-    assert L.get("cross_entropy") is L.softmax_cross_entropy
+    assert L.loss_named("MSE") is L.mse
+    assert L.loss_named("cross_entropy") is L.softmax_cross_entropy
     with pytest.raises(KeyError, match="known"):
-        L.get("mae")
+        L.loss_named("mae")
 
 
 # ---------------------------------------------------------------- torch oracle

@@ -2,7 +2,7 @@
 call each, and the references through which they read and write the buffers.
 
 A group is planned once with :class:`RefSpec` (the graph positions it reads and writes)
-and bound to the buffers of one batch size with :meth:`Group.bind`, which turns every
+and bound to the buffers of one batch size with :meth:`ReplayGroup.bind`, which turns every
 spec into a pair of :class:`Ref` (values, gradients). The batched rules (registered by
 name; a primitive row names its rule in its ``batched`` field) build the fast groups.
 """
@@ -17,9 +17,9 @@ from ..errors import DomainError
 from .engine import contribution
 from .registry import PRIMITIVES
 
-__all__ = ["RefSpec", "Ref", "Group", "OpGroup", "SumGroup", "BatchSumGroup", "AffineGroup",
+__all__ = ["RefSpec", "Ref", "ReplayGroup", "OpGroup", "SumGroup", "BatchSumGroup", "AffineGroup",
            "MaxGroup",
-           "affine_terms", "regular_view", "BATCHED_RULES", "register_batched_rule", "rule_of"]
+           "affine_terms", "regular_view", "BATCHED_RULES", "register_batched_rule", "batched_rule_of"]
 
 
 def regular_view(buf: np.ndarray, idx: np.ndarray) -> Optional[np.ndarray]:
@@ -144,10 +144,11 @@ class RefSpec:
         return Ref(values, self.idx), Ref(grads, self.idx, self.assign)
 
 
-class Group:
-    """Base class: ``specs`` names the attributes holding :class:`RefSpec` (or lists of
-    them); :meth:`bind` returns a copy whose attribute ``a`` holds the values' Ref and
-    ``g_a`` the gradients' Ref."""
+class ReplayGroup:
+    """Base class: ``specs`` pairs each attribute holding a :class:`RefSpec` (or a list
+    of them) with the attribute its gradients go in (``("out", "g_out")``); :meth:`bind`
+    returns a copy whose first attribute holds the values' Ref and whose second holds
+    the gradients' Ref."""
 
     specs = ()
 
@@ -157,7 +158,7 @@ class Group:
         writes its gradient instead of adding it. Returns the batched slots whose
         gradients are added to (they need zeroing before a backward)."""
         added = []
-        for name in self.specs:
+        for name, _ in self.specs:
             for spec in _as_list(getattr(self, name)):
                 if isinstance(spec, RefSpec):
                     spec.assign = spec.batched and bool(single[spec.idx].all())
@@ -166,21 +167,21 @@ class Group:
                         added.extend(spec.idx.ravel().tolist())
         return added
 
-    def bind(self, bufs) -> "Group":
+    def bind(self, bufs) -> "ReplayGroup":
         bound = object.__new__(type(self))    # a shallow copy (copy.copy is slower)
         bound.__dict__.update(self.__dict__)
-        for name in self.specs:
+        for name, grad_name in self.specs:
             value = getattr(self, name)
             if isinstance(value, list):
                 pairs = [s.bind(bufs) if isinstance(s, RefSpec) else (s, None) for s in value]
                 setattr(bound, name, [a for a, _ in pairs])
-                setattr(bound, "g_" + name, [g for _, g in pairs])
+                setattr(bound, grad_name, [g for _, g in pairs])
             elif value is None:
-                setattr(bound, "g_" + name, None)
+                setattr(bound, grad_name, None)
             else:
                 ref, gref = value.bind(bufs)
                 setattr(bound, name, ref)
-                setattr(bound, "g_" + name, gref)
+                setattr(bound, grad_name, gref)
         return bound
 
 
@@ -188,7 +189,7 @@ def _as_list(x):
     return x if isinstance(x, list) else [x]
 
 
-class OpGroup(Group):
+class OpGroup(ReplayGroup):
     """Nodes of one level made by one primitive with the same input pattern, run as one
     numpy call on stacked arrays with the primitive's own ``check``, ``forward`` and
     ``partials``. ``args``: per input a :class:`RefSpec` or a float (a constant shared
@@ -197,7 +198,7 @@ class OpGroup(Group):
     ``scalar_beside_batch[a]``: a scalar input of a batched node (broadcast forward,
     its gradient summed over the batch backward)."""
 
-    specs = ("out", "args")
+    specs = (("out", "g_out"), ("args", "g_args"))
 
     def __init__(self, op, out, args, needs_grad, scalar_beside_batch):
         prim = PRIMITIVES[op]
@@ -242,12 +243,12 @@ class OpGroup(Group):
                 g.add(c)
 
 
-class SumGroup(Group):
+class SumGroup(ReplayGroup):
     """n-ary ``sum`` nodes with a batched output: one ``(k, n_b, B)`` read of the
     batched inputs and one ``(k, n_s)`` read of the scalar ones. ``d sum/d u_i = 1``:
     every input receives the upstream gradient (summed over the batch for a scalar)."""
 
-    specs = ("out", "xb", "xs")
+    specs = (("out", "g_out"), ("xb", "g_xb"), ("xs", "g_xs"))
 
     def __init__(self, out, xb, xb_grad, xs, xs_grad):
         self.out, self.xb, self.xs = out, xb, xs
@@ -267,11 +268,11 @@ class SumGroup(Group):
             self.g_xs.add(up.sum(axis=1)[:, None])
 
 
-class BatchSumGroup(Group):
+class BatchSumGroup(ReplayGroup):
     """Batch sums ``sum_n u[n]``: a batch reduced to a scalar; the derivative 1 sends
     the scalar upstream gradient to every sample."""
 
-    specs = ("out", "arg")
+    specs = (("out", "g_out"), ("arg", "g_arg"))
 
     def __init__(self, out, arg, arg_grad):
         self.out, self.arg, self.arg_grad = out, arg, arg_grad
@@ -284,7 +285,7 @@ class BatchSumGroup(Group):
             self.g_arg.add(self.g_out.get()[:, None])
 
 
-class AffineGroup(Group):
+class AffineGroup(ReplayGroup):
     """Neuron pre-activations ``s_i = sum_j w_ij x_j (+ b_i)`` (sums of products of a
     scalar leaf and a batched node, each product used nowhere else) as one matrix
     product, the products not stored::
@@ -294,7 +295,7 @@ class AffineGroup(Group):
     with ``G = dL/dS``. When every row reads the same inputs (a dense layer) ``X`` is
     ``(n, B)``; else ``(k, n, B)``."""
 
-    specs = ("out", "w", "x", "b")
+    specs = (("out", "g_out"), ("w", "g_w"), ("x", "g_x"), ("b", "g_b"))
 
     def __init__(self, out, w, w_grad, x, x_grad, b, b_grad, dense):
         self.out, self.w, self.x, self.b = out, w, x, b
@@ -327,14 +328,14 @@ class AffineGroup(Group):
             self.g_b.add(G.sum(axis=1))
 
 
-class MaxGroup(Group):
+class MaxGroup(ReplayGroup):
     """n-ary ``max`` nodes with batched inputs: one ``(k, n, B)`` read, the maximum over
     the inputs' axis, and the row's derivative rule vectorised: the *first* input equal
     to the maximum (or the first NaN, when the maximum is NaN) receives the whole
     upstream gradient, every other input 0 (``tests/test_replay_batched_max.py`` checks
     it against the row's own ``partials``, ties and NaN included)."""
 
-    specs = ("out", "x")
+    specs = (("out", "g_out"), ("x", "g_x"))
 
     def __init__(self, out, x, x_grad):
         self.out, self.x, self.x_grad = out, x, x_grad
@@ -415,7 +416,7 @@ def register_batched_rule(kind: str, build: Callable, fuse: Optional[Callable] =
     BATCHED_RULES[kind] = BatchedRule(build, fuse)
 
 
-def rule_of(op: str) -> Optional[BatchedRule]:
+def batched_rule_of(op: str) -> Optional[BatchedRule]:
     """The batched rule the primitive ``op`` names in its row, or None."""
     prim = PRIMITIVES.get(op)
     kind = getattr(prim, "batched", None)

@@ -36,7 +36,7 @@ from ..errors import ArgumentError, DataTypeError, DomainError, ShapeError, Unkn
 __all__ = [
     "mse", "squared_error", "sum_squared_error", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "logsumexp", "log_softmax", "softmax", "softmax_cross_entropy", "cross_entropy",
-    "hinge", "l2", "weights_of", "LOSSES", "get", "REDUCTIONS",
+    "hinge", "l2", "weights_of", "LOSSES", "loss_named", "REDUCTIONS",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -372,7 +372,7 @@ LOSSES = {
 }
 
 
-def get(loss):
+def loss_named(loss):
     """A loss function from its name (see :data:`LOSSES`: only the losses, not the other
     functions of this module) or a callable (returned as is); anything else raises
     :class:`UnknownLossError` listing the names."""

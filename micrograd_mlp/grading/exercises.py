@@ -76,7 +76,7 @@ def make_exercise(net: str = "2-3-2", activation: str = "sigmoid", seed: int = 0
     if check_text(loss, "loss") not in ("half", "full"):
         raise ArgumentError(f"loss must be 'half' (1/2 ||x - y||^2) or 'full' (||x - y||^2), "
                             f"not {loss!r:.40}")
-    activations.get(activation)  # an unknown name fails here, listing the known ones
+    activations.activation_named(activation)  # an unknown name fails here, listing the known ones
     rng = np.random.default_rng(seed)
     weights = [_one_decimal(rng, (widths[l + 1], widths[l])) for l in range(len(widths) - 1)]
     biases = [_one_decimal(rng, widths[l + 1]) for l in range(len(widths) - 1)]
