@@ -234,11 +234,11 @@ def test_random_graphs_agree_with_torch_on_every_path(seed):
 
 
 def test_the_trace_and_the_ledger_use_the_mask_rule():
-    from micrograd_mlp.views.trace import backward_steps, format_table, gradients
+    from micrograd_mlp.views.trace import backward_steps, format_table, traced_gradients
     x = Value(-1.0, "x")
     y = x.relu() ** 0.5
     y.label = "y"
-    assert gradients(y)[x] == 0.0
+    assert traced_gradients(y)[x] == 0.0
     for step in backward_steps(y):
         for term in step.terms:
             assert not math.isnan(term.contribution)
@@ -249,7 +249,7 @@ def test_the_trace_and_the_ledger_use_the_mask_rule():
     z = max_values([a, b]) - 2.0
     w = where(a, z, b).relu() ** 0.5
     w.backward()
-    traced = gradients(w)
+    traced = traced_gradients(w)
     # z = max(2, -3) - 2 = 0, so relu(0) = 0 meets sqrt'(0) = inf: masked to 0
     assert traced[a] == a.grad == 0.0
     assert traced[b] == b.grad == 0.0

@@ -283,7 +283,7 @@ def test_vector_step_identical_to_value_step(name, kwargs):
     b = [Value(p.data) for p in a]
     from micrograd_mlp import optim
 
-    oa, ob = optim.get(name, a, **kwargs), optim.get(name, b, **kwargs)
+    oa, ob = optim.optimizer_named(name, a, **kwargs), optim.optimizer_named(name, b, **kwargs)
     for _ in range(4):
         g = rng.normal(size=7)
         for p, gi in zip(a, g):
@@ -311,8 +311,8 @@ def test_replayed_train_step_with_optimiser_vectors_equals_train_step(opt_name):
     rng = np.random.default_rng(4)
     m_ref = MLP(3, [6, 6, 1], activation=["relu", "tanh", None], seed=2)
     m_rep = MLP(3, [6, 6, 1], activation=["relu", "tanh", None], seed=2)
-    o_ref = optim.get(opt_name, m_ref.parameters(), lr=0.05)
-    o_rep = optim.get(opt_name, m_rep.parameters(), lr=0.05)
+    o_ref = optim.optimizer_named(opt_name, m_ref.parameters(), lr=0.05)
+    o_rep = optim.optimizer_named(opt_name, m_rep.parameters(), lr=0.05)
     step = compile_step(m_rep, losses.mse)
     for _ in range(4):
         X, y = rng.normal(size=(11, 3)), rng.normal(size=11)

@@ -361,14 +361,16 @@ class MaxGroup(ReplayGroup):
 
 
 def affine_terms(node, position, order, uses, batched):
-    """For a ``sum`` node of the form ``sum_j w_j * x_j (+ b)`` (``w_j`` scalar leaves,
+    """For a ``sum`` node of the form ``sum_j w_j * x_j (+ b)`` (each product made by a
+    ``bilinear`` row, ``d/dw = x`` and ``d/dx = w``; ``w_j`` scalar leaves,
     ``x_j`` batched nodes, each product used only by this sum, ``b`` a scalar leaf, the
     weights, the inputs each all trainable or all not): the positions
     ``(w, x, b, products)``; else None."""
     w, x, b, products = [], [], None, []
     for p in node.parents:
         j = position[id(p)]
-        if p.op == "mul" and uses[j] == 1 and batched[j]:
+        row = PRIMITIVES.get(p.op)
+        if row is not None and row.bilinear and uses[j] == 1 and batched[j]:
             u, v = p.parents
             iu, iv = position[id(u)], position[id(v)]
             if not u.parents and not batched[iu] and batched[iv]:

@@ -22,6 +22,7 @@ from ..core.validate import check_int, check_text
 from ..core.engine import Value
 from ..errors import ArgumentError
 from ..functions import activations
+from ..functions.composite import COMPOSITES
 from ..functions.losses import squared_error, sum_squared_error
 from ..nets.mlp import MLP
 from .exercise_text import Exercise
@@ -56,11 +57,12 @@ def _one_decimal(rng, shape, low: int = -12, high: int = 12) -> np.ndarray:
 
 
 def _targets(rng, activation: str, n: int) -> np.ndarray:
-    """Targets the output can reach: 0/1 for sigmoid, -1/1 for tanh, else one decimal."""
-    if activation == "sigmoid":
-        return rng.integers(0, 2, size=n).astype(float)
-    if activation == "tanh":
-        return rng.choice([-1.0, 1.0], size=n)
+    """Targets the output can reach: either end of the activation's declared output
+    range (0/1 for sigmoid, -1/1 for tanh), else numbers with one decimal."""
+    entry = COMPOSITES.get(activation)
+    bounds = entry.output_range if entry is not None else None
+    if bounds is not None and all(np.isfinite(bounds)):
+        return np.array(bounds, dtype=float)[rng.integers(0, 2, size=n)]
     return _one_decimal(rng, n, -10, 10)
 
 

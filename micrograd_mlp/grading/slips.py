@@ -192,7 +192,7 @@ class Catalog:
             if f.group is not None:
                 return float(edge.local)  # a composite inside a folded edge: as computed
             node = f.node
-            if node.op == "mul":
+            if node.primitive.bilinear:   # d(u v)/du = v: the other input's value
                 local *= fwd(node.parents[1 - f.index])
             else:
                 local *= node.primitive.partials(node.data, *[p.data for p in node.parents])[f.index]

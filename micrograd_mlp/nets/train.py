@@ -228,7 +228,7 @@ class _FitRun:
         self.print_every = None if print_every is None else check_int(print_every, "print_every",
                                                                       minimum=1)
         if optimizer is None or isinstance(optimizer, str):
-            optimizer = _optim.get(optimizer or "sgd", model.parameters(),
+            optimizer = _optim.optimizer_named(optimizer or "sgd", model.parameters(),
                                    lr=0.01 if lr is None else lr)
         elif lr is not None:
             raise ArgumentError("lr was given together with an optimiser object; set the optimiser's lr")

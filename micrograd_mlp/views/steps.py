@@ -32,7 +32,7 @@ from ..core.validate import check_flag, check_int, check_text
 from ..core.engine import Value, topological_order
 from ..errors import ArgumentError, DataTypeError, TraceInputError
 from ..functions.composite import COMPOSITES, short_name
-from .trace import gradients
+from .trace import traced_gradients
 from .viewmodel import Namer, build_view, fill_template, format_number, paren
 
 __all__ = ["Entry", "VectorStep", "ExerciseSteps", "exercise_steps", "format_steps",
@@ -152,7 +152,7 @@ class _Net:
         if any(isinstance(n.data, np.ndarray) for nodes in self.cache.values() for n in nodes):
             raise TraceInputError("exercise-level steps follow one sample: call the model on one "
                                   "input (a list of numbers), not on a batch")
-        self.grads = gradients(root, collapse=True)
+        self.grads = traced_gradients(root, collapse=True)
         self.view = build_view(root, collapse=True)
         self.rname = root.label or "E"
 
@@ -338,15 +338,14 @@ def _input_gradient(net: _Net, layer, digits: int) -> Tuple:
 
 def _derivative_rule(activation: str, l: int, digits: int, xs):
     """``(rule(x_name, s_name) -> text, numbers(i) -> text)`` for ``f'(s)``: written
-    with the layer's output for sigmoid and tanh (as by hand), else the registered
-    derivative with ``x`` replaced by the pre-activation."""
-    if activation == "sigmoid":
-        return (lambda x, s: f"{x} * (1 - {x})",
-                lambda i: f"{format_number(xs[i].data, digits)} * (1 - {format_number(xs[i].data, digits)})")
-    if activation == "tanh":
-        return (lambda x, s: f"1 - {x}^2",
-                lambda i: f"1 - {paren(format_number(xs[i].data, digits))}^2")
+    with the layer's output when the activation declares that form (sigmoid:
+    ``x (1 - x)``, tanh: ``1 - x^2``, as by hand), else the registered derivative with
+    ``x`` replaced by the pre-activation."""
     info = COMPOSITES.get(activation)
+    if info is not None and info.output_derivative:
+        form = info.output_derivative
+        return (lambda x, s: form.format(out=x),
+                lambda i: form.format(out=paren(format_number(xs[i].data, digits))))
     text = info.derivative if info is not None and info.derivative else ""
     return (lambda x, s: re.sub(r"\bx\b", s, text) if text else f"d{x}/d{s}", lambda i: "")
 

@@ -46,7 +46,7 @@ from .viewmodel import (
 )
 ndarray = np.ndarray
 
-__all__ = ["Step", "Term", "Row", "backward_steps", "gradients", "ledger", "format_table",
+__all__ = ["Step", "Term", "Row", "backward_steps", "traced_gradients", "ledger", "format_table",
            "vectors_of", "format_array", "summary"]
 
 @dataclass
@@ -196,7 +196,7 @@ def backward_steps(root: Value, grad=None, collapse=False, fold: Optional[bool] 
                    view.groups.get(node))
 
 
-def gradients(root: Value, collapse=False) -> Dict[Value, object]:
+def traced_gradients(root: Value, collapse=False) -> Dict[Value, object]:
     """``{node: d root/d node}`` for every node that needs a gradient, computed by
     replaying the steps (no ``Value.grad`` is changed)."""
     check_value(root, "gradients: root")
@@ -427,7 +427,7 @@ def summary(root: Value, digits: int = 7) -> str:
     check_value(root, "summary: root")
     order = topological_order(root, all_nodes=True)
     view = build_view(root, collapse=True)
-    grads = gradients(root, collapse=True)
+    grads = traced_gradients(root, collapse=True)
     root_name = root.label or "f"
     leaves = vectors_of([n for n in order if not n.parents])
     computed = vectors_of([n for n in order if n.parents])

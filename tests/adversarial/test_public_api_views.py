@@ -152,8 +152,6 @@ CASES = {
     "views.plots.new_figure": (plots.new_figure, lambda: (plots.new_figure, ((1, 1),), {})),
     "views.plots_training.plot_history": (plots_training.plot_history, lambda: (
         plots_training.plot_history, (_history(),), {})),
-    "views.plots_training.save_figure": (plots_training.save_figure, lambda: (
-        plots_training.save_figure, (plots.new_figure((1, 1), 20), "fig.png"), {"dpi": 20})),
     "views.plots_training.plot_learning_curves": (plots_training.plot_learning_curves, lambda: (
         plots_training.plot_learning_curves, ({"train": [1.0, 0.5]},), {})),
     "views.plots_training.plot_decision_region": (plots_training.plot_decision_region, lambda: (
@@ -183,7 +181,7 @@ CASES = {
     "grading.answers.canonical_name": (answers.canonical_name, lambda: (
         answers.canonical_name, ("dE/dx",), {})),
     "examples.task5": (examples.task5, lambda: (examples.task5, (), {})),
-    "examples.get": (examples.get, lambda: (examples.get, ("task5",), {})),
+    "examples.example_named": (examples.example_named, lambda: (examples.example_named, ("task5",), {})),
     "grading.exercises.make_exercise": (make_exercise, lambda: (make_exercise, ("1-1",), {})),
     "grading.exercises.parse_net": (parse_net, lambda: (parse_net, ("2-3",), {})),
     "grading.numpy_backward.gradients": (numpy_backward.gradients, lambda: (
@@ -244,7 +242,7 @@ def test_the_walk_covers_these_modules():
     names = {n for n, _ in CALLABLES}
     assert len(CALLABLES) > 40
     assert {"views.stepper.write_frames", "views.stepper.page_html", "views.plots.save_figure",
-            "views.plots_training.save_figure", "examples.get", "grading.numpy_backward.gradients",
+            "examples.example_named", "grading.numpy_backward.gradients",
             "nets.lr_scheduler.StepLR", "nets.callbacks.EarlyStopping"} <= names
     # every function of CASES is a public one of these modules, under the name it has
     functions = {n: fn for n, (fn, _) in CASES.items() if n[0].islower()}
@@ -281,11 +279,10 @@ def test_each_argument_wrong_in_turn(name, param, tmp_path, monkeypatch):
     lambda p: stepper.write_gif([_png()], p),
     lambda p: stepper.Stepper(_root()).save(p),
     lambda p: plots.save_figure(plots.new_figure((1, 1), 20), p),
-    lambda p: plots_training.save_figure(plots.new_figure((1, 1), 20), p),
     lambda p: plots_training.plot_history(_history(), p),
     lambda p: data.load_cifar10(p),
 ], ids=["write_html", "write_frames", "write_gif", "Stepper.save", "plots.save_figure",
-        "plots_training.save_figure", "plot_history", "load_cifar10"])
+        "plot_history", "load_cifar10"])
 @pytest.mark.parametrize("fd", [True, 0, 1, 2])
 def test_a_file_descriptor_is_not_a_file_name(write, fd, tmp_path, monkeypatch, capfd):
     """``open(1)`` or ``Path(True)`` would write to stdout or fail with a raw error."""
@@ -339,12 +336,12 @@ def test_examples_get_names_the_known_examples():
     from micrograd_mlp.errors import UnknownExampleError
     for name in ("task9", "TASK5", ""):
         with pytest.raises(UnknownExampleError, match="known: task5, seed002") as info:
-            examples.get(name)
+            examples.example_named(name)
         assert isinstance(info.value, KeyError) and isinstance(info.value, ArgumentError)
         assert str(info.value).startswith("unknown example")  # not KeyError's quoted repr
     for bad in (None, ["task5"], {"task5": 1}):
         with pytest.raises(DataTypeError, match="name must be a string"):
-            examples.get(bad)
+            examples.example_named(bad)
     with pytest.raises(ArgumentError, match="'half'"):
         examples.task5(loss="quarter")
     with pytest.raises(DataTypeError, match="loss must be a string"):
@@ -439,8 +436,7 @@ def test_check_gradients_refuses_what_is_no_model_or_data():
 
 def test_a_folder_is_not_a_file_to_write(tmp_path):
     for write in (lambda p: stepper.write_html(_root(), p, frames=_frames()),
-                  lambda p: plots.save_figure(plots.new_figure((1, 1), 20), p),
-                  lambda p: plots_training.save_figure(plots.new_figure((1, 1), 20), p)):
+                  lambda p: plots.save_figure(plots.new_figure((1, 1), 20), p)):
         with pytest.raises(ArgumentError, match="is a folder: give a file name"):
             write(tmp_path)
     assert list(tmp_path.iterdir()) == []
@@ -458,10 +454,10 @@ def test_odd_students_answers_and_example_options():
     with pytest.raises(TraceInputError, match="not a number, vector or matrix"):
         hand_solution.check(_root(), {"f": 10 ** 400})
     with pytest.raises(ArgumentError, match="example 'seed002' takes no options, not loss"):
-        examples.get("seed002", loss="half")
+        examples.example_named("seed002", loss="half")
     with pytest.raises(ArgumentError, match="example 'task5' takes loss, not foo"):
-        examples.get("task5", foo=1)
-    assert examples.get("task5", loss="full").numbers["loss"] == "full"
+        examples.example_named("task5", foo=1)
+    assert examples.example_named("task5", loss="full").numbers["loss"] == "full"
 
 
 def test_a_nul_character_is_no_file_name(tmp_path):
