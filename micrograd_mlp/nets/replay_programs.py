@@ -31,7 +31,7 @@ import numpy as np
 from ..core.engine import Value
 from ..core.registry import PRIMITIVES
 from ..core.recorder import Recorded
-from ..errors import DomainError
+from ..errors import DomainError, MicrogradError
 from .layers import Layer, Neuron
 
 __all__ = ["LayerProgram", "GraphProgram", "program_for"]
@@ -283,12 +283,11 @@ def program_for(model, params, X: np.ndarray):
 
 def _layer_stack_parameters(model) -> Optional[List[Value]]:
     """The parameters of a plain stack of :class:`Layer` of :class:`Neuron` (each neuron
-    with one activation per layer), in ``model.parameters()`` order; else None."""
-    cls = type(model)
-    for name in ("forward", "__call__", "named_parameters", "parameters"):
-        owner = getattr(getattr(cls, name, None), "__qualname__", "")
-        if owner not in (f"MLP.{name}", f"Module.{name}"):
-            return None
+    with one activation per layer), in ``model.parameters()`` order, when the model's
+    graph is the stack's: ``model.parameters()`` lists exactly these, and the model
+    applied to one sample builds, node for node, the graph its layers build chained
+    (the same primitives, the same parameters in the same places). Else None. The
+    route is chosen from the graph, whatever the model's methods are called."""
     layers = getattr(model, "layers", None)
     if not (isinstance(layers, list) and layers
             and all(type(layer) is Layer for layer in layers)):
@@ -302,4 +301,55 @@ def _layer_stack_parameters(model) -> Optional[List[Value]]:
             params += n.w
             if n.b is not None:
                 params.append(n.b)
-    return params
+    listed = list(model.parameters())
+    if len(listed) != len(params) or not all(map(operator.is_, listed, params)):
+        return None
+    return params if _builds_the_stack_graph(model, layers) else None
+
+
+def _builds_the_stack_graph(model, layers) -> bool:
+    """True when ``model`` applied to one sample builds the graph that ``layers``
+    build chained on the same sample (compared node by node, see :func:`_graph_shape`).
+    The model is left as it was (a forward pass may record its intermediates)."""
+    xs = [Value(0.25 + 0.5 * j / max(1, layers[0].nin), f"x0[{j}]", requires_grad=False)
+          for j in range(layers[0].nin)]
+    saved = dict(vars(model))
+    try:
+        out = model(xs)
+    except MicrogradError:   # the model refuses this sample: the general route will say why
+        return False
+    finally:
+        vars(model).clear()
+        vars(model).update(saved)
+    chained = xs
+    for layer in layers:
+        chained = layer(chained)
+    outs = [out] if isinstance(out, Value) else out
+    return isinstance(outs, list) and _graph_shape(outs) == _graph_shape(chained)
+
+
+def _graph_shape(outputs) -> list:
+    """The graph behind ``outputs`` as comparable data: per node (inputs first) its
+    primitive, its parents' positions, and for a leaf its identity (a parameter, an
+    input) or, for a constant, its value."""
+    order, position = [], {}
+    stack = [(o, False) for o in reversed(outputs)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in position:
+            continue
+        if done or not node.parents:
+            position[id(node)] = len(order)
+            order.append(node)
+            continue
+        stack.append((node, True))
+        stack.extend((p, False) for p in reversed(node.parents) if id(p) not in position)
+    shape = []
+    for node in order:
+        if node.parents:
+            shape.append((node.op, tuple(position[id(p)] for p in node.parents)))
+        elif node.requires_grad or node.label:
+            shape.append(("leaf", id(node)))
+        else:
+            shape.append(("constant", np.asarray(node.data).tobytes()))
+    return shape + [("out", position[id(o)]) for o in outputs]
