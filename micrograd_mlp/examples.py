@@ -20,7 +20,8 @@ from typing import Callable, Dict, List
 
 
 from .core.validate import check_text
-from .core.engine import Value, sum_values, topological_order
+from .core.engine import Value, sum_values
+from .core.graph_walk import topological_order
 from .errors import ArgumentError, UnknownExampleError
 from .functions.activations import sigmoid
 from .functions.losses import squared_error, sum_squared_error

@@ -13,7 +13,8 @@ from micrograd_mlp import Value, anomaly_mode, gradcheck
 
 from micrograd_mlp.views import trace
 from micrograd_mlp import activations as A
-from micrograd_mlp.core.engine import DomainError, topological_order
+from micrograd_mlp.errors import DomainError
+from micrograd_mlp.core.graph_walk import topological_order
 
 ALL = A.names(aliases=True)
 KINKED = {"relu", "prelu", "leaky_relu", "selu", "selu_standard"}  # not differentiable at 0

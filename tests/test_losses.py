@@ -8,7 +8,8 @@ import pytest
 
 from micrograd_mlp import Value, anomaly_mode, gradcheck
 from micrograd_mlp import losses as L
-from micrograd_mlp.core.engine import DomainError, ShapeError, topological_order
+from micrograd_mlp.errors import DomainError, ShapeError
+from micrograd_mlp.core.graph_walk import topological_order
 from micrograd_mlp.errors import ArgumentError
 
 RNG = np.random.default_rng(4)

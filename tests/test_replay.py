@@ -10,7 +10,7 @@ import pytest
 from micrograd_mlp import MLP, Value, losses, max_values, sum_values, where
 
 from micrograd_mlp.nets import compiled_step
-from micrograd_mlp.core.engine import DomainError, ShapeError
+from micrograd_mlp.errors import DomainError, ShapeError
 from micrograd_mlp.core.recorder import Recorded
 from micrograd_mlp.nets.compiled_step import compile_step
 

@@ -31,16 +31,10 @@ from typing import Iterable
 
 import numpy as np
 
-from ..errors import (
-    AnomalyError, ArgumentError, DataTypeError, DomainError, GradientError, MicrogradError,
-    ShapeError,
-)
+from ..errors import ArgumentError, DataTypeError, DomainError, GradientError, ShapeError
 from .validate import check_flag, check_iterable
 from .graph_walk import interior_order, topological_order
-from .modes import (
-    anomaly_mode, current_group, current_modes, is_anomaly_enabled, is_grad_enabled, no_grad,
-    set_group,
-)
+from .modes import current_modes
 from .node_validation import batch_mismatch, check_batch_shapes, check_finite, describe
 from . import primitives  # noqa: F401  (fills the table with the engine's own rows)
 from .registry import BUILT_IN, PRIMITIVES, on_registration

@@ -39,7 +39,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import GradientError, ShapeError
-from .engine import Value, topological_order
+from .engine import Value
+from .graph_walk import topological_order
 from .recorder_groups import (BATCHED_RULES, AffineGroup, OpGroup, Ref, RefSpec,
                               register_batched_rule, batched_rule_of)
 from .value_data import data_vector

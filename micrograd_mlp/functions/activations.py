@@ -28,7 +28,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from .composite import COMPOSITES, Composite, tagged
-from ..core.engine import Value, apply, current_group
+from ..core.engine import Value, apply
+from ..core.modes import current_group
 from ..core.primitives import erf_array
 from ..core.validate import check_choice, check_flag, check_real
 from ..errors import ArgumentError, DataTypeError, DomainError, UnknownActivationError

@@ -25,7 +25,9 @@ from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 
-from ..core.engine import Value, is_anomaly_enabled, no_grad
+from ..core.engine import Value
+
+from ..core.modes import is_anomaly_enabled, no_grad
 from ..errors import ArgumentError, DataTypeError, GradientError, ShapeError
 from ..core.validate import (
     check_callable, check_flag, check_int, check_iterable, check_real, check_seed,

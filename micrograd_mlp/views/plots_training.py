@@ -18,7 +18,7 @@ from ..core.validate import (
     check_mapping, check_real, check_text,
 )
 from ..errors import ArgumentError, DataTypeError, ShapeError
-from .plots import check_figure, save_figure
+from .plots import save_figure
 
 __all__ = [
     "plot_history", "plot_learning_curves", "plot_decision_region", "plot_truth_vs_prediction",

@@ -29,7 +29,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..core.validate import check_flag, check_int, check_text
-from ..core.engine import Value, topological_order
+from ..core.engine import Value
+from ..core.graph_walk import topological_order
 from ..errors import ArgumentError, DataTypeError, TraceInputError
 from ..functions.composite import COMPOSITES, short_name
 from .trace import traced_gradients

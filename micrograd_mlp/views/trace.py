@@ -35,7 +35,9 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..core.engine import Value, backward_seed, contribution, to_input_shape, topological_order
+from ..core.engine import Value, backward_seed, contribution, to_input_shape
+
+from ..core.graph_walk import topological_order
 from ..core.validate import check_choice, check_iterable
 from ..core.validate_values import check_value, check_values
 from ..errors import DataTypeError, GradientError

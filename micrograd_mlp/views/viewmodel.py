@@ -17,7 +17,9 @@ import numpy as np
 
 from ..core.validate import check_flag, check_int, check_iterable
 from ..core.validate_values import check_values
-from ..core.engine import Value, contribution, describe, topological_order
+from ..core.engine import Value, contribution
+from ..core.node_validation import describe
+from ..core.graph_walk import topological_order
 from ..core.registry import ATOM
 from ..errors import DataTypeError, DomainError, GradientError, ShapeError
 from ..functions.composite import group_path, short_name
