@@ -18,6 +18,7 @@ from .engine import contribution
 from .registry import PRIMITIVES
 
 __all__ = ["RefSpec", "Ref", "ReplayGroup", "OpGroup", "SumGroup", "BatchSumGroup", "AffineGroup",
+           "affine_gradients",
            "MaxGroup",
            "affine_terms", "regular_view", "BATCHED_RULES", "register_batched_rule", "batched_rule_of"]
 
@@ -285,6 +286,26 @@ class BatchSumGroup(ReplayGroup):
             self.g_arg.add(self.g_out.get()[:, None])
 
 
+def affine_gradients(G, X, W, need_w=True, need_x=True, need_b=True, *, out_w=None,
+                     out_x=None, out_b=None, ones=None):
+    """The gradients of a dense affine layer ``S = X W^T + b``, the one place replay
+    writes them (rows are samples: ``X`` is ``(B, n)``, ``W`` ``(k, n)``, ``S`` and
+    ``G = dL/dS`` ``(B, k)``)::
+
+        dL/dW = G^T X,   dL/dX = G W,   dL/db = sum_n G[n] = 1^T G
+
+    the chain rule through the ``mul`` and ``sum`` rows of every neuron, as three matrix
+    products. Each is computed when needed (``need_*``), into ``out_*`` when given (a
+    view of a gradient vector); ``ones``: a vector of ``B`` ones to reuse. Returns
+    ``(dW, dX, db)``, None for one not computed."""
+    dW = np.matmul(G.T, X, out=out_w) if need_w else None
+    dX = np.matmul(G, W, out=out_x) if need_x else None
+    db = None
+    if need_b:
+        db = np.matmul(np.ones(G.shape[0]) if ones is None else ones, G, out=out_b)
+    return dW, dX, db
+
+
 class AffineGroup(ReplayGroup):
     """Neuron pre-activations ``s_i = sum_j w_ij x_j (+ b_i)`` (sums of products of a
     scalar leaf and a batched node, each product used nowhere else) as one matrix
@@ -320,10 +341,20 @@ class AffineGroup(ReplayGroup):
     def backward(self):
         G = self.g_out.get()
         W, X = self.cache
+        if self.dense:   # columns are samples here: affine_gradients on the transposes
+            dW, dX, db = affine_gradients(G.T, X.T, W, self.w_grad, self.x_grad, self.b_grad)
+            if dW is not None:
+                self.g_w.add(dW)
+            if dX is not None:
+                self.g_x.add(dX.T)
+            if db is not None:
+                self.g_b.add(db)
+            return
+        # every row reads its own inputs: X is (k, n, B)
         if self.w_grad:
-            self.g_w.add(G @ X.T if self.dense else np.einsum("kb,knb->kn", G, X))
+            self.g_w.add(np.einsum("kb,knb->kn", G, X))
         if self.x_grad:
-            self.g_x.add(W.T @ G if self.dense else W[:, :, None] * G[:, None, :])
+            self.g_x.add(W[:, :, None] * G[:, None, :])
         if self.b_grad:
             self.g_b.add(G.sum(axis=1))
 

@@ -11,7 +11,8 @@ of ``theta`` from the predictions' gradient ``G``:
 
       S = X W^T + b                  (one matrix product into the activation's input row)
       A = f(S)                       (the activation's own graph, recorded from one node)
-      dW = G_S^T X,  db = sum_n G_S,  G_X = G_S W      (written straight into the views)
+      dW = G_S^T X,  db = sum_n G_S,  G_X = G_S W      (core.recorder_groups.affine_gradients,
+                                                        written straight into the views)
 
   The activation's graph is built once per layer on a single node: one primitive
   (relu, tanh ...) runs its own ``forward``, ``check`` and ``partials`` on the whole
@@ -31,6 +32,7 @@ import numpy as np
 from ..core.engine import Value
 from ..core.registry import PRIMITIVES
 from ..core.recorder import Recorded
+from ..core.recorder_groups import affine_gradients
 from ..errors import DomainError, MicrogradError
 from .layers import Layer, Neuron
 
@@ -196,13 +198,12 @@ class LayerProgram:
             buf = bufs[l]
             buf.derive()
             gW, gb = views[l]
-            np.matmul(buf.gS.T, bufs[l - 1].A if l else X0, out=gW)
-            if gb is not None:
-                np.matmul(buf.ones, buf.gS, out=gb)
-            if l:
-                below = bufs[l - 1]
+            below = bufs[l - 1] if l else None
+            if below is not None:
                 below.prepare_backward()
-                np.matmul(buf.gS, weights[l][0], out=below.gA)
+            affine_gradients(buf.gS, below.A if l else X0, weights[l][0], True, l > 0,
+                             gb is not None, out_w=gW, out_x=below.gA if l else None,
+                             out_b=gb, ones=buf.ones)
         return grads
 
     def _views_of(self, vector: np.ndarray, keep: bool):
