@@ -26,6 +26,7 @@ Errors are exceptions that name the node (its label, or its operation) and the c
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 from typing import Iterable
 
@@ -324,6 +325,12 @@ def contribution(upstream, local, masked: bool = False):
     too (as PyTorch; the product would give ``inf * 0 = NaN``). Backward, the trace's
     ledger and replay all apply this one rule."""
     if not masked:
+        return upstream * local
+    # nothing infinite or NaN arrived (a sum is finite only then): the product is the mask
+    if upstream.__class__ is ndarray:
+        if math.isfinite(upstream.sum()):
+            return upstream * local
+    elif math.isfinite(upstream):
         return upstream * local
     if local.__class__ is ndarray or upstream.__class__ is ndarray:
         with np.errstate(invalid="ignore"):
