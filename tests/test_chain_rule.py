@@ -125,3 +125,37 @@ def test_contribution_is_a_product_unless_masked():
     np.testing.assert_array_equal(got, [0.0, 0.0, 2.0])
     got = contribution(np.array([math.inf, 1.0]), 0.0, True)   # a scalar local, batched upstream
     np.testing.assert_array_equal(got, [0.0, 0.0])
+
+
+def test_every_built_in_operation_is_a_method_written_out_in_value():
+    """The engine's own rows have their method in the class body (searchable as
+    ``def tanh``), made by nobody at run time; calling it makes a node of that row."""
+    from micrograd_mlp.core.registry import BUILT_IN, PRIMITIVES
+    rows = [PRIMITIVES[name] for name in sorted(BUILT_IN) if PRIMITIVES[name].method]
+    assert {r.name for r in rows} >= {"exp", "log", "tanh", "relu", "abs", "erf"}
+    for row in rows:
+        method = Value.__dict__[row.method]
+        assert not hasattr(method, "primitive_name"), row.name   # not attached at run time
+        assert method(Value(0.5)).op == row.name
+
+
+def test_no_forward_rule_is_written_in_the_value_class():
+    """The forward of every operation comes from its row: no method of ``Value``
+    computes on ``_data`` with an arithmetic operator."""
+    import ast
+    import inspect
+    from micrograd_mlp.core import engine
+    tree = ast.parse(inspect.getsource(engine.Value))
+
+    def is_data(n):
+        return isinstance(n, ast.Attribute) and n.attr in ("_data", "data")
+
+    computing = [ast.unparse(node) for node in ast.walk(tree)
+                 if (isinstance(node, ast.BinOp) and (is_data(node.left) or is_data(node.right)))
+                 or (isinstance(node, ast.UnaryOp) and is_data(node.operand))]
+    assert computing == []
+    # the check can fail: the old __mul__ computed its own forward
+    old = ast.parse("def __mul__(self, other):\n    data = self._data * other._data")
+    assert [ast.unparse(n) for n in ast.walk(old)
+            if isinstance(n, ast.BinOp) and (is_data(n.left) or is_data(n.right))] == \
+        ["self._data * other._data"]
