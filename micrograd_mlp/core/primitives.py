@@ -1,10 +1,11 @@
-"""The table of primitive operations: the one place where an operation is described.
+"""The engine's own operations, one row each: the one place where an operation is described.
 
 Every node of a computational graph is made by one primitive. A primitive is one
-:class:`Primitive` row of :data:`PRIMITIVES`, and everything else reads that row:
+:class:`~micrograd_mlp.core.registry.Primitive` row of the table
+:data:`~micrograd_mlp.core.registry.PRIMITIVES`, and everything else reads that row:
 
-* the engine builds nodes with ``forward`` and runs the chain rule with ``partials``
-  (and a ``Value`` method is made for each row that names one);
+* the engine builds nodes with ``forward`` (``Value.__mul__`` is ``apply("mul", ...)``)
+  and runs the chain rule with ``partials``; ``piecewise`` rows give masks;
 * the trace, the ledger and the stepper write the expression and each local
   derivative from the text and LaTeX templates, parenthesised by the precedences;
 * a drawing shows ``symbol`` in the operation node;
@@ -12,8 +13,8 @@ Every node of a computational graph is made by one primitive. A primitive is one
   (or the row's ``batched`` rule, when it has one);
 * the trace command's expression language knows every row with a ``method``.
 
-:func:`register_primitive` adds a row (``sin``, say) and makes it available in all of
-these at once; :func:`unregister_primitive` takes it away again.
+``core.registry.register_primitive`` adds a row (``sin``, say) and makes it available
+in all of these at once, a ``Value`` method too; ``unregister_primitive`` takes it away.
 
 ``forward`` and ``partials`` accept Python floats (the scalar path, kept on ``math``
 for speed) and numpy arrays of any shape (lockstep batches, and replay which stacks

@@ -4,7 +4,7 @@ A row holds everything about one operation (forward rule, local derivatives, the
 templates views write it with, its precedence ...). :func:`register_primitive` adds a
 row and :func:`unregister_primitive` removes one; listeners (the engine) hear of every
 change through :func:`on_registration`. The engine's own rows are written in
-:mod:`micrograd_mlp.core.primitives`, which re-exports everything here.
+:mod:`micrograd_mlp.core.primitives`; the names here are imported from here only.
 """
 from __future__ import annotations
 
