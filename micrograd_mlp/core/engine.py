@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import threading
 from typing import Iterable
 
 import numpy as np
@@ -50,18 +49,16 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- versions
-# Every assignment to a Value's ``data`` takes a new tick of one clock; a node made by
-# an operation keeps the clock's value at its birth. backward() refuses a node whose
-# input was assigned after the node was computed (its tick is larger): the partials
-# would read the new value beside a result of the old one (PyTorch's version counter).
-# The clock only moves forward: the tick is taken and published under one lock, so a
-# thread never reads an older clock than the tick its own last assignment took (two
-# unlocked steps let a slower thread set the clock back, and a correct graph of
-# another thread then looked stale).
+# One clock, one tick per event: a node made by an operation takes a fresh tick at its
+# birth, and every assignment to a Value's ``data`` takes one too. backward() refuses a
+# node whose input was assigned after the node was computed (the input's tick is
+# larger): the partials would read the new value beside a result of the old one
+# (PyTorch's version counter). ``next()`` on an itertools.count is one atomic step in
+# CPython: a tick is never read and bumped in two steps, so threads training their own
+# graphs at once never see a false "assigned after" (a leaf's tick starts at 0).
 
 _TICKS = itertools.count(1)
-_CLOCK = 0
-_CLOCK_LOCK = threading.Lock()
+_tick = _TICKS.__next__
 
 
 def _stale_input(node, inputs):
@@ -117,7 +114,7 @@ class Value:
         self.group = current_modes().group
         self.requires_grad = requires_grad if requires_grad.__class__ is bool else \
             check_flag(requires_grad, "requires_grad")
-        self._tick = _CLOCK
+        self._tick = 0  # older than any node: only an assignment makes it newer
 
     # ------------------------------------------------------------ properties
 
@@ -131,11 +128,8 @@ class Value:
 
     @data.setter
     def data(self, value):
-        global _CLOCK
         self._data = _as_data(value, self.label)
-        with _CLOCK_LOCK:
-            _CLOCK = tick = next(_TICKS)
-        self._tick = tick
+        self._tick = _tick()
 
     @property
     def is_batched(self) -> bool:
@@ -433,7 +427,7 @@ def apply(op: str, *inputs: Value) -> Value:
     v.grad = 0.0
     v.label = ""
     v.group = modes.group
-    v._tick = _CLOCK
+    v._tick = _tick()
     if data.__class__ is ndarray:
         check_batch_shapes(op, data, inputs)
     if modes.grad_enabled:
@@ -479,7 +473,7 @@ def _const(x) -> Value:
     v.parents = ()
     v.group = current_modes().group
     v.requires_grad = False
-    v._tick = _CLOCK
+    v._tick = 0
     return v
 
 
