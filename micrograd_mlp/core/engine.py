@@ -49,13 +49,13 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- versions
-# One clock, one tick per event: a node made by an operation takes a fresh tick at its
-# birth, and every assignment to a Value's ``data`` takes one too. backward() refuses a
-# node whose input was assigned after the node was computed (the input's tick is
-# larger): the partials would read the new value beside a result of the old one
-# (PyTorch's version counter). ``next()`` on an itertools.count is one atomic step in
-# CPython: a tick is never read and bumped in two steps, so threads training their own
-# graphs at once never see a false "assigned after" (a leaf's tick starts at 0).
+# Every assignment to a Value's ``data`` takes a fresh tick of one clock (a leaf starts
+# at 0); a node made by an operation keeps the newest tick of its inputs. backward()
+# refuses a node whose input was assigned after the node was computed (the input's tick
+# is then larger than any tick before it): the partials would read the new value beside
+# a result of the old one (PyTorch's version counter). ``next()`` on an itertools.count
+# is one atomic step in CPython, so a tick is never read and bumped in two steps and
+# threads training their own graphs at once never see a false "assigned after".
 
 _TICKS = itertools.count(1)
 _tick = _TICKS.__next__
@@ -98,7 +98,8 @@ class Value:
     """
 
     # ``_data`` holds ``data`` (read through a property, so that assigning it can be
-    # noticed); ``_tick`` is the version clock's tick at birth or at the last assignment.
+    # noticed); ``_tick`` is the version clock's tick: of the last assignment, else the
+    # newest of the inputs' at birth (0 for a leaf never assigned).
     __slots__ = ("_data", "grad", "label", "op", "parents", "group", "requires_grad", "_tick")
     # ndarray * Value must call Value.__rmul__ rather than loop over the array
     __array_ufunc__ = None
@@ -427,17 +428,19 @@ def apply(op: str, *inputs: Value) -> Value:
     v.grad = 0.0
     v.label = ""
     v.group = modes.group
-    v._tick = _tick()
     if data.__class__ is ndarray:
         check_batch_shapes(op, data, inputs)
+    needs = False
+    tick = 0
+    for p in inputs:
+        if p.requires_grad:
+            needs = True
+        if p._tick > tick:
+            tick = p._tick
+    v._tick = tick
     if modes.grad_enabled:
         v.op = op
         v.parents = inputs
-        needs = False
-        for p in inputs:
-            if p.requires_grad:
-                needs = True
-                break
         v.requires_grad = needs
     else:
         v.op = ""
