@@ -58,7 +58,6 @@ __all__ = [
 # threads training their own graphs at once never see a false "assigned after".
 
 _TICKS = itertools.count(1)
-_tick = _TICKS.__next__
 
 
 def _stale_input(node, inputs):
@@ -115,7 +114,7 @@ class Value:
         self.group = current_modes().group
         self.requires_grad = requires_grad if requires_grad.__class__ is bool else \
             check_flag(requires_grad, "requires_grad")
-        self._tick = 0  # older than any node: only an assignment makes it newer
+        self._tick = 0  # older than any assignment
 
     # ------------------------------------------------------------ properties
 
@@ -130,7 +129,7 @@ class Value:
     @data.setter
     def data(self, value):
         self._data = _as_data(value, self.label)
-        self._tick = _tick()
+        self._tick = next(_TICKS)
 
     @property
     def is_batched(self) -> bool:
@@ -415,11 +414,15 @@ def apply(op: str, *inputs: Value) -> Value:
     n = len(inputs)
     try:
         if n == 2:  # the common cases, without building a list
-            data = row.forward(inputs[0]._data, inputs[1]._data)
+            a, b = inputs
+            data = row.forward(a._data, b._data)
+            tick = a._tick if a._tick > b._tick else b._tick
         elif n == 1:
             data = row.forward(inputs[0]._data)
+            tick = inputs[0]._tick
         else:
             data = row.forward(*[p._data for p in inputs])
+            tick = max([p._tick for p in inputs])
     except ValueError:  # numpy could not broadcast two batches
         batch_mismatch(op, inputs)
     modes = current_modes()
@@ -430,17 +433,15 @@ def apply(op: str, *inputs: Value) -> Value:
     v.group = modes.group
     if data.__class__ is ndarray:
         check_batch_shapes(op, data, inputs)
-    needs = False
-    tick = 0
-    for p in inputs:
-        if p.requires_grad:
-            needs = True
-        if p._tick > tick:
-            tick = p._tick
-    v._tick = tick
+    v._tick = tick  # the newest version of its inputs
     if modes.grad_enabled:
         v.op = op
         v.parents = inputs
+        needs = False
+        for p in inputs:
+            if p.requires_grad:
+                needs = True
+                break
         v.requires_grad = needs
     else:
         v.op = ""

@@ -24,7 +24,7 @@ ATOM = 5
 DEFAULT_VARIABLES = {1: ("u",), 2: ("u", "v"), 3: ("c", "u", "v"), None: ("u_i",)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Primitive:
     """One operation of the engine, everything about it in one row.
 
