@@ -382,8 +382,8 @@ def to_input_shape(contribution, input_data):
 def _accumulate(p, c, node, anomaly):
     """Add the contribution ``c = d root/d node * d node/d p`` to ``p.grad``; a grad of
     None (PyTorch's "no gradient yet", as after ``p.grad = None``) starts from 0."""
-    if c.__class__ is ndarray:
-        c = to_input_shape(c, p._data)
+    if c.__class__ is ndarray and p._data.__class__ is not ndarray:
+        c = float(c.sum())  # to_input_shape: a scalar that fed a batch gets the batch's sum
     if anomaly:
         check_finite(c, node, f"gradient flowing into {describe(p)}")
     try:
