@@ -37,7 +37,7 @@ except ImportError:
 from micrograd_mlp import MLP, data, losses, optim
 
 from micrograd_mlp.nets import compiled_step
-from micrograd_mlp.core.engine import GradientError
+from micrograd_mlp.errors import GradientError
 from micrograd_mlp.errors import DataError
 from micrograd_mlp.views.plots_training import plot_learning_curves, plot_weight_images
 from micrograd_mlp.nets.train import predict, train_step

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import importlib
 
-from .core.engine import (
-    Value, anomaly_mode, is_grad_enabled, max_values, no_grad, sum_values,
-    topological_order, where,
-)
+from .core.engine import Value, max_values, sum_values, where
+from .core.graph_walk import topological_order
+from .core.modes import anomaly_mode, is_grad_enabled, no_grad
 from .core.gradcheck import gradcheck
 from .errors import (
     AnomalyError, CheckpointError, DataTypeError, DomainError, GradcheckError,

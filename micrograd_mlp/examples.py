@@ -20,13 +20,14 @@ from typing import Callable, Dict, List
 
 
 from .core.validate import check_text
-from .core.engine import Value, sum_values, topological_order
+from .core.engine import Value, sum_values
+from .core.graph_walk import topological_order
 from .errors import ArgumentError, UnknownExampleError
 from .functions.activations import sigmoid
 from .functions.losses import squared_error, sum_squared_error
 from .nets.mlp import MLP
 
-__all__ = ["Example", "task5", "seed002", "EXAMPLES", "get", "TASK5"]
+__all__ = ["Example", "task5", "seed002", "EXAMPLES", "example_named", "TASK5"]
 
 # The numbers of seed 001 Task 5 (Figure 1); weights are rows = neurons.
 TASK5 = {
@@ -147,7 +148,7 @@ def seed002() -> Example:
 EXAMPLES: Dict[str, Callable[..., Example]] = {"task5": task5, "seed002": seed002}
 
 
-def get(name: str, **kwargs) -> Example:
+def example_named(name: str, **kwargs) -> Example:
     """Build the ready example called ``name`` (``"task5"`` or ``"seed002"``)."""
     if check_text(name, "name") not in EXAMPLES:
         raise UnknownExampleError(f"unknown example {name!r:.40}; known: {', '.join(EXAMPLES)}")

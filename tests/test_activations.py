@@ -13,7 +13,8 @@ from micrograd_mlp import Value, anomaly_mode, gradcheck
 
 from micrograd_mlp.views import trace
 from micrograd_mlp import activations as A
-from micrograd_mlp.core.engine import DomainError, topological_order
+from micrograd_mlp.errors import DomainError
+from micrograd_mlp.core.graph_walk import topological_order
 
 ALL = A.names(aliases=True)
 KINKED = {"relu", "prelu", "leaky_relu", "selu", "selu_standard"}  # not differentiable at 0
@@ -301,20 +302,20 @@ def test_bad_parameters_raise():
 
 
 def test_get_resolves_names_and_rejects_unknown_ones():
-    assert A.get("Sigmoid") is A.ACTIVATIONS["sigmoid"]
-    assert A.get(None) is A.ACTIVATIONS["identity"]
-    assert A.get("linear") is A.ACTIVATIONS["identity"]
+    assert A.activation_named("Sigmoid") is A.ACTIVATIONS["sigmoid"]
+    assert A.activation_named(None) is A.ACTIVATIONS["identity"]
+    assert A.activation_named("linear") is A.ACTIVATIONS["identity"]
     fn = lambda v: v  # noqa: E731
-    assert A.get(fn) is fn
+    assert A.activation_named(fn) is fn
     with pytest.raises(KeyError) as info:
-        A.get("sigmoidd")
+        A.activation_named("sigmoidd")
     message = str(info.value)
     assert "sigmoidd" in message and "known:" in message
     for name in ("relu", "gelu", "soboleva_tanh", "swish"):
         assert name in message
     assert isinstance(info.value, ValueError)
     with pytest.raises(TypeError):
-        A.get(3)
+        A.activation_named(3)
 
 
 def test_plain_numbers_are_accepted():
@@ -440,7 +441,7 @@ def test_one_registration_of_an_activation_reaches_every_view():
         return v * v * v * (1.0 / 3.0)
 
     try:
-        assert A.get("cube_soft") is A.ACTIVATIONS["cube_soft"] is COMPOSITES["cube_soft"]
+        assert A.activation_named("cube_soft") is A.ACTIVATIONS["cube_soft"] is COMPOSITES["cube_soft"]
         assert "cube_soft" in known_functions() and "cube_soft" in A.names()
         x = np.linspace(-2, 2, 9)
         f, df = A.evaluate("cube_soft", x)

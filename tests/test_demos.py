@@ -296,7 +296,7 @@ def png_size(path):
 @pytest.mark.parametrize("loss", ["half", "full"])
 def test_task5_layer2_graph_has_the_whole_graphs_numbers(loss):
     from micrograd_mlp import examples
-    from micrograd_mlp.core.engine import topological_order
+    from micrograd_mlp.core.graph_walk import topological_order
     mod = load("task5")
     whole = examples.task5(loss=loss)
     whole.backward()

@@ -11,7 +11,7 @@ from hypothesis import given, strategies as st
 
 from micrograd_mlp import AnomalyError, DataTypeError, DomainError, GradientError, ShapeError, Value, anomaly_mode, gradcheck, no_grad, sum_values, where
 from micrograd_mlp.core.engine import apply
-from micrograd_mlp.core.primitives import PRIMITIVES
+from micrograd_mlp.core.registry import PRIMITIVES
 
 RNG = np.random.default_rng(12345)
 

@@ -107,8 +107,8 @@ def test_task5_gradients_match_numpy(loss):
 
 
 def test_full_loss_doubles_every_gradient():
-    half = trace.gradients(examples.task5("half").root)
-    full = trace.gradients(examples.task5("full").root)
+    half = trace.traced_gradients(examples.task5("half").root)
+    full = trace.traced_gradients(examples.task5("full").root)
     by_label_h = {n.label: g for n, g in half.items() if n.label}
     by_label_f = {n.label: g for n, g in full.items() if n.label}
     assert set(by_label_h) == set(by_label_f)
@@ -148,13 +148,13 @@ def test_bad_loss_name():
     with pytest.raises(ValueError, match="half"):
         examples.task5(loss="quarter")
     with pytest.raises(KeyError, match="task5"):
-        examples.get("task9")
+        examples.example_named("task9")
 
 
 def test_seed002_all_twelve_derivatives():
     ex = examples.seed002()
     values, d = seed002_reference()
-    grads = trace.gradients(ex.root, collapse=True)
+    grads = trace.traced_gradients(ex.root, collapse=True)
     by_label = {n.label: g for n, g in grads.items() if n.label}
     assert ex.root.data == pytest.approx(values["l"], abs=1e-14)
     assert grads[ex.root] == 1.0

@@ -8,7 +8,8 @@ import pytest
 
 from micrograd_mlp import Value, anomaly_mode, gradcheck
 from micrograd_mlp import losses as L
-from micrograd_mlp.core.engine import DomainError, ShapeError, topological_order
+from micrograd_mlp.errors import DomainError, ShapeError
+from micrograd_mlp.core.graph_walk import topological_order
 from micrograd_mlp.errors import ArgumentError
 
 RNG = np.random.default_rng(4)
@@ -293,10 +294,10 @@ def test_probability_outside_unit_interval():
 
 
 def test_loss_registry():
-    assert L.get("MSE") is L.mse
-    assert L.get("cross_entropy") is L.softmax_cross_entropy
+    assert L.loss_named("MSE") is L.mse
+    assert L.loss_named("cross_entropy") is L.softmax_cross_entropy
     with pytest.raises(KeyError, match="known"):
-        L.get("mae")
+        L.loss_named("mae")
 
 
 # ---------------------------------------------------------------- torch oracle
@@ -365,3 +366,30 @@ def test_losses_match_torch_float64():
     ref, tz = check(out, Z, lambda t: F.cross_entropy(t, torch.tensor(probs)))
     assert out.data == pytest.approx(ref.item(), abs=1e-9)
     np.testing.assert_allclose(grads(z), tz.grad.numpy(), atol=1e-9)
+
+
+def test_binary_cross_entropy_at_the_clamps_matches_torch():
+    """At p = 0 or 1 PyTorch clamps each log at -100 and divides the gradient by
+    max(p (1 - p), 1e-12): the loss and both gradients as PyTorch's, batched too."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    P = np.array([0.0, 1.0, 0.0, 1.0, 1e-13, 0.3, 1.0 - 1e-13])
+    Y = np.array([1.0, 0.0, 0.0, 1.0, 1.0, 0.6, 0.25])
+    for reduction in ("mean", "sum"):
+        p, y = Value(P.copy()), Value(Y.copy())
+        loss = L.binary_cross_entropy(p, y, reduction=reduction)
+        loss.backward()
+        pt = torch.tensor(P, dtype=torch.float64, requires_grad=True)
+        yt = torch.tensor(Y, dtype=torch.float64, requires_grad=True)
+        lt = F.binary_cross_entropy(pt, yt, reduction=reduction)
+        lt.backward()
+        assert loss.data == pytest.approx(lt.item(), rel=1e-13)
+        np.testing.assert_allclose(p.grad, pt.grad.numpy(), rtol=1e-13)
+        np.testing.assert_allclose(y.grad, yt.grad.numpy(), rtol=1e-13)
+    assert p.grad[0] < -1e11      # p = 0, y = 1: a steep push up, not 0
+    for q, target in ((0.0, 1.0), (1.0, 0.0)):   # the scalar path, one sample
+        v = Value(q)
+        L.binary_cross_entropy(v, target).backward()
+        vt = torch.tensor(q, dtype=torch.float64, requires_grad=True)
+        F.binary_cross_entropy(vt, torch.tensor(target, dtype=torch.float64)).backward()
+        assert v.grad == pytest.approx(vt.grad.item(), rel=1e-13)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from micrograd_mlp import Value
-from micrograd_mlp.core.engine import DataTypeError, ShapeError
+from micrograd_mlp.errors import DataTypeError, ShapeError
 from micrograd_mlp.nets.mlp import MLP
 from micrograd_mlp.errors import CheckpointError
 from micrograd_mlp.nets.optim import SGD, Adam, from_state_dict

@@ -11,7 +11,7 @@ import pytest
 from micrograd_mlp import Value, gradcheck, sum_values
 
 from micrograd_mlp.views import trace
-from micrograd_mlp.core import primitives
+from micrograd_mlp.core import registry
 from micrograd_mlp.errors import ArgumentError
 
 
@@ -26,14 +26,14 @@ def _sin_partials(out, u):
 @pytest.fixture
 def sin():
     """Register ``sin`` for one test and remove it afterwards, whatever happens."""
-    row = primitives.register_primitive(
+    row = registry.register_primitive(
         "sin", _sin_forward, _sin_partials, symbol="sin",
         local_text=("cos({u})",), latex="\\sin({u})", local_latex=("\\cos({u})",),
         doc="``sin(u)``.")
     try:
         yield row
     finally:
-        primitives.unregister_primitive("sin")
+        registry.unregister_primitive("sin")
 
 
 def test_value_gets_a_sin_method_and_its_derivative(sin):
@@ -53,20 +53,20 @@ def test_value_gets_a_sin_method_and_its_derivative(sin):
 
 def test_the_row_carries_the_formula(sin):
     assert sin.formula(0) == "d sin(u)/du = cos(u)"
-    assert primitives.PRIMITIVES["sin"] is sin
+    assert registry.PRIMITIVES["sin"] is sin
 
 
 def test_gradcheck_passes_and_catches_a_wrong_rule(sin):
     xs = [Value(v) for v in (-1.3, 0.2, 2.9)]
     assert gradcheck(lambda a, b, c: (a * b).sin() + c.sin() * a, xs)
     # the same op with a deliberately wrong derivative is caught
-    primitives.register_primitive("bad_sin", _sin_forward, lambda out, u: (-np.cos(u),),
+    registry.register_primitive("bad_sin", _sin_forward, lambda out, u: (-np.cos(u),),
                                   local_text=("-cos({u})",))
     try:
         with pytest.raises(AssertionError, match="analytic"):
             gradcheck(lambda a: a.bad_sin(), [Value(0.3)])
     finally:
-        primitives.unregister_primitive("bad_sin")
+        registry.unregister_primitive("bad_sin")
     assert not hasattr(Value, "bad_sin")
 
 
@@ -138,28 +138,28 @@ def test_trace_command_knows_sin(sin, capsys):
 
 
 def test_unregistering_takes_it_away_everywhere():
-    primitives.register_primitive("sin", _sin_forward, _sin_partials, local_text=("cos({u})",))
+    registry.register_primitive("sin", _sin_forward, _sin_partials, local_text=("cos({u})",))
     assert hasattr(Value, "sin")
-    primitives.unregister_primitive("sin")
-    assert "sin" not in primitives.PRIMITIVES and not hasattr(Value, "sin")
+    registry.unregister_primitive("sin")
+    assert "sin" not in registry.PRIMITIVES and not hasattr(Value, "sin")
     from micrograd_mlp.cli.trace_cmd import known_functions
     assert "sin" not in known_functions()
 
 
 def test_registration_refuses_what_would_break_something(sin):
     with pytest.raises(ArgumentError, match="already a primitive"):
-        primitives.register_primitive("sin", np.sin, _sin_partials, local_text=("cos({u})",))
+        registry.register_primitive("sin", np.sin, _sin_partials, local_text=("cos({u})",))
     with pytest.raises(ArgumentError, match="cannot be removed"):
-        primitives.unregister_primitive("tanh")
+        registry.unregister_primitive("tanh")
     with pytest.raises(ArgumentError, match="one local-derivative"):
-        primitives.register_primitive("cos2", np.cos, _sin_partials, local_text=())
+        registry.register_primitive("cos2", np.cos, _sin_partials, local_text=())
     with pytest.raises(ArgumentError, match="does not fit"):
-        primitives.register_primitive("cos2", np.cos, _sin_partials, local_text=("{v}",))
+        registry.register_primitive("cos2", np.cos, _sin_partials, local_text=("{v}",))
     # a method name Value already has: refused, and the table is left as it was
     with pytest.raises(ArgumentError, match="already has an attribute"):
-        primitives.register_primitive("sqrt2", np.sqrt, _sin_partials,
+        registry.register_primitive("sqrt2", np.sqrt, _sin_partials,
                                       local_text=("1",), method="sqrt")
-    assert "sqrt2" not in primitives.PRIMITIVES and "cos2" not in primitives.PRIMITIVES
+    assert "sqrt2" not in registry.PRIMITIVES and "cos2" not in registry.PRIMITIVES
     assert Value(4.0).sqrt().data == 2.0  # still the engine's own method
 
 
@@ -173,7 +173,7 @@ def test_an_n_ary_primitive_is_written_with_its_joiner():
     def partials(out, *xs):
         return (1.0 / len(xs),) * len(xs)
 
-    primitives.register_primitive("avg", forward, partials, arity=None,
+    registry.register_primitive("avg", forward, partials, arity=None,
                                   text="avg({args})", local_text=("1/n",))
     try:
         from micrograd_mlp.core.engine import apply
@@ -186,7 +186,7 @@ def test_an_n_ary_primitive_is_written_with_its_joiner():
         assert gradcheck(lambda *vs: apply("avg", *vs), [a, b, c])
         assert sum_values([a, b]).primitive.expr == "u_1 + ... + u_n"
     finally:
-        primitives.unregister_primitive("avg")
+        registry.unregister_primitive("avg")
 
 
 def test_a_registered_domain_check_holds_on_both_paths():
@@ -199,7 +199,7 @@ def test_a_registered_domain_check_holds_on_both_paths():
     def check(u):
         return "root of a negative number" if np.any(np.asarray(u) < 0) else None
 
-    primitives.register_primitive(
+    registry.register_primitive(
         "root", lambda u: np.sqrt(u) if isinstance(u, np.ndarray) else math.sqrt(u),
         lambda out, u: (0.5 / out,), local_text=("1/(2 * root({u}))",), check=check)
     try:
@@ -227,7 +227,7 @@ def test_a_registered_domain_check_holds_on_both_paths():
         with pytest.raises(DomainError, match="negative"):
             rec.run([bad])
     finally:
-        primitives.unregister_primitive("root")
+        registry.unregister_primitive("root")
 
 
 def test_scalar_and_batch_paths_agree_for_sin(sin):
@@ -245,10 +245,10 @@ def test_a_graph_outliving_its_primitive_fails_clearly():
     pass
     from micrograd_mlp.errors import GradientError
 
-    primitives.register_primitive("sin", _sin_forward, _sin_partials, local_text=("cos({u})",))
+    registry.register_primitive("sin", _sin_forward, _sin_partials, local_text=("cos({u})",))
     a = Value(0.5, "a")
     f = a.sin() * a
-    primitives.unregister_primitive("sin")
+    registry.unregister_primitive("sin")
     with pytest.raises(GradientError, match="'sin' was unregistered"):
         f.backward()
     with pytest.raises(GradientError, match="unregistered"):
@@ -257,17 +257,17 @@ def test_a_graph_outliving_its_primitive_fails_clearly():
         from micrograd_mlp.core.engine import apply
         apply("sin", a)
     # registering it again makes the old graph usable again
-    primitives.register_primitive("sin", _sin_forward, _sin_partials, local_text=("cos({u})",))
+    registry.register_primitive("sin", _sin_forward, _sin_partials, local_text=("cos({u})",))
     try:
         a.grad = 0.0
         f.backward()
         assert a.grad == pytest.approx(math.cos(0.5) * 0.5 + math.sin(0.5), rel=1e-15)
     finally:
-        primitives.unregister_primitive("sin")
+        registry.unregister_primitive("sin")
 
 
 def test_defaults_of_a_registration():
-    row = primitives.register_primitive(
+    row = registry.register_primitive(
         "log_cosh", lambda u: np.log(np.cosh(u)), lambda out, u: (np.tanh(u),),
         local_text=("tanh({u})",))
     try:
@@ -277,4 +277,4 @@ def test_defaults_of_a_registration():
         assert row.local_latex == row.local_text
         assert Value(0.5).log_cosh().data == pytest.approx(math.log(math.cosh(0.5)), rel=1e-15)
     finally:
-        primitives.unregister_primitive("log_cosh")
+        registry.unregister_primitive("log_cosh")

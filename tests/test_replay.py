@@ -10,7 +10,7 @@ import pytest
 from micrograd_mlp import MLP, Value, losses, max_values, sum_values, where
 
 from micrograd_mlp.nets import compiled_step
-from micrograd_mlp.core.engine import DomainError, ShapeError
+from micrograd_mlp.errors import DomainError, ShapeError
 from micrograd_mlp.core.recorder import Recorded
 from micrograd_mlp.nets.compiled_step import compile_step
 
@@ -283,7 +283,7 @@ def test_vector_step_identical_to_value_step(name, kwargs):
     b = [Value(p.data) for p in a]
     from micrograd_mlp import optim
 
-    oa, ob = optim.get(name, a, **kwargs), optim.get(name, b, **kwargs)
+    oa, ob = optim.optimizer_named(name, a, **kwargs), optim.optimizer_named(name, b, **kwargs)
     for _ in range(4):
         g = rng.normal(size=7)
         for p, gi in zip(a, g):
@@ -311,8 +311,8 @@ def test_replayed_train_step_with_optimiser_vectors_equals_train_step(opt_name):
     rng = np.random.default_rng(4)
     m_ref = MLP(3, [6, 6, 1], activation=["relu", "tanh", None], seed=2)
     m_rep = MLP(3, [6, 6, 1], activation=["relu", "tanh", None], seed=2)
-    o_ref = optim.get(opt_name, m_ref.parameters(), lr=0.05)
-    o_rep = optim.get(opt_name, m_rep.parameters(), lr=0.05)
+    o_ref = optim.optimizer_named(opt_name, m_ref.parameters(), lr=0.05)
+    o_rep = optim.optimizer_named(opt_name, m_rep.parameters(), lr=0.05)
     step = compile_step(m_rep, losses.mse)
     for _ in range(4):
         X, y = rng.normal(size=(11, 3)), rng.normal(size=11)
@@ -408,7 +408,7 @@ def test_single_threaded_blas_restores_the_limit():
 def test_several_batch_sums_in_one_group_and_the_rows_name_their_rules():
     """Two batch sums at one level run as one group (the rule the batch-sum row names);
     every rule a primitive row names is registered."""
-    from micrograd_mlp.core.primitives import PRIMITIVES
+    from micrograd_mlp.core.registry import PRIMITIVES
     from micrograd_mlp.core.recorder import BATCHED_RULES
     from micrograd_mlp.core.recorder_groups import BatchSumGroup
 

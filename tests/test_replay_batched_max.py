@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from micrograd_mlp.core.engine import Value, apply
-from micrograd_mlp.core.primitives import PRIMITIVES
+from micrograd_mlp.core.registry import PRIMITIVES
 from micrograd_mlp.core.recorder import Recorded
-from micrograd_mlp.core.recorder_groups import MaxGroup, rule_of
+from micrograd_mlp.core.recorder_groups import MaxGroup, batched_rule_of
 from micrograd_mlp.functions import losses
 
 
@@ -24,7 +24,7 @@ def _inputs(rng, n, B, kind):
 
 def test_the_max_row_names_its_batched_rule():
     assert PRIMITIVES["max"].batched == "n_ary_max"
-    assert rule_of("max") is not None
+    assert batched_rule_of("max") is not None
 
 
 @pytest.mark.parametrize("engine", ["numpy", "compiled"])

@@ -13,7 +13,7 @@ from micrograd_mlp import Value, activations, examples, sum_values, topological_
 from micrograd_mlp.views import trace
 
 from micrograd_mlp.views import viewmodel
-from micrograd_mlp.core.primitives import PRIMITIVES
+from micrograd_mlp.core.registry import PRIMITIVES
 
 
 def _engine_grads(root, leaves):
@@ -58,7 +58,7 @@ def test_node_used_twice_gets_both_paths():
     steps = list(trace.backward_steps(f))
     assert len(steps) == 1 and len(steps[0].terms) == 2
     assert steps[0].terms[1].total == pytest.approx(6.0)  # 3 + 3
-    assert trace.gradients(f)[a] == pytest.approx(2 * 3.0)
+    assert trace.traced_gradients(f)[a] == pytest.approx(2 * 3.0)
 
 
 # random expression graphs: the replay equals the engine, collapsed or not
@@ -104,7 +104,7 @@ def test_replayed_gradients_equal_engine(graph, collapse):
     root, leaves = graph
     if not root.requires_grad:
         return
-    replay = trace.gradients(root, collapse=collapse)
+    replay = trace.traced_gradients(root, collapse=collapse)
     engine = _engine_grads(root, leaves)
     for v, g in zip(leaves, engine):
         assert replay.get(v, 0.0) == pytest.approx(g, rel=1e-12, abs=1e-12)
@@ -128,7 +128,7 @@ def test_batched_graph_replay_equals_engine():
     xs = Value(np.array([1.0, -2.0, 0.5]), "x", requires_grad=False)
     loss = (activations.sigmoid(w * xs) - 1.0) ** 2
     loss = loss.sum()
-    replay = trace.gradients(loss, collapse=True)[w]
+    replay = trace.traced_gradients(loss, collapse=True)[w]
     assert replay == pytest.approx(_engine_grads(loss, [w])[0], rel=1e-12)
     table = trace.format_table(loss)
     assert "(n=3)" in table
@@ -143,7 +143,7 @@ def test_deep_chain_no_recursion():
     y.label = "y"
     steps = trace.backward_steps(y)
     assert sum(1 for _ in steps) == 20000
-    assert trace.gradients(y, collapse=True)[x] == pytest.approx(1.0)
+    assert trace.traced_gradients(y, collapse=True)[x] == pytest.approx(1.0)
     short = x
     for _ in range(1000):
         short = short * 1.0 + 0.0
@@ -291,7 +291,7 @@ def test_every_primitive_traces_and_draws():
              Value(np.array([0.5, 1.5]), requires_grad=False) * a]
     f = sum_values(parts[:-1]) + parts[-1].sum()
     f.label = "f"
-    replay = trace.gradients(f)
+    replay = trace.traced_gradients(f)
     engine = _engine_grads(f, [a, b, c])
     assert [replay[v] for v in (a, b, c)] == pytest.approx(engine, rel=1e-12)
     for fmt in ("text", "markdown", "latex"):
@@ -399,7 +399,7 @@ def test_a_batched_scalar_gets_the_batch_sum_in_the_trace_as_in_backward():
     w = Value(0.4, "w")
     x = Value(rng.normal(size=5), "x", requires_grad=False)
     f = ((x * w).tanh() * (x - w)).sum()
-    grads = trace.gradients(f)
+    grads = trace.traced_gradients(f)
     w.grad = 0.0
     f.backward()
     assert isinstance(grads[w], float)

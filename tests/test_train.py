@@ -4,7 +4,7 @@ import io
 import numpy as np
 import pytest
 
-from micrograd_mlp.core.engine import ShapeError
+from micrograd_mlp.errors import ShapeError
 from micrograd_mlp.errors import ArgumentError, DataTypeError, GradientError, MicrogradError
 from micrograd_mlp.nets.mlp import MLP
 from micrograd_mlp.nets.optim import SGD, Adam

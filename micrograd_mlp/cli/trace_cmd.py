@@ -24,7 +24,7 @@ from typing import Dict, Optional, Tuple
 
 from .. import examples
 from ..core.engine import Value, max_values
-from ..core.primitives import PRIMITIVES
+from ..core.registry import PRIMITIVES
 from ..errors import (
     ArgumentError, DrawingError, DrawingTooLargeError, GraphvizMissingError, MicrogradError,
     TraceInputError,
@@ -353,7 +353,7 @@ def build_target(target: str, assignments=(), loss: Optional[str] = None, with_m
             if target != "task5":
                 raise TraceInputError("--loss applies to task5 only")
             kwargs["loss"] = loss
-        ex = examples.get(target, **kwargs)
+        ex = examples.example_named(target, **kwargs)
         return (ex.root, ex.title, ex.description) + ((ex.model,) if with_model else ())
     if loss is not None:
         raise TraceInputError("--loss applies to task5 only")

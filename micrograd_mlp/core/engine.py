@@ -26,43 +26,38 @@ Errors are exceptions that name the node (its label, or its operation) and the c
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Iterable
 
 import numpy as np
 
-from ..errors import (
-    AnomalyError, ArgumentError, DataTypeError, DomainError, GradientError, MicrogradError,
-    ShapeError,
-)
+from ..errors import ArgumentError, DataTypeError, DomainError, GradientError, ShapeError
 from .validate import check_flag, check_iterable
 from .graph_walk import interior_order, topological_order
-from .modes import (
-    anomaly_mode, current_group, current_modes, is_anomaly_enabled, is_grad_enabled, no_grad,
-    set_group,
-)
+from .modes import current_modes
 from .node_validation import batch_mismatch, check_batch_shapes, check_finite, describe
-from .primitives import PRIMITIVES, on_registration
+from . import primitives  # noqa: F401  (fills the table with the engine's own rows)
+from .registry import BUILT_IN, PRIMITIVES, on_registration
 from .value_data import as_value_data, quote_label
 
 ndarray = np.ndarray
 
 __all__ = [
-    "Value", "no_grad", "anomaly_mode", "is_grad_enabled", "sum_values", "max_values",
-    "where", "topological_order", "apply", "primitive_function", "backward_seed",
-    "to_input_shape", "describe", "is_anomaly_enabled", "set_group", "current_group",
-    "MicrogradError", "DataTypeError", "DomainError", "ShapeError", "GradientError",
-    "AnomalyError",
+    "Value", "apply", "chain_rule_step", "contribution", "sum_values", "max_values",
+    "where", "backward_seed", "to_input_shape",
 ]
 
 
 # ---------------------------------------------------------------- versions
-# Every assignment to a Value's ``data`` takes a new tick of one clock; a node made by
-# an operation keeps the clock's value at its birth. backward() refuses a node whose
-# input was assigned after the node was computed (its tick is larger): the partials
-# would read the new value beside a result of the old one (PyTorch's version counter).
+# Every assignment to a Value's ``data`` takes a fresh tick of one clock (a leaf starts
+# at 0); a node made by an operation keeps the newest tick of its inputs. backward()
+# refuses a node whose input was assigned after the node was computed (the input's tick
+# is then larger than any tick before it): the partials would read the new value beside
+# a result of the old one (PyTorch's version counter). ``next()`` on an itertools.count
+# is one atomic step in CPython, so a tick is never read and bumped in two steps and
+# threads training their own graphs at once never see a false "assigned after".
 
 _TICKS = itertools.count(1)
-_CLOCK = 0
 
 
 def _stale_input(node, inputs):
@@ -102,7 +97,8 @@ class Value:
     """
 
     # ``_data`` holds ``data`` (read through a property, so that assigning it can be
-    # noticed); ``_tick`` is the version clock's value at birth or at the last assignment.
+    # noticed); ``_tick`` is the version clock's tick: of the last assignment, else the
+    # newest of the inputs' at birth (0 for a leaf never assigned).
     __slots__ = ("_data", "grad", "label", "op", "parents", "group", "requires_grad", "_tick")
     # ndarray * Value must call Value.__rmul__ rather than loop over the array
     __array_ufunc__ = None
@@ -118,7 +114,7 @@ class Value:
         self.group = current_modes().group
         self.requires_grad = requires_grad if requires_grad.__class__ is bool else \
             check_flag(requires_grad, "requires_grad")
-        self._tick = _CLOCK
+        self._tick = 0  # older than any assignment
 
     # ------------------------------------------------------------ properties
 
@@ -132,15 +128,8 @@ class Value:
 
     @data.setter
     def data(self, value):
-        global _CLOCK
         self._data = _as_data(value, self.label)
-        _CLOCK = next(_TICKS)
-        self._tick = _CLOCK
-
-    @property
-    def is_leaf(self) -> bool:
-        """True for a node not made by an operation (an input, a weight, a constant)."""
-        return not self.parents
+        self._tick = next(_TICKS)
 
     @property
     def is_batched(self) -> bool:
@@ -149,7 +138,7 @@ class Value:
 
     @property
     def primitive(self):
-        """The :class:`~micrograd_mlp.core.primitives.Primitive` that made this node (None for a leaf)."""
+        """The :class:`~micrograd_mlp.core.registry.Primitive` that made this node (None for a leaf)."""
         return PRIMITIVES.get(self.op)
 
     def __repr__(self):
@@ -168,52 +157,45 @@ class Value:
         # `if v:` on a Value is almost always a bug in a composite (branching on data)
         raise TypeError("the truth value of a Value is ambiguous; compare v.data instead")
 
-    # ------------------------------------------------------------ arithmetic
+    # ------------------------------------------------------------ operations
+    # Each operation is one row of the table in core/primitives.py, which holds its
+    # forward rule and its local derivatives; a method here only names the row.
 
     def __add__(self, other):
-        other = other if other.__class__ is Value else _const(other)
-        try:
-            data = self._data + other._data
-        except ValueError:  # numpy could not broadcast two batches
-            batch_mismatch("add", (self, other))
-        return _make("add", data, (self, other))
+        """``self + other``; local derivatives 1 and 1."""
+        return apply("add", self, other if other.__class__ is Value else _const(other))
 
     def __radd__(self, other):
-        return _const(other) + self
+        return apply("add", _lift(other), self)
 
     def __sub__(self, other):
-        other = other if other.__class__ is Value else _const(other)
-        try:
-            data = self._data - other._data
-        except ValueError:  # numpy could not broadcast two batches
-            batch_mismatch("sub", (self, other))
-        return _make("sub", data, (self, other))
+        """``self - other``; local derivatives 1 and -1."""
+        return apply("sub", self, other if other.__class__ is Value else _const(other))
 
     def __rsub__(self, other):
-        return _const(other) - self
+        return apply("sub", _lift(other), self)
 
     def __mul__(self, other):
-        other = other if other.__class__ is Value else _const(other)
-        try:
-            data = self._data * other._data
-        except ValueError:  # numpy could not broadcast two batches
-            batch_mismatch("mul", (self, other))
-        return _make("mul", data, (self, other))
+        """``self * other``; local derivatives ``other`` and ``self``."""
+        return apply("mul", self, other if other.__class__ is Value else _const(other))
 
     def __rmul__(self, other):
-        return _const(other) * self
+        return apply("mul", _lift(other), self)
 
     def __truediv__(self, other):
-        other = other if other.__class__ is Value else _const(other)
-        return apply("div", self, other)
+        """``self / other``; local derivatives ``1/other`` and ``-self/other^2``."""
+        return apply("div", self, _lift(other))
 
     def __rtruediv__(self, other):
-        return apply("div", _const(other), self)
+        return apply("div", _lift(other), self)
 
     def __neg__(self):
-        return _make("neg", -self._data, (self,))
+        """``-self``; local derivative -1."""
+        return apply("neg", self)
 
     def __pow__(self, other):
+        """``self ** other``: a number exponent ``c`` gives ``c * self^(c - 1)`` (the row
+        ``pow_const``), a Value exponent also gets ``self^other * ln(self)``."""
         if other.__class__ is Value:
             return apply("pow", self, other)
         return apply("pow_const", self, _const(other))
@@ -222,11 +204,41 @@ class Value:
         return apply("pow", _const(other), self)
 
     def __abs__(self):
+        """``|self|``; local derivative ``sign(self)`` (0 at 0, as PyTorch)."""
         return apply("abs", self)
 
-    # ------------------------------------------------------------ functions
-    # exp, log, log1p, expm1, tanh, relu, abs, erf and every registered one-input
-    # primitive are methods made from the primitives table (see install_primitive).
+    def abs(self):
+        """``|u|``; local derivative ``sign(u)`` (0 at 0, as PyTorch)."""
+        return apply("abs", self)
+
+    def exp(self):
+        """``e^u``; local derivative ``e^u`` (the result itself)."""
+        return apply("exp", self)
+
+    def log(self):
+        """Natural log ``ln(u)``; local derivative ``1/u``; DomainError for ``u <= 0``."""
+        return apply("log", self)
+
+    def log1p(self):
+        """``ln(1 + u)``, accurate for small ``u``; local derivative ``1/(1 + u)``."""
+        return apply("log1p", self)
+
+    def expm1(self):
+        """``e^u - 1``, accurate for small ``u``; local derivative ``e^u``."""
+        return apply("expm1", self)
+
+    def tanh(self):
+        """``tanh(u)``; local derivative ``1 - tanh(u)^2`` (from the result)."""
+        return apply("tanh", self)
+
+    def relu(self):
+        """``max(0, u)``; local derivative ``[u > 0]`` (0 at 0, as PyTorch)."""
+        return apply("relu", self)
+
+    def erf(self):
+        """The error function ``erf(u) = 2/sqrt(pi) int_0^u e^(-t^2) dt``; local
+        derivative ``2/sqrt(pi) e^(-u^2)``."""
+        return apply("erf", self)
 
     def sqrt(self):
         """``u^0.5``."""
@@ -251,7 +263,9 @@ class Value:
 
         ``grad`` seeds ``d root/d root`` (default 1, or ones for a batch; pass
         another array to weight the samples). Leaf grads accumulate across calls;
-        intermediate grads are reset first (see the module docstring).
+        intermediate grads are reset first (see the module docstring). Every node,
+        from the root back, runs :func:`chain_rule_step` (here in its unrolled form,
+        :func:`_chain_rule_loop`).
         """
         if not self.requires_grad:
             why = ("it depends only on constants" if self.parents
@@ -261,44 +275,98 @@ class Value:
         if not self.parents:  # a leaf: nothing to propagate
             _accumulate(self, seed, self, False)
             return
-        order = interior_order(self)  # also resets the interior grads to 0
+        order = interior_order(self)  # every node after its inputs; grads reset to 0
         self.grad = seed
-        partials_of = _PARTIALS
-        anomaly = current_modes().anomaly
-        # Unrolled for the common one- and two-input primitives: this loop runs once
-        # per node, so a list comprehension and a star-call per node are measurable.
-        for node in reversed(order):
-            parents = node.parents
-            g = node.grad
-            t = node._tick
-            n = len(parents)
-            if n == 2:
-                a, b = parents
-                if a._tick > t or b._tick > t:
-                    _stale_input(node, parents)
-                da, db = partials_of[node.op](node._data, a._data, b._data)
-                if a.requires_grad:
-                    _accumulate(a, g * da, node, anomaly)
-                if b.requires_grad:
-                    _accumulate(b, g * db, node, anomaly)
-            elif n == 1:
-                a = parents[0]
-                if a._tick > t:
-                    _stale_input(node, parents)
-                _accumulate(a, g * partials_of[node.op](node._data, a._data)[0], node, anomaly)
-            else:
-                for p in parents:
-                    if p._tick > t:
-                        _stale_input(node, parents)
-                parts = partials_of[node.op](node._data, *[p._data for p in parents])
-                for p, d in zip(parents, parts):
-                    if p.requires_grad:
-                        _accumulate(p, g * d, node, anomaly)
+        _chain_rule_loop(reversed(order), current_modes().anomaly)
 
     def zero_grad(self):
         """Set ``grad`` to 0 on every node this one depends on (and itself)."""
         for node in topological_order(self, all_nodes=True):
             node.grad = 0.0 if node.data.__class__ is float else np.zeros_like(node.data)
+
+
+# ---------------------------------------------------------------- the chain rule
+
+
+def chain_rule_step(node: Value, anomaly: bool = False) -> None:
+    """One step of the chain rule, at ``node``: every input ``p`` that needs a gradient
+    receives ``d root/d node * d node/d p``::
+
+        local = row.partials(node.data, *inputs.data)     # d node/d p, from the row
+        p.grad += contribution(node.grad, local[i], row.piecewise)
+
+    ``node.grad`` must be complete (every consumer of ``node`` has run its step).
+    Refuses a node whose input was assigned after it was computed (``_stale_input``).
+    """
+    parents = node.parents
+    for p in parents:
+        if p._tick > node._tick:
+            _stale_input(node, parents)
+    row = PRIMITIVES.get(node.op)
+    if row is None:
+        _unregistered(node.op)
+    local = row.partials(node._data, *[p._data for p in parents])
+    for p, d in zip(parents, local):
+        if p.requires_grad:
+            _accumulate(p, contribution(node.grad, d, row.piecewise), node, anomaly)
+
+
+def contribution(upstream, local, masked: bool = False):
+    """What one input receives from one node: ``upstream * local`` (``d root/d node``
+    times ``d node/d input``). ``masked``: the node's row is piecewise (relu, where,
+    max), so a local derivative of exactly 0 says the input's branch was not taken and
+    the input receives 0 whatever arrived from above, an infinite or NaN ``upstream``
+    too (as PyTorch; the product would give ``inf * 0 = NaN``). Backward, the trace's
+    ledger and replay all apply this one rule."""
+    if not masked:
+        return upstream * local
+    # nothing infinite or NaN arrived (a sum is finite only then): the product is the mask
+    if upstream.__class__ is ndarray:
+        if math.isfinite(upstream.sum()):
+            return upstream * local
+    elif math.isfinite(upstream):
+        return upstream * local
+    if local.__class__ is ndarray or upstream.__class__ is ndarray:
+        with np.errstate(invalid="ignore"):
+            return np.where(local == 0.0, 0.0, upstream * local)
+    return 0.0 if local == 0.0 else upstream * local
+
+
+def _chain_rule_loop(nodes, anomaly: bool) -> None:
+    """:func:`chain_rule_step` for each of ``nodes`` (root first), unrolled for the
+    common one- and two-input rows: this loop runs once per node of every graph, and
+    a list, a star-call and an attribute chain per node are measurable. It does what
+    ``for node in nodes: chain_rule_step(node, anomaly)`` does, to the bit and to the
+    error (``tests/test_chain_rule.py`` runs both on random graphs)."""
+    partials_of = _PARTIALS
+    masked = _PIECEWISE
+    for node in nodes:
+        parents = node.parents
+        op = node.op
+        g = node.grad
+        t = node._tick
+        n = len(parents)
+        if n == 2:
+            a, b = parents
+            if a._tick > t or b._tick > t:
+                _stale_input(node, parents)
+            da, db = partials_of[op](node._data, a._data, b._data)
+            if op in masked:
+                da, db = contribution(g, da, True), contribution(g, db, True)
+            else:
+                da, db = g * da, g * db
+            if a.requires_grad:
+                _accumulate(a, da, node, anomaly)
+            if b.requires_grad:
+                _accumulate(b, db, node, anomaly)
+        elif n == 1:
+            a = parents[0]
+            if a._tick > t:
+                _stale_input(node, parents)
+            d = partials_of[op](node._data, a._data)[0]
+            _accumulate(a, contribution(g, d, True) if op in masked else g * d, node, anomaly)
+        else:
+            chain_rule_step(node, anomaly)
 
 
 def to_input_shape(contribution, input_data):
@@ -314,8 +382,8 @@ def to_input_shape(contribution, input_data):
 def _accumulate(p, c, node, anomaly):
     """Add the contribution ``c = d root/d node * d node/d p`` to ``p.grad``; a grad of
     None (PyTorch's "no gradient yet", as after ``p.grad = None``) starts from 0."""
-    if c.__class__ is ndarray:
-        c = to_input_shape(c, p._data)
+    if c.__class__ is ndarray and p._data.__class__ is not ndarray:
+        c = float(c.sum())  # to_input_shape: a scalar that fed a batch gets the batch's sum
     if anomaly:
         check_finite(c, node, f"gradient flowing into {describe(p)}")
     try:
@@ -333,11 +401,69 @@ def _accumulate(p, c, node, anomaly):
 
 # ---------------------------------------------------------------- building nodes
 
-# The table's rules by op name, kept in step with it by install_primitive: one dict
-# lookup per node in the hot loops instead of an attribute chain.
-_PARTIALS = {}
-_FORWARD = {}
-_CHECKS = {}
+
+def apply(op: str, *inputs: Value) -> Value:
+    """The node ``op(inputs)``. Its value is the row's ``forward`` of the inputs' data
+    (after the row's domain ``check``); it records its inputs as ``parents`` (unless
+    inside ``no_grad()``) and needs a gradient when one of them does."""
+    row = PRIMITIVES.get(op)
+    if row is None:
+        _unregistered(op)
+    if row.check is not None:
+        _check_domain(row, inputs)
+    n = len(inputs)
+    try:
+        if n == 2:  # the common cases, without building a list
+            a, b = inputs
+            data = row.forward(a._data, b._data)
+            tick = a._tick if a._tick > b._tick else b._tick
+        elif n == 1:
+            data = row.forward(inputs[0]._data)
+            tick = inputs[0]._tick
+        else:
+            data = row.forward(*[p._data for p in inputs])
+            tick = max([p._tick for p in inputs])
+    except ValueError:  # numpy could not broadcast two batches
+        batch_mismatch(op, inputs)
+    modes = current_modes()
+    v = _new(Value)
+    v._data = data
+    v.grad = 0.0
+    v.label = ""
+    v.group = modes.group
+    if data.__class__ is ndarray:
+        check_batch_shapes(op, data, inputs)
+    v._tick = tick  # the newest version of its inputs
+    if modes.grad_enabled:
+        v.op = op
+        v.parents = inputs
+        needs = False
+        for p in inputs:
+            if p.requires_grad:
+                needs = True
+                break
+        v.requires_grad = needs
+    else:
+        v.op = ""
+        v.parents = ()
+        v.requires_grad = False
+    if modes.anomaly:
+        check_finite(data, v, f"forward value of {op}", inputs)
+    return v
+
+
+def _check_domain(row, inputs) -> None:
+    """Raise DomainError when the inputs lie outside the row's domain (``log`` of a
+    non-positive number ...), as its ``check`` says."""
+    try:
+        problem = row.check(*[p._data for p in inputs])
+    except ValueError:  # numpy could not broadcast two batches
+        batch_mismatch(row.name, inputs)
+    if problem:
+        names = ", ".join(describe(p) for p in inputs)
+        raise DomainError(f"{row.name}({names}): {problem}")
+
+
 _new = object.__new__
 
 
@@ -351,53 +477,8 @@ def _const(x) -> Value:
     v.parents = ()
     v.group = current_modes().group
     v.requires_grad = False
-    v._tick = _CLOCK
+    v._tick = 0
     return v
-
-
-def _make(op: str, data, parents: tuple) -> Value:
-    """Create the node ``op(parents)`` whose forward result is ``data``."""
-    modes = current_modes()
-    v = _new(Value)
-    v._data = data
-    v.grad = 0.0
-    v.label = ""
-    v.group = modes.group
-    v._tick = _CLOCK
-    if data.__class__ is ndarray:
-        check_batch_shapes(op, data, parents)
-    if modes.grad_enabled:
-        v.op = op
-        v.parents = parents
-        rg = False
-        for p in parents:
-            if p.requires_grad:
-                rg = True
-                break
-        v.requires_grad = rg
-    else:
-        v.op = ""
-        v.parents = ()
-        v.requires_grad = False
-    if modes.anomaly:
-        check_finite(data, v, f"forward value of {op}", parents)
-    return v
-
-
-def apply(op: str, *parents: Value) -> Value:
-    """Apply the primitive ``op`` to the nodes ``parents`` (after its domain check)."""
-    args = [p._data for p in parents]
-    check = _CHECKS.get(op)
-    try:
-        problem = check(*args) if check is not None else None
-        if not problem:
-            data = _FORWARD[op](*args)
-    except ValueError:  # numpy could not broadcast two batches
-        batch_mismatch(op, parents)
-    if problem:
-        names = ", ".join(describe(p) for p in parents)
-        raise DomainError(f"{op}({names}): {problem}")
-    return _make(op, data, parents)
 
 
 def _lift(x) -> Value:
@@ -433,58 +514,69 @@ def where(cond, a, b) -> Value:
     return apply("where", _lift(cond), _lift(a), _lift(b))
 
 
-def primitive_function(name: str):
-    """The primitive ``name`` as a function of Values or numbers: ``f(x) = apply(name,
-    x)``, e.g. ``primitive_function("tanh")(0.5)``."""
-    prim = PRIMITIVES[name]
+# ---------------------------------------------------------------- the table's rows
 
-    if prim.arity == 1:  # every activation calls these: no list, no star-call
-        def function(x):
-            return apply(name, x if x.__class__ is Value else _const(x))
-    else:
-        def function(*inputs):
-            return apply(name, *[_lift(x) for x in inputs])
-
-    function.__name__ = prim.method or name
-    function.__doc__ = prim.doc or f"``{prim.expr}`` (the primitive {name!r})."
-    return function
+# The rows' partials and which rows are piecewise, by op name, kept in step with the
+# table by _follow_table: one dict lookup per node in the backward loop.
+_PARTIALS = {}
+_PIECEWISE = set()
 
 
 def _unregistered(name: str):
-    """A rule that refuses to run: the primitive ``name`` was unregistered."""
+    """Refuse an op that is not (or no longer) in the table."""
+    raise GradientError(f"the primitive {name!r} was unregistered (or never registered); "
+                        f"a graph it made can no longer be computed or differentiated")
+
+
+def _refuse(name: str):
+    """A partials rule that refuses to run: the primitive ``name`` was unregistered."""
 
     def refuse(*_):
-        raise GradientError(f"the primitive {name!r} was unregistered; a graph it made can "
-                            f"no longer be computed or differentiated")
+        _unregistered(name)
 
     return refuse
 
 
-def install_primitive(prim, added: bool = True) -> None:
-    """Keep the engine in step with the primitives table: the fast lookup tables, and
-    the ``Value`` method ``prim.method`` (added, or removed with ``added=False``)."""
+def _method_for(prim):
+    """The ``Value`` method of a user-registered one-input (or n-input) primitive:
+    ``apply(prim.name, self, *others)`` (numbers are lifted to constants)."""
+    name = prim.name
+
+    def method(*inputs):
+        return apply(name, *[_lift(x) for x in inputs])
+
+    method.__name__ = prim.method
+    method.__doc__ = prim.doc or f"``{prim.expr}`` (the primitive {name!r})."
+    method.primitive_name = name  # marks a method made here (removable)
+    return method
+
+
+def _follow_table(prim, added: bool = True) -> None:
+    """Keep the engine in step with the primitives table: the lookup tables of the
+    backward loop, and for a primitive a user registers, its ``Value`` method
+    ``prim.method`` (added, or removed with ``added=False``). The engine's own
+    operations are the methods written out in :class:`Value`."""
     name = prim.name
     if not added:
-        _CHECKS.pop(name, None)
-        # nodes it made may still exist: using them again says why it fails
-        _PARTIALS[name] = _FORWARD[name] = _unregistered(name)
-        if prim.method and getattr(getattr(Value, prim.method, None), "primitive_name", "") == name:
+        _PARTIALS[name] = _refuse(name)  # nodes it made may still exist
+        _PIECEWISE.discard(name)
+        method = getattr(Value, prim.method, None) if prim.method else None
+        if getattr(method, "primitive_name", "") == name:
             delattr(Value, prim.method)
         return
-    if prim.method and hasattr(Value, prim.method):
+    if name not in BUILT_IN and prim.method and hasattr(Value, prim.method):
         raise ArgumentError(f"primitive {name!r}: Value already has an attribute "
                             f"{prim.method!r}; give the primitive another method name")
     _PARTIALS[name] = prim.partials
-    _FORWARD[name] = prim.forward
-    if prim.check:
-        _CHECKS[name] = prim.check
-    if prim.method:
-        method = primitive_function(name)
-        method.primitive_name = name  # marks a method made here (removable)
-        setattr(Value, prim.method, method)
+    if prim.piecewise:
+        _PIECEWISE.add(name)
+    else:
+        _PIECEWISE.discard(name)
+    if name not in BUILT_IN and prim.method:
+        setattr(Value, prim.method, _method_for(prim))
 
 
-on_registration(install_primitive)
+on_registration(_follow_table)
 
 
 # ---------------------------------------------------------------- checks

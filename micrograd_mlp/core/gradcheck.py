@@ -20,7 +20,9 @@ import numpy as np
 
 from ..errors import ArgumentError, DataTypeError, GradcheckError
 from .validate import check_real
-from .engine import Value, describe, no_grad
+from .engine import Value
+from .node_validation import describe
+from .modes import no_grad
 
 __all__ = ["gradcheck", "GradcheckError", "numeric_grad", "analytic_grad"]
 

@@ -1,10 +1,11 @@
-"""The table of primitive operations: the one place where an operation is described.
+"""The engine's own operations, one row each: the one place where an operation is described.
 
 Every node of a computational graph is made by one primitive. A primitive is one
-:class:`Primitive` row of :data:`PRIMITIVES`, and everything else reads that row:
+:class:`~micrograd_mlp.core.registry.Primitive` row of the table
+:data:`~micrograd_mlp.core.registry.PRIMITIVES`, and everything else reads that row:
 
-* the engine builds nodes with ``forward`` and runs the chain rule with ``partials``
-  (and a ``Value`` method is made for each row that names one);
+* the engine builds nodes with ``forward`` (``Value.__mul__`` is ``apply("mul", ...)``)
+  and runs the chain rule with ``partials``; ``piecewise`` rows give masks;
 * the trace, the ledger and the stepper write the expression and each local
   derivative from the text and LaTeX templates, parenthesised by the precedences;
 * a drawing shows ``symbol`` in the operation node;
@@ -12,8 +13,8 @@ Every node of a computational graph is made by one primitive. A primitive is one
   (or the row's ``batched`` rule, when it has one);
 * the trace command's expression language knows every row with a ``method``.
 
-:func:`register_primitive` adds a row (``sin``, say) and makes it available in all of
-these at once; :func:`unregister_primitive` takes it away again.
+``core.registry.register_primitive`` adds a row (``sin``, say) and makes it available
+in all of these at once, a ``Value`` method too; ``unregister_primitive`` takes it away.
 
 ``forward`` and ``partials`` accept Python floats (the scalar path, kept on ``math``
 for speed) and numpy arrays of any shape (lockstep batches, and replay which stacks
@@ -25,16 +26,13 @@ single floats for the compiled tape (``compiled_forward``, ``compiled_partials``
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
-from .registry import (
-    ATOM, BUILT_IN, DEFAULT_VARIABLES, PRIMITIVES, Primitive, add_row, get, on_registration,
-    register_primitive, seal_built_ins, unregister_primitive,
-)
+from .registry import DEFAULT_VARIABLES, Primitive, add_row, seal_built_ins
 
-__all__ = ["Primitive", "PRIMITIVES", "register_primitive", "unregister_primitive",
-           "on_registration", "get", "ATOM", "BUILT_IN", "erf_array"]
+__all__ = ["erf_array", "BCE_EPSILON"]
 
 ndarray = np.ndarray
 
@@ -116,7 +114,7 @@ def _c_add_partials(out, u, v):
            local_text=("1", "1"), precedence=1, operand_precedence=(1, 1),
            compiled_forward=_c_add, compiled_partials=_c_add_partials)
 def _add():
-    return (lambda u, v: u + v), (lambda out, u, v: (1.0, 1.0))
+    return operator.add, (lambda out, u, v: (1.0, 1.0))  # forward: u + v
 
 
 def _c_sub(u, v):
@@ -131,7 +129,7 @@ def _c_sub_partials(out, u, v):
            local_text=("1", "-1"), precedence=1, operand_precedence=(1, 2),
            compiled_forward=_c_sub, compiled_partials=_c_sub_partials)
 def _sub():
-    return (lambda u, v: u - v), (lambda out, u, v: (1.0, -1.0))
+    return operator.sub, (lambda out, u, v: (1.0, -1.0))  # forward: u - v
 
 
 def _c_mul(u, v):
@@ -143,10 +141,10 @@ def _c_mul_partials(out, u, v):
 
 
 @primitive("mul", symbol="*", arity=2, text="{u} * {v}", latex="{u} \\cdot {v}",
-           local_text=("{v}", "{u}"), precedence=2, operand_precedence=(2, 3),
+           local_text=("{v}", "{u}"), precedence=2, operand_precedence=(2, 3), bilinear=True,
            compiled_forward=_c_mul, compiled_partials=_c_mul_partials)
 def _mul():
-    return (lambda u, v: u * v), (lambda out, u, v: (v, u))
+    return operator.mul, (lambda out, u, v: (v, u))  # forward: u * v
 
 
 def _check_div(u, v):
@@ -170,7 +168,7 @@ def _div():
            precedence=3, operand_precedence=(4,),
            compiled_forward=lambda u: -u, compiled_partials=lambda out, u: (-1.0,))
 def _neg():
-    return (lambda u: -u), (lambda out, u: (-1.0,))
+    return operator.neg, (lambda out, u: (-1.0,))  # forward: -u
 
 
 def _check_pow_const(u, c):
@@ -353,7 +351,7 @@ def _tanh():
 
 
 @primitive("relu", symbol="relu", arity=1, latex="\\operatorname{{relu}}({u})",
-           local_text=("[{u} > 0]",), method="relu",
+           local_text=("[{u} > 0]",), method="relu", piecewise=True,
            doc="``max(0, u)`` (derivative 0 at 0, as in PyTorch).",
            compiled_forward=lambda u: 0.0 if u <= 0.0 else u,
            compiled_partials=lambda out, u: (0.0 if u <= 0.0 else 1.0,))
@@ -368,7 +366,7 @@ def _relu():
 
 
 @primitive("min0", symbol="min0", arity=1, text="min({u}, 0)", latex="\\min({u}, 0)",
-           local_text=("[{u} <= 0]",), local_latex=("[{u} \\le 0]",),
+           local_text=("[{u} <= 0]",), local_latex=("[{u} \\le 0]",), piecewise=True,
            doc="``min(u, 0)``, the partner of ``relu``: ``u = relu(u) + min0(u)`` and their "
                "derivatives ``[u > 0]`` and ``[u <= 0]`` add up to 1 at every u, 0 included. "
                "Composites split their input with the pair so no exponent is positive; "
@@ -425,6 +423,49 @@ def _erf():
     return forward, partials
 
 
+# ---------------------------------------------------------------- a loss PyTorch fuses
+
+#: float32's 1e-12: PyTorch's binary cross-entropy divides by ``max(p (1 - p), this)``.
+BCE_EPSILON = float(np.float32(1e-12))
+
+
+def _check_bce(p, y):
+    if not bool(np.all((np.asarray(p) >= 0.0) & (np.asarray(p) <= 1.0))):
+        return "the probability p must lie in [0, 1]"
+    return None
+
+
+def _as_float_if_scalar(x):
+    return float(x) if x.ndim == 0 else x
+
+
+@primitive("bce", symbol="BCE", arity=2, variables=("p", "y"), text="bce({p}, {y})",
+           latex="\\operatorname{{BCE}}({p}, {y})",
+           local_text=("({p} - {y}) / max({p} (1 - {p}), 1e-12)", "ln(1 - {p}) - ln({p})"),
+           local_latex=("\\frac{{{p} - {y}}}{{\\max({p} (1 - {p}), 10^{{-12}})}}",
+                        "\\ln(1 - {p}) - \\ln {p}"),
+           check=_check_bce,
+           doc="Binary cross-entropy of one probability ``p`` and target ``y`` as PyTorch "
+               "computes it: ``-(y max(ln p, -100) + (1 - y) max(ln(1 - p), -100))`` (each "
+               "log clamped at -100, so p = 0 or 1 is finite), with PyTorch's gradient "
+               "``(p - y) / max(p (1 - p), 1e-12)`` (-1e12 at p = 0, y = 1) and "
+               "``ln(1 - p) - ln(p)`` for the target.")
+def _bce():
+    def forward(p, y):
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100.0)
+            log_q = np.maximum(np.log1p(-np.asarray(p, dtype=float)), -100.0)
+        return _as_float_if_scalar(np.asarray(0.0 - (y * log_p + (1.0 - y) * log_q)))
+
+    def partials(out, p, y):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dp = (p - y) / np.maximum((1.0 - p) * p, BCE_EPSILON)
+            dy = np.log1p(-np.asarray(p, dtype=float)) - np.log(p)
+        return (_as_float_if_scalar(np.asarray(dp)), _as_float_if_scalar(np.asarray(dy)))
+
+    return forward, partials
+
+
 # ---------------------------------------------------------------- selection and sums
 
 
@@ -440,7 +481,7 @@ def _c_where_partials(out, c, u, v):
 @primitive("where", symbol="where", arity=3, text="where({c} > 0, {u}, {v})",
            latex="\\operatorname{{where}}({c} > 0, {u}, {v})",
            local_text=("0", "[{c} > 0]", "[{c} <= 0]"),
-           local_latex=("0", "[{c} > 0]", "[{c} \\le 0]"),
+           local_latex=("0", "[{c} > 0]", "[{c} \\le 0]"), piecewise=True,
            compiled_forward=_c_where, compiled_partials=_c_where_partials)
 def _where():
     def forward(c, u, v):
@@ -474,7 +515,7 @@ def _sum():
 
 @primitive("max", symbol="max", arity=None, text="max({args})", latex="\\max({args})",
            local_text=("[{u_i} = max]",), local_latex=("[{u_i} = \\max]",),
-           batched="n_ary_max", compiled_forward="max")
+           batched="n_ary_max", compiled_forward="max", piecewise=True)
 def _max():
     def forward(*xs):
         if all(x.__class__ is float for x in xs):

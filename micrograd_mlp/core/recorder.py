@@ -42,13 +42,15 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import GradientError, ShapeError
-from .engine import Value, topological_order
+from .engine import Value
+from .graph_walk import topological_order
 from .recorder_groups import (BATCHED_RULES, AffineGroup, OpGroup, Ref, RefSpec,
-                              register_batched_rule, rule_of)
+                              register_batched_rule, batched_rule_of)
 from .tape import ENGINES, TapeBinding, tape_or_none
 from .value_data import data_vector
 
-__all__ = ["Recorded", "BoundRecording", "register_batched_rule", "BATCHED_RULES", "rule_of",
+__all__ = ["Recorded", "BoundRecording", "register_batched_rule", "BATCHED_RULES",
+           "batched_rule_of",
            "ENGINES"]
 
 ndarray = np.ndarray
@@ -88,7 +90,7 @@ class _Plan:
 
     def fuse(self):
         for i, n in enumerate(self.order):
-            rule = rule_of(n.op)
+            rule = batched_rule_of(n.op)
             if rule is not None and rule.fuse is not None:
                 terms = rule.fuse(self, i)
                 if terms is not None:
@@ -223,7 +225,6 @@ class Recorded:
             i = plan.position.get(id(v))
             if i is not None and plan.batched[i]:
                 raise ShapeError(f"Recorded: parameter {v.label or v!r} is batched here")
-        self.missing_params = [p for p in self.params if id(p) not in plan.position]
 
     def _assign_slots(self, plan, buckets, keys):
         """Slots laid out so the groups read and write regular blocks: the parameters
@@ -291,7 +292,7 @@ class Recorded:
             if key[1] == "affine":
                 spec = self._affine_spec(plan, key, members)
             else:
-                rule = rule_of(key[1])
+                rule = batched_rule_of(key[1])
                 spec = rule.build(plan, key, members) if rule is not None else None
                 if spec is None:
                     spec = self._generic_spec(plan, key, members, fed)

@@ -2,7 +2,7 @@
 call each, and the references through which they read and write the buffers.
 
 A group is planned once with :class:`RefSpec` (the graph positions it reads and writes)
-and bound to the buffers of one batch size with :meth:`Group.bind`, which turns every
+and bound to the buffers of one batch size with :meth:`ReplayGroup.bind`, which turns every
 spec into a pair of :class:`Ref` (values, gradients). The batched rules (registered by
 name; a primitive row names its rule in its ``batched`` field) build the fast groups.
 """
@@ -14,12 +14,14 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..errors import DomainError
+from .engine import contribution
 from .node_validation import describe
-from .primitives import PRIMITIVES
+from .registry import PRIMITIVES
 
-__all__ = ["RefSpec", "Ref", "Group", "OpGroup", "SumGroup", "BatchSumGroup", "AffineGroup",
+__all__ = ["RefSpec", "Ref", "ReplayGroup", "OpGroup", "SumGroup", "BatchSumGroup", "AffineGroup",
+           "affine_gradients",
            "MaxGroup",
-           "affine_terms", "regular_view", "BATCHED_RULES", "register_batched_rule", "rule_of"]
+           "affine_terms", "regular_view", "BATCHED_RULES", "register_batched_rule", "batched_rule_of"]
 
 
 def regular_view(buf: np.ndarray, idx: np.ndarray) -> Optional[np.ndarray]:
@@ -144,10 +146,11 @@ class RefSpec:
         return Ref(values, self.idx), Ref(grads, self.idx, self.assign)
 
 
-class Group:
-    """Base class: ``specs`` names the attributes holding :class:`RefSpec` (or lists of
-    them); :meth:`bind` returns a copy whose attribute ``a`` holds the values' Ref and
-    ``g_a`` the gradients' Ref."""
+class ReplayGroup:
+    """Base class: ``specs`` pairs each attribute holding a :class:`RefSpec` (or a list
+    of them) with the attribute its gradients go in (``("out", "g_out")``); :meth:`bind`
+    returns a copy whose first attribute holds the values' Ref and whose second holds
+    the gradients' Ref."""
 
     specs = ()
 
@@ -157,7 +160,7 @@ class Group:
         writes its gradient instead of adding it. Returns the batched slots whose
         gradients are added to (they need zeroing before a backward)."""
         added = []
-        for name in self.specs:
+        for name, _ in self.specs:
             for spec in _as_list(getattr(self, name)):
                 if isinstance(spec, RefSpec):
                     spec.assign = spec.batched and bool(single[spec.idx].all())
@@ -166,21 +169,21 @@ class Group:
                         added.extend(spec.idx.ravel().tolist())
         return added
 
-    def bind(self, bufs) -> "Group":
+    def bind(self, bufs) -> "ReplayGroup":
         bound = object.__new__(type(self))    # a shallow copy (copy.copy is slower)
         bound.__dict__.update(self.__dict__)
-        for name in self.specs:
+        for name, grad_name in self.specs:
             value = getattr(self, name)
             if isinstance(value, list):
                 pairs = [s.bind(bufs) if isinstance(s, RefSpec) else (s, None) for s in value]
                 setattr(bound, name, [a for a, _ in pairs])
-                setattr(bound, "g_" + name, [g for _, g in pairs])
+                setattr(bound, grad_name, [g for _, g in pairs])
             elif value is None:
-                setattr(bound, "g_" + name, None)
+                setattr(bound, grad_name, None)
             else:
                 ref, gref = value.bind(bufs)
                 setattr(bound, name, ref)
-                setattr(bound, "g_" + name, gref)
+                setattr(bound, grad_name, gref)
         return bound
 
 
@@ -188,7 +191,7 @@ def _as_list(x):
     return x if isinstance(x, list) else [x]
 
 
-class OpGroup(Group):
+class OpGroup(ReplayGroup):
     """Nodes of one level made by one primitive with the same input pattern, run as one
     numpy call on stacked arrays with the primitive's own ``check``, ``forward`` and
     ``partials``. ``args``: per input a :class:`RefSpec` or a float (a constant shared
@@ -198,7 +201,7 @@ class OpGroup(Group):
     its gradient summed over the batch backward). ``nodes``: the members' nodes, to
     name the one outside the domain in an error."""
 
-    specs = ("out", "args")
+    specs = (("out", "g_out"), ("args", "g_args"))
 
     def __init__(self, op, out, args, needs_grad, scalar_beside_batch, nodes=()):
         prim = PRIMITIVES[op]
@@ -207,6 +210,7 @@ class OpGroup(Group):
         self.needs_grad = list(needs_grad)
         self.scalar_beside_batch = scalar_beside_batch
         self.prim_forward, self.partials, self.check = prim.forward, prim.partials, prim.check
+        self.masked = prim.piecewise   # a zero local derivative is a mask (see contribution)
         self.cache = None  # (inputs, output) of the last forward, for the backward
 
     def forward(self):
@@ -243,19 +247,22 @@ class OpGroup(Group):
         for g, need, b, d in zip(self.g_args, self.needs_grad, self.scalar_beside_batch, parts):
             if not need:
                 continue
-            c = up if d.__class__ is float and d == 1.0 else up * d   # up * 1.0 == up
+            if d.__class__ is float and d == 1.0:   # up * 1.0 == up
+                c = up
+            else:
+                c = contribution(up, d, self.masked)
             if b:   # a scalar feeding a batch receives the batch's sum
                 g.add((c if c.shape == up.shape else np.broadcast_to(c, up.shape)).sum(axis=1))
             else:
                 g.add(c)
 
 
-class SumGroup(Group):
+class SumGroup(ReplayGroup):
     """n-ary ``sum`` nodes with a batched output: one ``(k, n_b, B)`` read of the
     batched inputs and one ``(k, n_s)`` read of the scalar ones. ``d sum/d u_i = 1``:
     every input receives the upstream gradient (summed over the batch for a scalar)."""
 
-    specs = ("out", "xb", "xs")
+    specs = (("out", "g_out"), ("xb", "g_xb"), ("xs", "g_xs"))
 
     def __init__(self, out, xb, xb_grad, xs, xs_grad):
         self.out, self.xb, self.xs = out, xb, xs
@@ -275,11 +282,11 @@ class SumGroup(Group):
             self.g_xs.add(up.sum(axis=1)[:, None])
 
 
-class BatchSumGroup(Group):
+class BatchSumGroup(ReplayGroup):
     """Batch sums ``sum_n u[n]``: a batch reduced to a scalar; the derivative 1 sends
     the scalar upstream gradient to every sample."""
 
-    specs = ("out", "arg")
+    specs = (("out", "g_out"), ("arg", "g_arg"))
 
     def __init__(self, out, arg, arg_grad):
         self.out, self.arg, self.arg_grad = out, arg, arg_grad
@@ -292,7 +299,27 @@ class BatchSumGroup(Group):
             self.g_arg.add(self.g_out.get()[:, None])
 
 
-class AffineGroup(Group):
+def affine_gradients(G, X, W, need_w=True, need_x=True, need_b=True, *, out_w=None,
+                     out_x=None, out_b=None, ones=None):
+    """The gradients of a dense affine layer ``S = X W^T + b``, the one place replay
+    writes them (rows are samples: ``X`` is ``(B, n)``, ``W`` ``(k, n)``, ``S`` and
+    ``G = dL/dS`` ``(B, k)``)::
+
+        dL/dW = G^T X,   dL/dX = G W,   dL/db = sum_n G[n] = 1^T G
+
+    the chain rule through the ``mul`` and ``sum`` rows of every neuron, as three matrix
+    products. Each is computed when needed (``need_*``), into ``out_*`` when given (a
+    view of a gradient vector); ``ones``: a vector of ``B`` ones to reuse. Returns
+    ``(dW, dX, db)``, None for one not computed."""
+    dW = np.matmul(G.T, X, out=out_w) if need_w else None
+    dX = np.matmul(G, W, out=out_x) if need_x else None
+    db = None
+    if need_b:
+        db = np.matmul(np.ones(G.shape[0]) if ones is None else ones, G, out=out_b)
+    return dW, dX, db
+
+
+class AffineGroup(ReplayGroup):
     """Neuron pre-activations ``s_i = sum_j w_ij x_j (+ b_i)`` (sums of products of a
     scalar leaf and a batched node, each product used nowhere else) as one matrix
     product, the products not stored::
@@ -302,7 +329,7 @@ class AffineGroup(Group):
     with ``G = dL/dS``. When every row reads the same inputs (a dense layer) ``X`` is
     ``(n, B)``; else ``(k, n, B)``."""
 
-    specs = ("out", "w", "x", "b")
+    specs = (("out", "g_out"), ("w", "g_w"), ("x", "g_x"), ("b", "g_b"))
 
     def __init__(self, out, w, w_grad, x, x_grad, b, b_grad, dense):
         self.out, self.w, self.x, self.b = out, w, x, b
@@ -327,22 +354,32 @@ class AffineGroup(Group):
     def backward(self):
         G = self.g_out.get()
         W, X = self.cache
+        if self.dense:   # columns are samples here: affine_gradients on the transposes
+            dW, dX, db = affine_gradients(G.T, X.T, W, self.w_grad, self.x_grad, self.b_grad)
+            if dW is not None:
+                self.g_w.add(dW)
+            if dX is not None:
+                self.g_x.add(dX.T)
+            if db is not None:
+                self.g_b.add(db)
+            return
+        # every row reads its own inputs: X is (k, n, B)
         if self.w_grad:
-            self.g_w.add(G @ X.T if self.dense else np.einsum("kb,knb->kn", G, X))
+            self.g_w.add(np.einsum("kb,knb->kn", G, X))
         if self.x_grad:
-            self.g_x.add(W.T @ G if self.dense else W[:, :, None] * G[:, None, :])
+            self.g_x.add(W[:, :, None] * G[:, None, :])
         if self.b_grad:
             self.g_b.add(G.sum(axis=1))
 
 
-class MaxGroup(Group):
+class MaxGroup(ReplayGroup):
     """n-ary ``max`` nodes with batched inputs: one ``(k, n, B)`` read, the maximum over
     the inputs' axis, and the row's derivative rule vectorised: the *first* input equal
     to the maximum (or the first NaN, when the maximum is NaN) receives the whole
     upstream gradient, every other input 0 (``tests/test_replay_batched_max.py`` checks
     it against the row's own ``partials``, ties and NaN included)."""
 
-    specs = ("out", "x")
+    specs = (("out", "g_out"), ("x", "g_x"))
 
     def __init__(self, out, x, x_grad):
         self.out, self.x, self.x_grad = out, x, x_grad
@@ -363,18 +400,21 @@ class MaxGroup(Group):
         # the first hit along the inputs (argmax: the first True; none when no hit)
         first = np.arange(X.shape[1])[:, None] == hit.argmax(axis=1)[:, None, :]
         hit &= first
-        self.g_x.add(np.multiply(hit, self.g_out.get()[:, None, :]))
+        # a mask, not a product: an input not taken gets 0 even from an infinite gradient
+        self.g_x.add(np.where(hit, self.g_out.get()[:, None, :], 0.0))
 
 
 def affine_terms(node, position, order, uses, batched):
-    """For a ``sum`` node of the form ``sum_j w_j * x_j (+ b)`` (``w_j`` scalar leaves,
+    """For a ``sum`` node of the form ``sum_j w_j * x_j (+ b)`` (each product made by a
+    ``bilinear`` row, ``d/dw = x`` and ``d/dx = w``; ``w_j`` scalar leaves,
     ``x_j`` batched nodes, each product used only by this sum, ``b`` a scalar leaf, the
     weights, the inputs each all trainable or all not): the positions
     ``(w, x, b, products)``; else None."""
     w, x, b, products = [], [], None, []
     for p in node.parents:
         j = position[id(p)]
-        if p.op == "mul" and uses[j] == 1 and batched[j]:
+        row = PRIMITIVES.get(p.op)
+        if row is not None and row.bilinear and uses[j] == 1 and batched[j]:
             u, v = p.parents
             iu, iv = position[id(u)], position[id(v)]
             if not u.parents and not batched[iu] and batched[iv]:
@@ -422,7 +462,7 @@ def register_batched_rule(kind: str, build: Callable, fuse: Optional[Callable] =
     BATCHED_RULES[kind] = BatchedRule(build, fuse)
 
 
-def rule_of(op: str) -> Optional[BatchedRule]:
+def batched_rule_of(op: str) -> Optional[BatchedRule]:
     """The batched rule the primitive ``op`` names in its row, or None."""
     prim = PRIMITIVES.get(op)
     kind = getattr(prim, "batched", None)

@@ -4,7 +4,7 @@ A row holds everything about one operation (forward rule, local derivatives, the
 templates views write it with, its precedence ...). :func:`register_primitive` adds a
 row and :func:`unregister_primitive` removes one; listeners (the engine) hear of every
 change through :func:`on_registration`. The engine's own rows are written in
-:mod:`micrograd_mlp.core.primitives`, which re-exports everything here.
+:mod:`micrograd_mlp.core.primitives`; the names here are imported from here only.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ ATOM = 5
 DEFAULT_VARIABLES = {1: ("u",), 2: ("u", "v"), 3: ("c", "u", "v"), None: ("u_i",)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Primitive:
     """One operation of the engine, everything about it in one row.
 
@@ -52,7 +52,7 @@ class Primitive:
     * ``batched`` -- the name of a replay rule (``"n_ary_sum"``, ``"batch_sum"``,
       registered with ``core.recorder.register_batched_rule``) that runs whole blocks
       of this op's nodes at once; None: replay's generic way (forward and partials on
-      stacked arrays).
+      stacked arrays);
     * ``compiled_forward``, ``compiled_partials``, ``compiled_check`` -- the same rules
       on single floats, written so numba can compile them (``math`` and plain float
       arithmetic, no numpy): ``compiled_forward(*xs) -> out``,
@@ -61,7 +61,13 @@ class Primitive:
       (the message is then ``check``'s). They run in the compiled tape
       (:mod:`micrograd_mlp.core.tape`), with numpy's floating-point rules (a division by
       0 gives inf, an overflow inf). A built-in n-ary row names a kernel case of the
-      tape instead (``compiled_forward="sum"``). A row without them replays with numpy.
+      tape instead (``compiled_forward="sum"``). A row without them replays with numpy;
+    * ``piecewise`` -- True when a local derivative of exactly 0 means "this input's
+      branch was not taken" (relu, where, max): the chain rule then gives the input 0,
+      whatever arrives from above, also an infinite or NaN gradient (a mask, not a
+      product; see ``core.engine.contribution``);
+    * ``bilinear`` -- True for ``u * v``: linear in each input, ``d/du = v``,
+      ``d/dv = u``; replay turns a sum of such products into one matrix product.
     """
 
     name: str
@@ -87,6 +93,8 @@ class Primitive:
     compiled_forward: Optional[object] = None
     compiled_partials: Optional[Callable] = None
     compiled_check: Optional[Callable] = None
+    piecewise: bool = False
+    bilinear: bool = False
 
     @property
     def compiled(self) -> bool:
@@ -175,7 +183,8 @@ def register_primitive(name: str, forward: Callable, partials: Callable, *,
                        batched: Optional[object] = None,
                        compiled_forward: Optional[Callable] = None,
                        compiled_partials: Optional[Callable] = None,
-                       compiled_check: Optional[Callable] = None) -> Primitive:
+                       compiled_check: Optional[Callable] = None,
+                       piecewise: bool = False) -> Primitive:
     """Add the operation ``name`` to the table, and so to ``Value`` (a method named
     ``method``, by default ``name`` for a one-input op), gradcheck, traces, ledgers,
     drawings, replay and the trace command's expressions, all at once.
@@ -183,7 +192,8 @@ def register_primitive(name: str, forward: Callable, partials: Callable, *,
     ``forward(*xs)`` and ``partials(out, *xs)`` must accept floats and numpy arrays.
     ``local_text`` (one template per input, in ``{u}``, ``{v}`` ...) is required;
     ``text`` defaults to ``name({u})``, ``latex`` to ``\\operatorname{name}({u})``,
-    ``local_latex`` to ``local_text`` and ``symbol`` to ``name``. Example::
+    ``local_latex`` to ``local_text`` and ``symbol`` to ``name``; ``piecewise=True``
+    makes a local derivative of 0 a mask (see :class:`Primitive`). Example::
 
         register_primitive("sin", np.sin, lambda out, u: (np.cos(u),),
                            local_text=("cos({u})",), latex="\\\\sin({u})",
@@ -221,7 +231,7 @@ def register_primitive(name: str, forward: Callable, partials: Callable, *,
                      local_text, local_latex, precedence, operand_precedence, joiner,
                      tuple(variables), check=check, method=method, doc=doc, batched=batched,
                      compiled_forward=compiled_forward, compiled_partials=compiled_partials,
-                     compiled_check=compiled_check)
+                     compiled_check=compiled_check, piecewise=bool(piecewise))
     _check_templates(prim)
     return add_row(prim)
 
@@ -288,10 +298,3 @@ def seal_built_ins() -> None:
     """Mark every row in the table now as one of the engine's own operations."""
     BUILT_IN.update(PRIMITIVES)
 
-
-def get(name: str) -> Primitive:
-    """The primitive called ``name``; a clear error lists the known ones."""
-    try:
-        return PRIMITIVES[name]
-    except KeyError:
-        raise KeyError(f"unknown primitive {name!r}; known: {', '.join(sorted(PRIMITIVES))}") from None

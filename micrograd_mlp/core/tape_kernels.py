@@ -297,7 +297,12 @@ def _source(names, cache: bool = True) -> str:
              "@_rule",
              "def chain(g, d):",
              "    # the chain rule's one product: d root/d input += d root/d node * d node/d input",
-             "    return g * d", ""]
+             "    return g * d", "", "",
+             "@_rule",
+             "def masked_chain(g, d):",
+             "    # a piecewise row (relu, where, max): a local derivative of 0 is a mask, the",
+             "    # input gets 0 whatever arrived from above (inf * 0 would be NaN)",
+             "    return 0.0 if d == 0.0 else g * d", ""]
     fwd = ["", f"@njit(cache={cache}, error_model='numpy')",
            "def forward(codes, outs, ptr, args, V):",
            "    B = V.shape[1]",
@@ -343,8 +348,9 @@ def _fixed(i, prim):
     b = list(load) + [f"n{j} = needs[p + {j}]" for j in range(n)] + ["for b in range(B):"]
     b += [f"    x{j} = V[a{j}, b]" for j in range(n)]
     b += ["    g = G[o, b]", f"    ({ds}) = P{i}(V[o, b], {xs})"]
+    rule = "masked_chain" if prim.piecewise else "chain"
     for j in range(n):
-        b += [f"    if n{j}:", f"        G[a{j}, b] += chain(g, d{j})"]
+        b += [f"    if n{j}:", f"        G[a{j}, b] += {rule}(g, d{j})"]
     return f, b
 
 
@@ -389,7 +395,7 @@ _NARY = {
         "        hit = (1.0 if (x == out or x != x) else 0.0) * (1.0 - taken)",
         "        taken = taken + hit",
         "        if needs[j]:",
-        "            G[args[j], b] += chain(g, hit)",
+        "            G[args[j], b] += masked_chain(g, hit)",
     ]),
     # a batch reduced to one number (held in every column); its gradient is the sum
     # of its columns' gradients (a scalar node's gradient is spread over the columns)

@@ -28,14 +28,15 @@ from collections.abc import Mapping
 import numpy as np
 
 from .composite import COMPOSITES, Composite, tagged
-from ..core.engine import Value, apply, current_group
+from ..core.engine import Value, apply
+from ..core.modes import current_group
 from ..core.primitives import erf_array
 from ..core.validate import check_choice, check_flag, check_real
 from ..errors import ArgumentError, DataTypeError, DomainError, UnknownActivationError
 from .targets import numeric_array
 
 __all__ = [
-    "Activation", "ACTIVATIONS", "UnknownActivationError", "get", "register", "names",
+    "Activation", "ACTIVATIONS", "UnknownActivationError", "activation_named", "register", "names",
     "relu", "sigmoid", "tanh", "identity", "silu", "swish", "prelu", "leaky_relu",
     "parametric_sigmoid", "softplus", "selu", "elish", "soboleva_tanh", "gelu",
     "evaluate", "SELU_ALPHA", "SELU_LAMBDA", "GELU_TANH_COEF",
@@ -111,7 +112,7 @@ def names(aliases: bool = False):
     return [k for k, a in ACTIVATIONS.items() if aliases or not a.alias_of]
 
 
-def get(activation):
+def activation_named(activation):
     """Turn an activation spec into a callable ``Value -> Value``: a registered name
     (``"sigmoid"``, case-insensitive), None or ``"none"``/``"linear"`` (identity), or any
     callable (returned as is). An unknown name raises :class:`UnknownActivationError`
@@ -309,7 +310,7 @@ def relu(v):
           output_derivative_fn=lambda out: out * (1.0 - out), output_range=(0.0, 1.0))
 def sigmoid(v):
     """``sigma(x) = 1 / (1 + e^-x)``, computed so that no exponent is positive:
-    with ``p = relu(x)`` and ``n = x - p`` (= min(x, 0)),
+    with ``p = relu(x)`` and ``n = min0(x) = min(x, 0)`` (so ``x = p + n``),
     ``sigma(x) = e^n / (e^-p + e^n)``. For x > 0 that is ``1 / (e^-x + 1)``, for x < 0
     ``e^x / (1 + e^x)``; the expression equals ``sigma(p + n)`` for every p and n, so the
     chain rule gives the true derivative everywhere, also 1/4 at x = 0."""
@@ -347,7 +348,7 @@ register("swish", _np_silu, _np_dsilu, "swish(x) = x sigma(x)",
 def prelu(v, alpha=0.1):
     """Parametric ReLU: ``x`` for ``x > 0``, ``alpha * x`` otherwise (default 0.1).
 
-    Built as ``p + alpha * n`` with ``p = relu(x)``, ``n = x - p``: the derivative is 1
+    Built as ``p + alpha * n`` with ``p = relu(x)``, ``n = min0(x) = min(x, 0)``: the derivative is 1
     for x > 0 and ``alpha`` for x <= 0 (as PyTorch). ``alpha`` may be a number or a Value
     (then it is trainable: ``d f/d alpha = min(x, 0)``)."""
     _note(alpha=alpha)
@@ -379,7 +380,7 @@ def parametric_sigmoid(v, alpha=1.0):
 def softplus(v):
     """``softplus(x) = ln(1 + e^x)``, derivative ``sigma(x)``.
 
-    Computed as ``p + ln(1 + e^(n - p))`` with ``p = relu(x)``, ``n = x - p``:
+    Computed as ``p + ln(1 + e^(n - p))`` with ``p = relu(x)``, ``n = min0(x) = min(x, 0)``:
     ``n - p = -|x|``, so the exponent is never positive, and at x = 0 the chain rule
     sees ``d(n - p)/dx = 1`` (not ``sign(0) = 0``) and gives the true 1/2."""
     v = _as_value(v)
@@ -471,8 +472,6 @@ def gelu(v, approximate="none"):
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (v + GELU_TANH_COEF * v * v * v)
         return 0.5 * v * (1.0 + inner.tanh())
-    if approximate != "none":
-        raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
     return 0.5 * v * (1.0 + (v * _INV_SQRT_2).erf())
 
 
@@ -485,7 +484,7 @@ def evaluate(activation, x, **params):
     """Run an activation (a name, an :class:`Activation` or a composite) through the
     engine on the points ``x`` as one batch, and return ``(f(x), f'(x))`` as numpy arrays,
     the derivative from ``backward()`` (for plots, and to compare with ``df``)."""
-    act = get(activation)
+    act = activation_named(activation)
     xs = np.atleast_1d(numeric_array(x, "evaluate: x").astype(float))
     v = Value(xs.copy())
     out = act(v, **params)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Optional, Tuple
 
-from ..core import engine
+from ..core.modes import current_group, set_group
 
 __all__ = ["Group", "Composite", "composite", "grouped", "COMPOSITES", "group_path",
            "short_name", "symbol_of", "tagged", "tagging"]
@@ -69,17 +69,17 @@ def group_path(node) -> Tuple[Group, ...]:
 @contextmanager
 def tagging(group: Group):
     """Tag every node created inside the ``with`` block with ``group``."""
-    before = engine.set_group(group)
+    before = set_group(group)
     try:
         yield group
     finally:
-        engine.set_group(before)
+        set_group(before)
 
 
 def grouped(name: str, kind: str = "composite", title: str = "", **params):
     """Tag every node created inside the ``with`` block with a new group inside the
     current one."""
-    return tagging(Group(name, params, engine.current_group(), kind, title))
+    return tagging(Group(name, params, current_group(), kind, title))
 
 
 @dataclass(eq=False)
@@ -170,7 +170,7 @@ def tagged(name: str, fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         params = {k: v for k, v in kwargs.items() if isinstance(v, (int, float, str, bool))}
-        with tagging(Group(name, params, engine.current_group(), "composite")):
+        with tagging(Group(name, params, current_group(), "composite")):
             return fn(*args, **kwargs)
 
     wrapper.composite_name = name

@@ -21,7 +21,6 @@ cross-entropy is ``softplus(z) - y z``. Nothing overflows at logits of +-1000.
 """
 from __future__ import annotations
 
-import math
 import numbers
 from typing import List, Optional
 
@@ -31,18 +30,16 @@ from . import activations
 from .composite import composite
 from ..core.validate import check_choice, check_real
 from .targets import CLASSES, PER_OUTPUT, class_targets, per_output_targets
-from ..core.engine import Value, max_values, sum_values, where
+from ..core.engine import Value, apply, max_values, sum_values, where
 from ..errors import ArgumentError, DataTypeError, DomainError, ShapeError, UnknownLossError
 
 __all__ = [
     "mse", "squared_error", "sum_squared_error", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "logsumexp", "log_softmax", "softmax", "softmax_cross_entropy", "cross_entropy",
-    "hinge", "l2", "weights_of", "LOSSES", "get", "REDUCTIONS",
+    "hinge", "l2", "weights_of", "LOSSES", "loss_named", "REDUCTIONS",
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
-#: ln(p) is clamped at -100 in binary cross-entropy (as PyTorch), so p = 0 or 1 is finite.
-_LOG_FLOOR = math.exp(-100.0)
 
 
 # ---------------------------------------------------------------- argument handling
@@ -191,18 +188,15 @@ def binary_cross_entropy(p, target, reduction="mean"):
     """Binary cross-entropy of probabilities ``p`` in [0, 1] against targets ``y`` in
     [0, 1]: ``-(y ln p + (1 - y) ln(1 - p))``, averaged over outputs, then the batch
     ``reduction``. Gradient ``(p - y) / (p (1 - p))``. As in PyTorch each logarithm is
-    clamped at -100 (``ln max(p, e^-100)``), so a saturated sigmoid (p exactly 0 or 1)
-    gives a finite loss. Prefer :func:`binary_cross_entropy_with_logits` after a sigmoid:
+    clamped at -100, so a saturated sigmoid (p exactly 0 or 1) gives a finite loss, and
+    the gradient divides by ``max(p (1 - p), 1e-12)`` (-1e12 at p = 0, y = 1): each term
+    is one ``bce`` primitive (see :mod:`~micrograd_mlp.core.primitives`). Prefer :func:`binary_cross_entropy_with_logits` after a sigmoid:
     it is exact where this one saturates."""
     what = "binary_cross_entropy"
     preds, targets = _binary_inputs(p, target, what)
     for q in preds:
         _check_unit_interval(q, what, "probability p")
-    terms = []
-    for q, y in zip(preds, targets):
-        log_p = max_values([q, _LOG_FLOOR]).log()
-        log_1mp = max_values([1.0 - q, _LOG_FLOOR]).log()
-        terms.append(-(y * log_p + (1.0 - y) * log_1mp))
+    terms = [apply("bce", q, y) for q, y in zip(preds, targets)]
     return _reduce_elementwise(terms, reduction, what)
 
 
@@ -378,7 +372,7 @@ LOSSES = {
 }
 
 
-def get(loss):
+def loss_named(loss):
     """A loss function from its name (see :data:`LOSSES`: only the losses, not the other
     functions of this module) or a callable (returned as is); anything else raises
     :class:`UnknownLossError` listing the names."""

@@ -44,7 +44,7 @@ from ..core.validate import check_array
 from ..errors import DataTypeError, DomainError, ShapeError
 
 __all__ = ["PER_OUTPUT", "CLASSES", "numeric_array", "per_output_targets", "class_targets",
-           "rule_of", "check_targets"]
+           "target_rule_of", "check_targets"]
 
 PER_OUTPUT = "per_output"   #: targets compared output by output (mse, bce, hinge ...)
 CLASSES = "classes"         #: class indices or class probabilities (softmax cross-entropy)
@@ -186,7 +186,7 @@ def _transposed_hint(arr: np.ndarray, k: int, batch) -> str:
     return ""
 
 
-def rule_of(loss) -> Optional[str]:
+def target_rule_of(loss) -> Optional[str]:
     """:data:`PER_OUTPUT` or :data:`CLASSES` for a library loss, None for any other
     callable (its targets are its own business)."""
     return getattr(loss, "target_rule", None)
@@ -195,7 +195,7 @@ def rule_of(loss) -> Optional[str]:
 def check_targets(loss, target, k: int, batch: Optional[int]) -> None:
     """Read ``target`` with ``loss``'s rule (if it has one) and raise what the loss would
     raise, without building anything: ``fit`` checks all its targets once this way."""
-    rule = rule_of(loss)
+    rule = target_rule_of(loss)
     what = getattr(loss, "composite_name", None) or getattr(loss, "__name__", "loss")
     if rule == PER_OUTPUT:
         per_output_targets(target, k, batch, what)

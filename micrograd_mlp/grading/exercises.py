@@ -158,7 +158,7 @@ def make_exercise(net: str = "2-3-2", activation: str = "sigmoid", seed: int = 0
     if check_text(loss, "loss") not in _LOSSES:
         raise ArgumentError(f"loss must be 'half' (1/2 ||x - y||^2) or 'full' (||x - y||^2), "
                             f"not {loss!r:.40}")
-    activations.get(activation)  # an unknown name fails here, listing the known ones
+    activations.activation_named(activation)  # an unknown name fails here, listing the known ones
     for attempt in range(MAX_TRIES):
         rng = np.random.default_rng(seed if attempt == 0 else [seed, attempt])
         weights, biases, x, y = _draw(rng, widths, activation)

@@ -110,7 +110,7 @@ def _autodiff(model, X, y, loss, reduction):
     try:
         model.zero_grad()
         out = model.forward(X)
-        L = losses.get(loss)(out, y, reduction=reduction)
+        L = losses.loss_named(loss)(out, y, reduction=reduction)
         L.backward()
         ws, bs = model.get_gradients("out_in")
         inter = model.intermediates

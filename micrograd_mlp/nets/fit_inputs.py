@@ -149,7 +149,7 @@ class FitTargets:
     def check_loss(self, loss_fn) -> None:
         """Check every target against ``loss_fn``'s target rule before training (see
         :mod:`~micrograd_mlp.functions.targets`), so a bad target fails at once."""
-        rule = target_rules.rule_of(loss_fn)
+        rule = target_rules.target_rule_of(loss_fn)
         if self.kind == "labels" and rule == target_rules.PER_OUTPUT:
             name = getattr(loss_fn, "composite_name", "this loss")
             n = self.y.shape[0]

@@ -43,7 +43,7 @@ def _activation_name(spec) -> str:
     if spec is None:
         return "identity"
     if isinstance(spec, str):
-        fn = _activations.get(spec)
+        fn = _activations.activation_named(spec)
         return fn.name
     if isinstance(spec, _activations.Activation):
         return spec.name
@@ -176,7 +176,7 @@ class Neuron(Module):
         bias = check_flag(bias, "Neuron bias")
         seed = check_seed(seed, "Neuron seed")
         self.activation = activation
-        self.act = _activations.get(activation)
+        self.act = _activations.activation_named(activation)
         self.activation_name = _activation_name(activation)
         self.layer = check_int(layer, "Neuron layer", minimum=0)
         self.index = check_int(index, "Neuron index", minimum=0)

@@ -62,7 +62,7 @@ class MLP(Module):
             out = activation if out_activation is SAME_ACTIVATION else out_activation
             acts = [activation] * (len(self.sizes) - 1) + [out]
         for a in acts:
-            _activations.get(a)  # fail now, not at the first call
+            _activations.activation_named(a)  # fail now, not at the first call
         self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
         self.seed = check_seed(seed, "MLP seed")
         self.bias = check_flag(bias, "MLP bias")

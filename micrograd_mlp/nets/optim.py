@@ -19,7 +19,7 @@ from ..core.engine import Value
 from ..core.validate import check_flag, check_real
 from ..errors import ArgumentError, CheckpointError, DataTypeError, ShapeError
 
-__all__ = ["Optimizer", "SGD", "Adam", "OPTIMIZERS", "from_state_dict"]
+__all__ = ["Optimizer", "SGD", "Adam", "OPTIMIZERS", "from_state_dict", "optimizer_named"]
 
 
 
@@ -388,7 +388,7 @@ class Adam(Optimizer):
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}
 
 
-def get(name: str, params, lr=None, **kwargs) -> Optimizer:
+def optimizer_named(name: str, params, lr=None, **kwargs) -> Optimizer:
     """An optimiser by name (``"sgd"`` or ``"adam"``, any case)."""
     cls = OPTIMIZERS.get(name.lower()) if isinstance(name, str) else None
     if cls is None:

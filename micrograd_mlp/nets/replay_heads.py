@@ -23,7 +23,7 @@ from ..core.engine import Value
 from ..core.recorder import Recorded
 from ..errors import DataTypeError
 from ..functions import losses
-from ..functions.targets import CLASSES, check_targets, rule_of
+from ..functions.targets import CLASSES, check_targets, target_rule_of
 
 ndarray = np.ndarray
 
@@ -153,7 +153,7 @@ class RecordedHead:
         if y.ndim not in (1, 2) or y.dtype.kind not in "biuf":
             raise LookupError("targets that do not name their batch")
         self.loss_fn, self.nout = loss_fn, nout
-        indices = rule_of(loss_fn) == CLASSES and y.ndim == 1
+        indices = target_rule_of(loss_fn) == CLASSES and y.ndim == 1
         # the loss built on this batch (``graph``: (loss, leaves)) when each of its
         # constants is one target column (or one class's one-hot column) and no other;
         # else built again on stand-in targets whose columns all differ

@@ -11,7 +11,8 @@ of ``theta`` from the predictions' gradient ``G``:
 
       S = X W^T + b                  (one matrix product into the activation's input row)
       A = f(S)                       (the activation's own graph, recorded from one node)
-      dW = G_S^T X,  db = sum_n G_S,  G_X = G_S W      (written straight into the views)
+      dW = G_S^T X,  db = sum_n G_S,  G_X = G_S W      (core.recorder_groups.affine_gradients,
+                                                        written straight into the views)
 
   The activation's graph is built once per layer on a single node: one primitive
   (relu, tanh ...) runs its own ``forward``, ``check`` and ``partials`` on the whole
@@ -29,9 +30,10 @@ from typing import List, Optional
 import numpy as np
 
 from ..core.engine import Value
-from ..core.primitives import PRIMITIVES
+from ..core.registry import PRIMITIVES
 from ..core.recorder import Recorded
-from ..errors import DomainError
+from ..core.recorder_groups import affine_gradients
+from ..errors import DomainError, MicrogradError
 from .layers import Layer, Neuron
 
 __all__ = ["LayerProgram", "GraphProgram", "program_for"]
@@ -136,7 +138,10 @@ class _LayerBuffers:
         prim = self.prim
         if prim is not None:
             (d,) = prim.partials(self.A, self.S)
-            self.gS = np.multiply(self.gA, d, out=self.gA)
+            with np.errstate(invalid="ignore"):
+                self.gS = np.multiply(self.gA, d, out=self.gA)
+            if prim.piecewise:   # core.engine.contribution, in place: a zero is a mask
+                np.copyto(self.gS, 0.0, where=(d == 0.0))
         elif self.bound is not None:
             self.bound.backward(seed=False)
 
@@ -193,13 +198,12 @@ class LayerProgram:
             buf = bufs[l]
             buf.derive()
             gW, gb = views[l]
-            np.matmul(buf.gS.T, bufs[l - 1].A if l else X0, out=gW)
-            if gb is not None:
-                np.matmul(buf.ones, buf.gS, out=gb)
-            if l:
-                below = bufs[l - 1]
+            below = bufs[l - 1] if l else None
+            if below is not None:
                 below.prepare_backward()
-                np.matmul(buf.gS, weights[l][0], out=below.gA)
+            affine_gradients(buf.gS, below.A if l else X0, weights[l][0], True, l > 0,
+                             gb is not None, out_w=gW, out_x=below.gA if l else None,
+                             out_b=gb, ones=buf.ones)
         return grads
 
     def _views_of(self, vector: np.ndarray, keep: bool):
@@ -280,12 +284,11 @@ def program_for(model, params, X: np.ndarray):
 
 def _layer_stack_parameters(model) -> Optional[List[Value]]:
     """The parameters of a plain stack of :class:`Layer` of :class:`Neuron` (each neuron
-    with one activation per layer), in ``model.parameters()`` order; else None."""
-    cls = type(model)
-    for name in ("forward", "__call__", "named_parameters", "parameters"):
-        owner = getattr(getattr(cls, name, None), "__qualname__", "")
-        if owner not in (f"MLP.{name}", f"Module.{name}"):
-            return None
+    with one activation per layer), in ``model.parameters()`` order, when the model's
+    graph is the stack's: ``model.parameters()`` lists exactly these, and the model
+    applied to one sample builds, node for node, the graph its layers build chained
+    (the same primitives, the same parameters in the same places). Else None. The
+    route is chosen from the graph, whatever the model's methods are called."""
     layers = getattr(model, "layers", None)
     if not (isinstance(layers, list) and layers
             and all(type(layer) is Layer for layer in layers)):
@@ -299,4 +302,55 @@ def _layer_stack_parameters(model) -> Optional[List[Value]]:
             params += n.w
             if n.b is not None:
                 params.append(n.b)
-    return params
+    listed = list(model.parameters())
+    if len(listed) != len(params) or not all(map(operator.is_, listed, params)):
+        return None
+    return params if _builds_the_stack_graph(model, layers) else None
+
+
+def _builds_the_stack_graph(model, layers) -> bool:
+    """True when ``model`` applied to one sample builds the graph that ``layers``
+    build chained on the same sample (compared node by node, see :func:`_graph_shape`).
+    The model is left as it was (a forward pass may record its intermediates)."""
+    xs = [Value(0.25 + 0.5 * j / max(1, layers[0].nin), f"x0[{j}]", requires_grad=False)
+          for j in range(layers[0].nin)]
+    saved = dict(vars(model))
+    try:
+        out = model(xs)
+    except MicrogradError:   # the model refuses this sample: the general route will say why
+        return False
+    finally:
+        vars(model).clear()
+        vars(model).update(saved)
+    chained = xs
+    for layer in layers:
+        chained = layer(chained)
+    outs = [out] if isinstance(out, Value) else out
+    return isinstance(outs, list) and _graph_shape(outs) == _graph_shape(chained)
+
+
+def _graph_shape(outputs) -> list:
+    """The graph behind ``outputs`` as comparable data: per node (inputs first) its
+    primitive, its parents' positions, and for a leaf its identity (a parameter, an
+    input) or, for a constant, its value."""
+    order, position = [], {}
+    stack = [(o, False) for o in reversed(outputs)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in position:
+            continue
+        if done or not node.parents:
+            position[id(node)] = len(order)
+            order.append(node)
+            continue
+        stack.append((node, True))
+        stack.extend((p, False) for p in reversed(node.parents) if id(p) not in position)
+    shape = []
+    for node in order:
+        if node.parents:
+            shape.append((node.op, tuple(position[id(p)] for p in node.parents)))
+        elif node.requires_grad or node.label:
+            shape.append(("leaf", id(node)))
+        else:
+            shape.append(("constant", np.asarray(node.data).tobytes()))
+    return shape + [("out", position[id(o)]) for o in outputs]

@@ -10,8 +10,9 @@ from .layers import Module
 __all__ = ["to_torch", "from_torch"]
 
 # activation name -> (torch.nn class name, keyword arguments): the activations whose
-# registered definition is exactly that torch module's.
+# registered definition is exactly that torch module's (None: no module at all).
 _TORCH_ACTS = {
+    "identity": None,
     "sigmoid": ("Sigmoid", {}),
     "relu": ("ReLU", {}),
     "tanh": ("Tanh", {}),
@@ -41,11 +42,11 @@ def to_torch(model):
                 lin.bias.copy_(torch.from_numpy(layer.bias_vector()))
         mods.append(lin)
         name = layer.activation_name
-        if name == "identity":
-            continue
         if name not in _TORCH_ACTS:
             raise ArgumentError(f"layer {layer.index}: activation {name or 'custom'!r} has no "
                              f"torch.nn equivalent here; known: {', '.join(sorted(_TORCH_ACTS))}")
+        if _TORCH_ACTS[name] is None:   # a linear unit: no module
+            continue
         cls_name, kw = _TORCH_ACTS[name]
         mods.append(getattr(torch.nn, cls_name)(**kw))
     return torch.nn.Sequential(*mods)

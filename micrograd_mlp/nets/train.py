@@ -245,7 +245,7 @@ def _in_notebook() -> bool:
 def predict(model, X) -> np.ndarray:
     """The model's outputs for inputs ``X`` (shape (n, nin); a 1-D array is n samples
     for a one-input model, else one sample of nin numbers) as numpy: shape (n,) for one output, (n, nout) otherwise. No graph is
-    kept (runs under :func:`~micrograd_mlp.core.engine.no_grad`)."""
+    kept (runs under :func:`~micrograd_mlp.core.modes.no_grad`)."""
     X = as_inputs(model, X)
     with no_grad():
         out = model.forward(X)

@@ -13,7 +13,7 @@ from ..errors import DataTypeError, ShapeError
 from ..functions.targets import numeric_array
 from ..functions.composite import symbol_of
 from .dot_style import FONT, HIGHLIGHT, esc, esc_attr, grad_colour
-from .trace import gradients
+from .trace import traced_gradients
 from .viewmodel import format_number
 
 __all__ = ["draw_mlp"]
@@ -97,7 +97,7 @@ def _forward_and_loss(model, x, y, loss):
     E = sum_values([(o - float(t)) ** 2 for o, t in zip(outs, ys)])
     E = E * 0.5 if loss == "half" else E
     E.label = "E"
-    return model.intermediates, E, gradients(E)
+    return model.intermediates, E, traced_gradients(E)
 
 
 def _draw_layer(dot, layer, cache, grads, prev, label, vnode, vec, gvec) -> str:

@@ -113,7 +113,7 @@ def plot_activations(names: Optional[Sequence[str]] = None, x=None, *, ncols: in
     names = list(check_iterable(names, "names")) if names is not None else activations.names()
     if not names:
         raise ArgumentError("plot_activations: no activations to plot")
-    acts = [activations.get(n) for n in names]
+    acts = [activations.activation_named(n) for n in names]
     x = np.linspace(-5.0, 5.0, 401) if x is None else check_array(
         x, "x", 1, finite=True, dtype=float)
     if x.size < 2:

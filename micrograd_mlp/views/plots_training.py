@@ -9,7 +9,6 @@ functions so that importing this module costs nothing.
 """
 from __future__ import annotations
 
-import os
 from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
@@ -20,10 +19,10 @@ from ..core.validate import (
     check_mapping, check_real, check_text,
 )
 from ..errors import ArgumentError, DataTypeError, ShapeError
-from .plots import check_dpi, check_figure
+from .plots import save_figure
 
 __all__ = [
-    "plot_history", "save_figure", "plot_learning_curves", "plot_decision_region", "plot_truth_vs_prediction",
+    "plot_history", "plot_learning_curves", "plot_decision_region", "plot_truth_vs_prediction",
     "plot_regression_fits", "plot_hidden_units", "plot_error_vs", "plot_weight_images",
 ]
 
@@ -116,16 +115,6 @@ def plot_learning_curves(curves: Mapping[str, Sequence[float]], ax=None, *,
     return fig
 
 
-def save_figure(fig, path, dpi: int = 120) -> None:
-    """Write ``fig`` as ``<path>.png`` and ``<path>.svg`` (the suffix of ``path``, if
-    any, is replaced). ``dpi``: 1 to :data:`~.plots.MAX_DPI`."""
-    check_figure(fig)
-    dpi = check_dpi(dpi)
-    stem = os.path.splitext(os.fspath(check_file_to_write(path)))[0]
-    atomic_files.save_figure(fig, stem + ".png", "png", dpi=dpi)  # whole, or not at all
-    atomic_files.save_figure(fig, stem + ".svg", "svg")
-
-
 def plot_history(history, path=None, *, title: str = "Learning curve", log_loss: bool = True):
     """The curves of a training run (a :class:`~micrograd_mlp.nets.history.History`, or any
     object with its ``loss``, ``val_loss``, ``metrics``, ``val_metrics`` lists): the
@@ -160,7 +149,7 @@ def plot_history(history, path=None, *, title: str = "Learning curve", log_loss:
         plot_learning_curves(curves, axes[0, 1], title="Metrics", ylabel="metric")
     fig.tight_layout()
     if path is not None:
-        save_figure(fig, path)
+        save_figure(fig, path, dpi=120)
     return fig
 
 

@@ -43,7 +43,7 @@ from .dot_run import MAX_NODES, run_dot
 from .graph import INSTALL_HINT, draw_dot, draw_mlp, render
 from .plots import check_dpi
 from .steps import Entry, ExerciseSteps, exercise_steps, is_network
-from .trace import backward_steps, gradients
+from .trace import backward_steps, traced_gradients
 from .viewmodel import Namer, build_view, format_number, paren
 
 __all__ = ["Frame", "Stepper", "step_frames", "exercise_frames", "write_frames", "write_gif",
@@ -102,7 +102,7 @@ def step_frames(root: Value, collapse=True, digits: int = 4, rankdir: str = "LR"
     for node in view.edges:
         for e in view.edges[node]:
             remaining[e.inp] = remaining.get(e.inp, 0) + 1
-    final = gradients(root, collapse=collapse)
+    final = traced_gradients(root, collapse=collapse)
     scale = max([abs(float(g)) if not hasattr(g, "shape") else float(abs(g).mean())
                  for n, g in final.items() if n is not root] or [0.0])
     known = {root: backward_seed(root)}

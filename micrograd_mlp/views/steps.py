@@ -29,10 +29,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..core.validate import check_flag, check_int, check_text
-from ..core.engine import Value, topological_order
+from ..core.engine import Value
+from ..core.graph_walk import topological_order
 from ..errors import ArgumentError, DataTypeError, TraceInputError
 from ..functions.composite import COMPOSITES, short_name
-from .trace import gradients
+from .trace import traced_gradients
 from .viewmodel import Namer, build_view, fill_template, format_number, paren
 
 __all__ = ["Entry", "VectorStep", "ExerciseSteps", "exercise_steps", "format_steps",
@@ -149,7 +150,7 @@ class _Net:
         if any(isinstance(n.data, np.ndarray) for nodes in self.cache.values() for n in nodes):
             raise TraceInputError("exercise-level steps follow one sample: call the model on one "
                                   "input (a list of numbers), not on a batch")
-        self.grads = gradients(root, collapse=True)
+        self.grads = traced_gradients(root, collapse=True)
         self.view = build_view(root, collapse=True)
         self.rname = root.label or "E"
         self.shown = shown or {}

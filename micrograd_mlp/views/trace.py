@@ -35,7 +35,9 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..core.engine import Value, backward_seed, to_input_shape, topological_order
+from ..core.engine import Value, backward_seed, contribution, to_input_shape
+
+from ..core.graph_walk import topological_order
 from ..core.validate import check_choice, check_iterable
 from ..core.validate_values import check_value, check_values
 from ..errors import DataTypeError, GradientError
@@ -46,12 +48,13 @@ from .viewmodel import (
 )
 ndarray = np.ndarray
 
-__all__ = ["Step", "Term", "Row", "backward_steps", "gradients", "ledger", "format_table",
+__all__ = ["Step", "Term", "Row", "backward_steps", "traced_gradients", "ledger", "format_table",
            "vectors_of", "format_array", "summary"]
 
 @dataclass
 class Term:
-    """One input of a backward step: ``contribution = upstream * local``.
+    """One input of a backward step: ``contribution = upstream * local`` (0 from a
+    mask whose local derivative is 0: see :func:`~micrograd_mlp.core.engine.contribution`).
 
     ``formula`` is the primitive's local-derivative rule from the primitives table
     (``d tanh(u)/du = 1 - tanh(u)^2``) or, for a collapsed group, its overall
@@ -80,11 +83,11 @@ class Step:
     group: object = None
 
 
-def _add_into(old, contribution, inp: Value):
+def _add_into(old, share, inp: Value):
     """Add a contribution to an input's gradient so far by the engine's rule (a scalar
     input fed into a batch receives the batch sum)."""
-    contribution = to_input_shape(contribution, inp.data)
-    return contribution if old is None else old + contribution
+    share = to_input_shape(share, inp.data)
+    return share if old is None else old + share
 
 
 def _factor_text(f: Factor, namer: Namer, latex: bool = False) -> str:
@@ -183,19 +186,19 @@ def backward_steps(root: Value, grad=None, collapse=False, fold: Optional[bool] 
             upstream = 0.0 * node.data
         terms = []
         for pos, edge in enumerate(view.edges[node]):
-            contribution = upstream * edge.local
+            share = contribution(upstream, edge.local, edge.masked)
             total = None
             if edge.inp.requires_grad:
-                grads[edge.inp] = _add_into(grads.get(edge.inp), contribution, edge.inp)
+                grads[edge.inp] = _add_into(grads.get(edge.inp), share, edge.inp)
                 total = grads[edge.inp]
             terms.append(Term(edge.inp, pos, _formula(edge), _edge_text(edge, namer),
-                              edge.local, contribution, total))
+                              edge.local, share, total))
         index += 1
         yield Step(index, node, namer(node, atom=False), upstream, tuple(terms),
                    view.groups.get(node))
 
 
-def gradients(root: Value, collapse=False) -> Dict[Value, object]:
+def traced_gradients(root: Value, collapse=False) -> Dict[Value, object]:
     """``{node: d root/d node}`` for every node that needs a gradient, computed by
     replaying the steps (no ``Value.grad`` is changed)."""
     check_value(root, "gradients: root")
@@ -294,7 +297,8 @@ def _row_strings(row: Row, root_name: str, namer: Namer, digits: int, latex: boo
         sym_text = num_text = ""
     if num_text == sym_text:  # only constant factors (a + a): "1 + 1" once, not twice
         num_text = ""
-    shares = [part.upstream * part.edge.local for part in row.parts]
+    shares = [contribution(part.upstream, part.edge.local, part.edge.masked)
+              for part in row.parts]
     if len(shares) > 1 and num_text and not any(hasattr(x, "shape") for x in shares):
         # every sum shown added up: 0.1105 * 0.4 + (-0.0515) * 0.1 = 0.0442 + (-0.0051)
         added = " + ".join(paren(format_number(x, digits)) for x in shares)
@@ -425,7 +429,7 @@ def summary(root: Value, digits: int = 7) -> str:
     check_value(root, "summary: root")
     order = topological_order(root, all_nodes=True)
     view = build_view(root, collapse=True)
-    grads = gradients(root, collapse=True)
+    grads = traced_gradients(root, collapse=True)
     root_name = root.label or "f"
     leaves = vectors_of([n for n in order if not n.parents])
     computed = vectors_of([n for n in order if n.parents])

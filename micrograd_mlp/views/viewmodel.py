@@ -17,8 +17,10 @@ import numpy as np
 
 from ..core.validate import check_flag, check_int, check_iterable
 from ..core.validate_values import check_values
-from ..core.engine import Value, describe, topological_order
-from ..core.primitives import ATOM
+from ..core.engine import Value, contribution
+from ..core.node_validation import describe
+from ..core.graph_walk import topological_order
+from ..core.registry import ATOM
 from ..errors import DataTypeError, DomainError, GradientError, ShapeError
 from ..functions.composite import group_path, short_name
 
@@ -297,6 +299,14 @@ class Edge:
     local: object
     factors: Tuple[Factor, ...]
 
+    @property
+    def masked(self) -> bool:
+        """True when a local derivative of 0 on this edge is a mask, not a factor: a
+        piecewise row (relu, where, max) or a collapsed group lies on the way, so the
+        input receives 0 whatever arrives from above (see
+        :func:`~micrograd_mlp.core.engine.contribution`)."""
+        return any(f.group is not None or _row_of(f.node).piecewise for f in self.factors)
+
 
 class View:
     """A graph as a trace sees it: the visible nodes (all nodes, or with composite
@@ -492,9 +502,10 @@ def _group_edges(out: Value, group, cgroup, visible_set) -> List[Edge]:
         if not n.parents or n not in grads:
             continue
         g = grads[n]
-        parts = _row_of(n).partials(n.data, *[p.data for p in n.parents])
+        row = _row_of(n)
+        parts = row.partials(n.data, *[p.data for p in n.parents])
         for i, (p, d) in enumerate(zip(n.parents, parts)):
-            grads[p] = grads.get(p, 0.0) + g * d
+            grads[p] = grads.get(p, 0.0) + contribution(g, d, row.piecewise)
             here = paths.get(n)
             step = None if here is None else here + (Factor(n, i),)
             paths[p] = step if p not in paths else None

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from micrograd_mlp import MLP, Value, anomaly_mode, no_grad
-from micrograd_mlp.core.engine import current_group, is_anomaly_enabled, is_grad_enabled
+from micrograd_mlp.core.modes import current_group, is_anomaly_enabled, is_grad_enabled
 from micrograd_mlp.errors import (
     AnomalyError, DataTypeError, DomainError, GradientError, ShapeError,
 )

@@ -1,0 +1,66 @@
+"""Replay chooses the layer program from the model's graph, not its method names: a
+model whose graph is its layers chained gets the layer program whatever its methods are
+called; one whose graph differs (even by a constant) replays its recorded graph."""
+import numpy as np
+
+from micrograd_mlp.functions import losses
+from micrograd_mlp.nets.compiled_step import compile_step
+from micrograd_mlp.nets.mlp import MLP
+from micrograd_mlp.nets.replay_programs import GraphProgram, LayerProgram
+
+
+class Renamed(MLP):
+    """The same graph as an MLP, built by a method of another name."""
+
+    def run_layers(self, x):
+        xs = x
+        for layer in self.layers:
+            xs = layer(xs)
+        return xs[0] if len(xs) == 1 else xs
+
+    def __call__(self, x):
+        return self.run_layers(x)
+
+
+class Scaled(MLP):
+    def __call__(self, x):
+        out = super().__call__(x)
+        return [1.5 * o for o in out] if isinstance(out, list) else 1.5 * out
+
+
+def _step_and_built(model, X, y):
+    step = compile_step(model, losses.mse, X[:1])
+    loss, grads = step(X, y)
+    for p in model.parameters():
+        p.grad = 0.0
+    built = losses.mse(model(X), y)
+    built.backward()
+    return step, loss, grads, built.data, np.array([p.grad for p in model.parameters()])
+
+
+def test_the_same_graph_under_other_method_names_takes_the_layer_program():
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(6, 3)), rng.normal(size=6)
+    step, loss, grads, want_loss, want_grads = _step_and_built(
+        Renamed(3, [4, 1], activation=["tanh", None], seed=1), X, y)
+    assert isinstance(step.program, LayerProgram)
+    assert abs(loss - want_loss) < 1e-12
+    np.testing.assert_allclose(grads, want_grads, rtol=1e-10, atol=1e-14)
+
+
+def test_another_graph_takes_the_recorded_graph():
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(6, 3)), rng.normal(size=6)
+    step, loss, grads, want_loss, want_grads = _step_and_built(
+        Scaled(3, [4, 1], activation=["relu", None], seed=2), X, y)
+    assert isinstance(step.program, GraphProgram)
+    assert abs(loss - want_loss) < 1e-12
+    np.testing.assert_allclose(grads, want_grads, rtol=1e-10, atol=1e-14)
+
+
+def test_choosing_leaves_the_model_as_it_was():
+    model = MLP(2, [3, 1], seed=0)
+    model([0.1, 0.2])
+    before = {k: list(v) for k, v in model.intermediates.items()}
+    compile_step(model, losses.mse, np.zeros((1, 2)))
+    assert {k: list(v) for k, v in model.intermediates.items()} == before
