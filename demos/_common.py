@@ -87,7 +87,7 @@ def save_figure(fig, folder, stem: str) -> List[str]:
     for ext in ("png", "svg"):
         path = folder / f"{stem}.{ext}"
         # made in memory, then moved into place: an interrupted run leaves no half image
-        atomic_files.save_figure(fig, path, ext, dpi=png_dpi(fig) if ext == "png" else None,
+        atomic_files.write_figure(fig, path, ext, dpi=png_dpi(fig) if ext == "png" else None,
                                  bbox_inches="tight")
         paths.append(str(path))
     plt.close(fig)

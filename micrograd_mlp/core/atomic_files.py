@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator, Sequence, Union
 
-__all__ = ["write_bytes", "write_text", "save_figure", "staged_folder"]
+__all__ = ["write_bytes", "write_text", "write_figure", "staged_folder"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -69,7 +69,7 @@ def _keep_mode(path: Path, tmp: Path) -> None:
     os.chmod(tmp, mode)
 
 
-def save_figure(fig, path: PathLike, fmt: str, **savefig_kwargs) -> Path:
+def write_figure(fig, path: PathLike, fmt: str, **savefig_kwargs) -> Path:
     """``fig.savefig`` in format ``fmt`` (``"png"``, ``"svg"`` ...), written to ``path``
     atomically (:func:`write_bytes`): the image is made in memory first."""
     buffer = io.BytesIO()

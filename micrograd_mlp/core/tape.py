@@ -36,7 +36,7 @@ import numpy as np
 
 from ..errors import ArgumentError, DomainError, ShapeError
 from .node_validation import describe
-from .primitives import PRIMITIVES
+from .registry import PRIMITIVES
 from .recorder_groups import Ref
 from .tape_kernels import REFUSED, available, kernels
 

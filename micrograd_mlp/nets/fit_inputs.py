@@ -10,7 +10,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..core.engine import is_anomaly_enabled
+from ..core.modes import is_anomaly_enabled
 from ..core.validate import check_flag, check_int, check_iterable, check_real, check_seed
 from ..errors import ArgumentError, DataTypeError, DomainError, ShapeError, UnknownLossError
 from ..functions import losses
@@ -244,7 +244,7 @@ class FitPlan:
         # what to minimise
         targets.check_loss(self.loss_fn)
         if optimizer is None or isinstance(optimizer, str):
-            optimizer = optim.get(optimizer or "sgd", model.parameters(),
+            optimizer = optim.optimizer_named(optimizer or "sgd", model.parameters(),
                                   lr=0.01 if lr is None else lr)
         elif lr is not None:
             raise ArgumentError("lr was given together with an optimiser object; set the "

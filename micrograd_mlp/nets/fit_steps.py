@@ -22,11 +22,12 @@ from typing import Callable, List
 import numpy as np
 
 from ..core.blas_threads import single_threaded_blas
-from ..core.engine import Value, no_grad
+from ..core.engine import Value
+from ..core.modes import no_grad
 from ..errors import ArgumentError, DataTypeError, GradientError
 from .compiled_step import compile_step, replayed_train_step
 
-__all__ = ["BuiltStep", "PerSampleStep", "ReplayedStep", "make_step", "evaluate"]
+__all__ = ["BuiltStep", "PerSampleStep", "ReplayedStep", "make_step", "evaluate_model"]
 
 
 def _squeeze(out: List[Value]):
@@ -145,7 +146,7 @@ def make_step(kind: str, model, loss_fn: Callable, optimizer) -> BuiltStep:
     raise ArgumentError(f"unknown kind of step {kind!r:.40}: 'replayed', 'built' or 'per_sample'")
 
 
-def evaluate(model, X: np.ndarray, y: np.ndarray, loss_fn: Callable):
+def evaluate_model(model, X: np.ndarray, y: np.ndarray, loss_fn: Callable):
     """``(mean loss, predictions (n, nout))`` of ``model`` on ``(X, y)``, no graph kept."""
     with no_grad():
         out = model.forward(X)

@@ -24,13 +24,13 @@ from typing import Callable, List, Optional
 
 import numpy as np
 
-from ..core.engine import no_grad
+from ..core.modes import no_grad
 from ..errors import ArgumentError, DataTypeError, DomainError, ShapeError
 from ..core.validate import check_callable, check_flag, check_int, check_real
 from ..functions import targets as target_rules
 from . import optim as _optim
 from .fit_inputs import FitPlan, FitTargets, as_inputs, check_stream
-from .fit_steps import BuiltStep, PerSampleStep, evaluate, make_step
+from .fit_steps import BuiltStep, PerSampleStep, evaluate_model, make_step
 from .history import History, epoch_line
 from .layers import Module
 from .metrics import class_accuracy, class_labels, classes_of, compute_metrics, score_threshold
@@ -163,7 +163,7 @@ def fit(model, X, y, loss="mse", optimizer=None, lr: Optional[float] = None,
                     step.sync()  # validation and callbacks read the parameter Values
                 if plan.val is not None:
                     Xv, tv = plan.val
-                    vl, vpreds = evaluate(model, Xv, tv.batch(np.arange(Xv.shape[0])),
+                    vl, vpreds = evaluate_model(model, Xv, tv.batch(np.arange(Xv.shape[0])),
                                           plan.loss_fn)
                     history.val_loss.append(vl)
                     for k, v in compute_metrics(plan.metrics, vpreds, tv, plan.threshold).items():

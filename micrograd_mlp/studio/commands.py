@@ -12,7 +12,7 @@ from ..core.validate import check_int
 from ..errors import ArgumentError, DataTypeError
 from . import export as _export
 from .graph_svg import graph_svg
-from .netspec import parse_net
+from .netspec import parse_studio_net
 from .session import Session
 
 __all__ = ["POST_COMMANDS", "state", "graph", "checkpoint", "data_csv", "export_html"]
@@ -69,7 +69,7 @@ def _int(text, what):
 def graph(session: Session, query: Dict) -> str:
     """``GET /api/graph.svg``: the vector view of the current network, laid out once."""
     with session.lock:
-        widths = tuple(parse_net(session.settings["net"]))
+        widths = tuple(parse_studio_net(session.settings["net"]))
         acts = tuple(a or "identity" for a in session.model.activations)
     return graph_svg(widths, acts)
 
@@ -88,7 +88,7 @@ def data_csv(session: Session, query: Dict) -> str:
 def export_html(session: Session, body: Dict) -> str:
     """``POST /api/export``: the session as one offline HTML file."""
     _fields(body, (), "export")
-    return _export.export_html(session, graph(session, {}))
+    return _export.offline_page(session, graph(session, {}))
 
 
 def _step(session, body):

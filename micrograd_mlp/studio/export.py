@@ -10,7 +10,7 @@ from typing import Dict, List
 
 import numpy as np
 
-__all__ = ["export_html", "static_text", "MAX_FRAMES", "MAX_EXAMPLES"]
+__all__ = ["offline_page", "static_text", "MAX_FRAMES", "MAX_EXAMPLES"]
 
 MAX_FRAMES = 30    #: snapshots written into the file
 MAX_EXAMPLES = 8   #: examples recorded per snapshot (the selected one and others)
@@ -55,7 +55,7 @@ def _bundle(session) -> Dict:
         return {"frames": frames, "recorded": indices}
 
 
-def export_html(session, svg: str) -> str:
+def offline_page(session, svg: str) -> str:
     """The offline page (one HTML text)."""
     bundle = _bundle(session)
     bundle["graph"] = svg

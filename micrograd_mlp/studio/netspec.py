@@ -7,7 +7,7 @@ from typing import List
 from ..errors import ArgumentError, DataTypeError
 from .datasets import NAMES
 
-__all__ = ["parse_net", "MAX_WIDTH", "MAX_LAYERS", "CHOICES"]
+__all__ = ["parse_studio_net", "MAX_WIDTH", "MAX_LAYERS", "CHOICES"]
 
 CHOICES = {
     "data": NAMES,
@@ -21,7 +21,7 @@ MAX_WIDTH = 64   #: the widest layer the studio draws
 MAX_LAYERS = 6   #: the most layers (hidden + output) the studio draws
 
 
-def parse_net(text) -> List[int]:
+def parse_studio_net(text) -> List[int]:
     """``[2, 8, 8, 1]`` from ``"2-8-8-1"``: the input width (1 or 2), each hidden
     layer's width (1..64), and one output; a clear :class:`ArgumentError` otherwise."""
     if not isinstance(text, str):

@@ -31,7 +31,7 @@ from ..nets.fit_inputs import FitTargets, resolve_loss
 from ..nets.mlp import MLP
 from . import datasets
 from . import state as build_state
-from .netspec import CHOICES, parse_net
+from .netspec import CHOICES, parse_studio_net
 from .points import MAX_POINTS, csv_text, parse_csv
 
 __all__ = ["Session", "DEFAULTS", "CHOICES"]
@@ -91,7 +91,7 @@ class Session:
             elif key == "running":
                 value = check_flag(value, "running")
             elif key == "net":
-                parse_net(value)
+                parse_studio_net(value)
             out[key] = value
         return out
 
@@ -106,12 +106,12 @@ class Session:
             merged.update(checked)
             if "net" in checked or "data" in checked:
                 want = datasets.make(merged["data"], merged["seed"]).dim
-                if parse_net(merged["net"])[0] != want:
+                if parse_studio_net(merged["net"])[0] != want:
                     if "net" in checked:
                         raise ArgumentError(f"the network {merged['net']} takes "
-                                            f"{parse_net(merged['net'])[0]} inputs but the data "
+                                            f"{parse_studio_net(merged['net'])[0]} inputs but the data "
                                             f"set {merged['data']!r} has {want}")
-                    sizes = parse_net(merged["net"])[1:]
+                    sizes = parse_studio_net(merged["net"])[1:]
                     merged["net"] = "-".join(map(str, [want] + sizes))
             old = self.settings
             saved = dict(self.__dict__)  # the rebuilds assign new objects: a shallow copy undoes them
@@ -144,7 +144,7 @@ class Session:
         self.X, self.y = ds.X, ds.y
         self.X_val, self.y_val = ds.X_val, ds.y_val
         self.selected = 0
-        sizes = parse_net(self.settings["net"])[1:]
+        sizes = parse_studio_net(self.settings["net"])[1:]
         self.settings["net"] = "-".join(map(str, [ds.dim] + sizes))
 
     def _out_activation(self) -> Optional[str]:
@@ -154,7 +154,7 @@ class Session:
 
     def _new_model(self) -> None:
         """A fresh network from ``seed``; its weights are the run's initial weights."""
-        widths = parse_net(self.settings["net"])
+        widths = parse_studio_net(self.settings["net"])
         if self.kind == "regression" and self.settings["loss"] in (
                 "binary_cross_entropy", "bce_with_logits"):
             raise ArgumentError(f"the loss {self.settings['loss']!r} needs class labels; "
@@ -185,7 +185,7 @@ class Session:
         self._snapshot()
 
     def _new_optimizer(self) -> None:
-        self.optimizer = optim.get(self.settings["optimizer"], self.model.parameters(),
+        self.optimizer = optim.optimizer_named(self.settings["optimizer"], self.model.parameters(),
                                    lr=self.settings["lr"])
 
     def _new_targets(self) -> None:
@@ -487,4 +487,4 @@ class Session:
     def checkpoint(self) -> Dict:
         """The network and optimiser as the library's checkpoint document."""
         with self.lock:
-            return build_state.checkpoint(self)
+            return build_state.checkpoint_of(self)

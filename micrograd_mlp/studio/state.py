@@ -21,13 +21,14 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from ..core.engine import Value, no_grad
+from ..core.engine import Value
+from ..core.modes import no_grad
 from ..nets.checkpoint import checkpoint_document
 from ..nets.mlp import MLP
 from ..views.steps import exercise_steps
 from .netspec import CHOICES
 
-__all__ = ["build", "checkpoint", "GRID", "NEURON_GRID", "CURVE"]
+__all__ = ["build", "checkpoint_of", "GRID", "NEURON_GRID", "CURVE"]
 
 GRID = 32         #: the decision boundary's grid is GRID x GRID
 NEURON_GRID = 16  #: each hidden neuron's map is NEURON_GRID x NEURON_GRID
@@ -241,6 +242,6 @@ def build(session, snapshot: Optional[int], formulas: bool) -> Dict:
     return state
 
 
-def checkpoint(session) -> Dict:
+def checkpoint_of(session) -> Dict:
     """The library's checkpoint document of the session's network and optimiser."""
     return checkpoint_document(session.model, session.optimizer)

@@ -75,7 +75,7 @@ def save_figure(fig, path, formats: Sequence[str] = ("png", "svg"), dpi: int = 1
     written = []
     for ext in formats:
         target = path.parent / f"{path.name}.{ext}"
-        atomic_files.save_figure(fig, target, ext, dpi=dpi if ext != "svg" else None,
+        atomic_files.write_figure(fig, target, ext, dpi=dpi if ext != "svg" else None,
                                  bbox_inches="tight")  # whole, or not at all
         written.append(str(target))
     return written
