@@ -4,6 +4,8 @@
 on every path: the built scalar graph, the built batch, and the numpy replay."""
 import math
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -188,6 +190,10 @@ def _build(ops, ws, x, K, lib):
 OPS = ["mul", "add", "sub", "tanh", "relu_sqrt", "relu", "min0", "where", "max", "abs", "square"]
 
 
+# the compiled tape where numba is installed (make test installs it)
+ENGINES = ("numpy", "compiled") if importlib.util.find_spec("numba") else ("numpy",)
+
+
 @pytest.mark.parametrize("seed", range(60))
 def test_random_graphs_agree_with_torch_on_every_path(seed):
     rng = np.random.default_rng(1000 + seed)
@@ -222,14 +228,17 @@ def test_random_graphs_agree_with_torch_on_every_path(seed):
         ws2 = [Value(float(w)) for w in w0]
         xs = Value(np.linspace(-1.0, 1.0, len(X)), requires_grad=False)
         root2 = _build(ops, ws2, xs, K, "ours")
-        if root2.requires_grad:
-            rec = Recorded(root2, params=ws2, inputs=[xs])
-            rec.forward([X.copy()])
-            replayed = rec.backward()
-        else:
-            replayed = np.zeros(3)
+        replayed = {}
+        for engine in ENGINES:  # the numpy replay and the compiled tape
+            if root2.requires_grad:
+                rec = Recorded(root2, params=ws2, inputs=[xs], engine=engine)
+                rec.forward([X.copy()])
+                replayed[engine] = rec.backward()
+            else:
+                replayed[engine] = np.zeros(3)
     np.testing.assert_allclose(batched, want, rtol=1e-9, equal_nan=True)
-    np.testing.assert_allclose(replayed, want, rtol=1e-9, equal_nan=True)
+    for engine, grads in replayed.items():
+        np.testing.assert_allclose(grads, want, rtol=1e-9, equal_nan=True, err_msg=engine)
     np.testing.assert_allclose(scalar, want, rtol=1e-9, equal_nan=True)
 
 

@@ -69,6 +69,8 @@ def _op(kind, a, b, c, d):
         return sum_values([a, b, c, d]).tanh()
     if kind == "max":
         return max_values([a, b, c])
+    if kind == "bce":   # a probability and a target, both in (0, 1)
+        return apply("bce", (a.tanh() + 1.0) * 0.5, (b.tanh() + 1.0) * 0.5) * 0.1
     if kind == "batch_sum":
         return (a.sum() * 0.25).tanh()   # a scalar node of a batch (itself when scalar)
     raise AssertionError(kind)

@@ -439,12 +439,31 @@ def _as_float_if_scalar(x):
     return float(x) if x.ndim == 0 else x
 
 
+def _c_check_bce(p, y):
+    return not (p >= 0.0 and p <= 1.0)   # NaN too
+
+
+def _c_bce(p, y):
+    # each log clamped at -100 as PyTorch does (ln 0 = -inf -> -100); p is in [0, 1]
+    log_p = -100.0 if p <= 0.0 else max(math.log(p), -100.0)
+    log_q = -100.0 if p >= 1.0 else max(math.log1p(-p), -100.0)
+    return 0.0 - (y * log_p + (1.0 - y) * log_q)
+
+
+def _c_bce_partials(out, p, y):
+    dp = (p - y) / max((1.0 - p) * p, BCE_EPSILON)
+    log_q = -math.inf if p >= 1.0 else math.log1p(-p)
+    log_p = -math.inf if p <= 0.0 else math.log(p)
+    return (dp, log_q - log_p)
+
+
 @primitive("bce", symbol="BCE", arity=2, variables=("p", "y"), text="bce({p}, {y})",
            latex="\\operatorname{{BCE}}({p}, {y})",
            local_text=("({p} - {y}) / max({p} (1 - {p}), 1e-12)", "ln(1 - {p}) - ln({p})"),
            local_latex=("\\frac{{{p} - {y}}}{{\\max({p} (1 - {p}), 10^{{-12}})}}",
                         "\\ln(1 - {p}) - \\ln {p}"),
-           check=_check_bce,
+           check=_check_bce, compiled_forward=_c_bce, compiled_partials=_c_bce_partials,
+           compiled_check=_c_check_bce,
            doc="Binary cross-entropy of one probability ``p`` and target ``y`` as PyTorch "
                "computes it: ``-(y max(ln p, -100) + (1 - y) max(ln(1 - p), -100))`` (each "
                "log clamped at -100, so p = 0 or 1 is finite), with PyTorch's gradient "

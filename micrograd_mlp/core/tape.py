@@ -240,7 +240,10 @@ class TapeBinding:
         t = self.tape
         if seed:
             self.grads.fill(0.0)
-            self.grads[t.output_rows[0], 0] = 1.0   # a scalar: one column holds it
+            # the root is a scalar held in every column: its gradient 1 is spread evenly
+            # (1/B each), so that no column multiplies a zero by an infinite local
+            # derivative where the built graph multiplies the whole gradient by it
+            self.grads[t.output_rows[0], :] = 1.0 / self.grads.shape[1]
         run = t.kernels.single()[1] if self.batch_size == 1 else t.kernels.backward
         run(t.codes, t.outs, t.ptr, t.args, t.needs, t.rg, self.values, self.grads)
 

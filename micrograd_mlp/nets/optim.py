@@ -390,9 +390,12 @@ OPTIMIZERS = {"sgd": SGD, "adam": Adam}
 
 def optimizer_named(name: str, params, lr=None, **kwargs) -> Optimizer:
     """An optimiser by name (``"sgd"`` or ``"adam"``, any case)."""
-    cls = OPTIMIZERS.get(name.lower()) if isinstance(name, str) else None
+    if not isinstance(name, str):
+        raise DataTypeError(f"the optimiser must be named by a string ({', '.join(OPTIMIZERS)}), "
+                            f"not {type(name).__name__}")
+    cls = OPTIMIZERS.get(name.lower())
     if cls is None:
-        raise ArgumentError(f"unknown optimiser {name!r}; known: {', '.join(OPTIMIZERS)}")
+        raise ArgumentError(f"unknown optimiser {name[:60]!r}; known: {', '.join(OPTIMIZERS)}")
     if lr is not None:
         kwargs["lr"] = lr
     return cls(params, **kwargs)

@@ -209,6 +209,7 @@ def _doc():
 
 _MAIN_GOOD = {
     "Value": lambda: ((1.5,), {}),
+    "optimizer_named": lambda: (("sgd", [Value(1.0)]), {"lr": 0.1}),
     "MLP": lambda: ((2, [3, 1]), {}),
     "Neuron": lambda: ((2,), {}),
     "Layer": lambda: ((2, 3), {}),
@@ -277,8 +278,6 @@ _VIEW_CASES = {
     "views.plots.new_figure": (plots.new_figure, lambda: (plots.new_figure, ((1, 1),), {})),
     "views.plots_training.plot_history": (plots_training.plot_history, lambda: (
         plots_training.plot_history, (_history(),), {})),
-    "views.plots_training.save_figure": (plots_training.save_figure, lambda: (
-        plots_training.save_figure, (plots.new_figure((1, 1), 20), "fig.png"), {"dpi": 20})),
     "views.plots_training.plot_learning_curves": (plots_training.plot_learning_curves, lambda: (
         plots_training.plot_learning_curves, ({"train": [1.0, 0.5]},), {})),
     "views.plots_training.plot_decision_region": (plots_training.plot_decision_region, lambda: (
@@ -324,7 +323,7 @@ _VIEW_CASES = {
         answers.decimals_of, (5e-05,), {})),
     "grading.exercises.variant_seed": (variant_seed, lambda: (variant_seed, ("hw3", "s1"), {})),
     "examples.task5": (examples.task5, lambda: (examples.task5, (), {})),
-    "examples.get": (examples.get, lambda: (examples.get, ("task5",), {})),
+    "examples.example_named": (examples.example_named, lambda: (examples.example_named, ("task5",), {})),
     "grading.exercises.make_exercise": (make_exercise, lambda: (make_exercise, ("1-1",), {})),
     "grading.exercises.parse_net": (parse_net, lambda: (parse_net, ("2-3",), {})),
     "grading.numpy_backward.gradients": (numpy_backward.gradients, lambda: (

@@ -23,6 +23,15 @@ from .api_calls import BAD, PUBLIC, call, trial_call
 
 # name -> [(parameter, bad value (a key of BAD), exact error type, message fragment)]
 TABLES = {
+    'micrograd_mlp.nets.optim.optimizer_named': [
+        ('name', 'None', DataTypeError, 'the optimiser must be named by a string (sgd, adam), not NoneType'),
+        ('name', '3d', DataTypeError, 'not ndarray'),
+        ('name', 'str', ArgumentError, "unknown optimiser 'abc'; known: sgd, adam"),
+        ('params', 'None', DataTypeError, 'SGD needs an iterable of parameter Values'),
+        ('params', 'empty', ArgumentError, 'SGD got an empty parameter list'),
+        ('lr', 'nan', ArgumentError, 'learning rate must be a finite number, got nan'),
+        ('lr', 'neg', ArgumentError, 'learning rate must be >= 0.0, got -1.0'),
+    ],
     'micrograd_mlp.views.stepper.exam_html': [
         ('steps', 'None', DataTypeError, 'steps must be the ExerciseSteps of an exercise, not NoneType'),
         ('steps', 'dict', DataTypeError, 'steps must be the ExerciseSteps of an exercise, not dict'),
@@ -428,7 +437,7 @@ TABLES = {
         ('*', 'None', DataTypeError, 'l2: params must be a model, a dict or a list of Values, not'),
         ('*', 'ragged', DataTypeError, 'l2: expected Values'),
     ],
-    'micrograd_mlp.functions.losses.get': [
+    'micrograd_mlp.functions.losses.loss_named': [
         ('*', 'None', UnknownLossError, 'unknown loss None'),
         ('*', 'str', UnknownLossError, "unknown loss 'abc"),
         ('*', 'bool', UnknownLossError, 'unknown loss True'),
@@ -436,7 +445,7 @@ TABLES = {
     'micrograd_mlp.functions.activations.Activation': [
         ('+', 'None', TypeError, 'positional argument'),
     ],
-    'micrograd_mlp.functions.activations.get': [
+    'micrograd_mlp.functions.activations.activation_named': [
         ('*', 'str', UnknownActivationError, "unknown activation 'abc"),
         ('*', 'bool', DataTypeError, 'activation must be a name, a callable or None, not bool'),
         ('*', 'huge', DataTypeError, 'activation must be a name, a callable or None, not int'),
@@ -669,7 +678,7 @@ TABLES = {
     'micrograd_mlp.views.trace.Row': [
         ('+', 'None', TypeError, 'positional argument'),
     ],
-    'micrograd_mlp.views.trace.gradients': [
+    'micrograd_mlp.views.trace.traced_gradients': [
         ('*', 'None', DataTypeError, 'gradients: root must be a Value, not NoneType'),
         ('*', 'str', DataTypeError, 'gradients: root must be a Value, not str'),
         ('*', 'bool', DataTypeError, 'gradients: root must be a Value, not bool'),
@@ -866,13 +875,6 @@ TABLES = {
         ('title', 'None', DataTypeError, 'title must be a string, not NoneType'),
         ('log_loss', 'None', DataTypeError, 'log_loss must be True or False, not NoneType'),
     ],
-    'micrograd_mlp.views.plots_training.save_figure': [
-        ('fig', 'None', DataTypeError, 'fig must be a matplotlib Figure, not NoneType'),
-        ('path', 'None', DataTypeError, 'path must be a file name'),
-        ('path', 'folder', ArgumentError, "path '.' is a folder: give a file name"),
-        ('dpi', 'None', DataTypeError, 'dpi must be an integer, not NoneType'),
-        ('dpi', 'huge', ArgumentError, 'dpi must be <= 1200, got an integer of 1329 bits'),
-    ],
     'micrograd_mlp.views.plots_training.plot_learning_curves': [
         ('curves', 'None', DataTypeError, 'curves must be a dict, not NoneType'),
         ('curves', 'dict', ShapeError, "curves['a'] must have 1 dimension(s), got shape"),
@@ -1007,7 +1009,7 @@ TABLES = {
     'micrograd_mlp.examples.seed002': [
         ('+', 'None', TypeError, 'positional argument'),
     ],
-    'micrograd_mlp.examples.get': [
+    'micrograd_mlp.examples.example_named': [
         ('name', 'None', DataTypeError, 'name must be a string, not NoneType'),
         ('name', 'str', UnknownExampleError, "unknown example 'abc"),
     ],
