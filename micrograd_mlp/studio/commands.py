@@ -34,24 +34,28 @@ def state(session: Session, query: Dict) -> Dict:
     """``GET /api/state``: the state; ``snapshot=k`` the views at snapshot ``k``;
     ``formulas=1`` each number's formula too; ``since=v`` only ``{"version": v,
     "unchanged": true}`` while nothing changed."""
-    query = _fields(query, ("snapshot", "formulas", "since"), "state")
-    snap = query.get("snapshot")
-    snap = None if snap in (None, "") else check_int(_int(snap, "snapshot"), "snapshot", minimum=0)
-    formulas = str(query.get("formulas", "0")) in ("1", "true")
-    since = query.get("since")
-    if since not in (None, "") and snap is None and _int(since, "since") == session.version:
+    snap, formulas, unchanged = _state_query(session, query)
+    if unchanged:
         return {"version": session.version, "unchanged": True}
     return session.state(snapshot=snap, formulas=formulas)
 
 
-def state_json(session: Session, query: Dict) -> bytes:
-    """:func:`state` as the JSON bytes the web app sends (encoded once per change)."""
+def _state_query(session: Session, query: Dict):
+    """``(snapshot or None, formulas, unchanged)`` from a state request's query;
+    ``unchanged``: the caller has the current state already (``since`` = its version)."""
     query = _fields(query, ("snapshot", "formulas", "since"), "state")
     snap = query.get("snapshot")
     snap = None if snap in (None, "") else check_int(_int(snap, "snapshot"), "snapshot", minimum=0)
     formulas = str(query.get("formulas", "0")) in ("1", "true")
     since = query.get("since")
-    if since not in (None, "") and snap is None and _int(since, "since") == session.version:
+    unchanged = since not in (None, "") and snap is None and _int(since, "since") == session.version
+    return snap, formulas, unchanged
+
+
+def state_json(session: Session, query: Dict) -> bytes:
+    """:func:`state` as the JSON bytes the web app sends (encoded once per change)."""
+    snap, formulas, unchanged = _state_query(session, query)
+    if unchanged:
         session.last_read = time.monotonic()  # still watched: the trainer prepares states
         return json.dumps({"version": session.version, "unchanged": True}).encode("utf-8")
     return session.state_json(snapshot=snap, formulas=formulas)

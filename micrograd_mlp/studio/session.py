@@ -213,45 +213,27 @@ class Session:
         """Take up to ``steps`` mini-batch updates; stops early (and pauses) when the
         loss or a parameter stops being finite. Returns the steps taken."""
         steps = check_int(steps, "steps", minimum=1, maximum=100000)
-        with self.lock:
-            done = 0
-            try:
-                for _ in range(steps):
-                    if not self._one_step():
-                        break
-                    done += 1
-            finally:
-                self._sync()
-            self._snapshot(rolling=self.step_count % self._snapshot_every() != 0)
-            self._changed()
-            return done
+        return self._train(lambda done: done < steps)
 
     def step_for(self, seconds: float) -> int:
         """Take steps for about ``seconds`` (at least one); returns the steps taken."""
-        with self.lock:
-            end = time.perf_counter() + seconds
-            done = 0
-            try:
-                while True:
-                    if not self._one_step():
-                        break
-                    done += 1
-                    if time.perf_counter() >= end:
-                        break
-            finally:
-                self._sync()
-            self._snapshot(rolling=self.step_count % self._snapshot_every() != 0)
-            self._changed()
-            return done
+        end = time.perf_counter() + seconds
+        return self._train(lambda done: done == 0 or time.perf_counter() < end)
 
     def run_epochs(self, epochs: int = 1) -> int:
         """Finish the current epoch and take ``epochs - 1`` more (whole epochs)."""
         epochs = check_int(epochs, "epochs", minimum=1, maximum=10000)
         with self.lock:
             target = self.epoch + epochs
+            return self._train(lambda done: self.epoch < target)
+
+    def _train(self, go_on) -> int:
+        """Steps while ``go_on(steps done so far)`` and the run stays finite, then the
+        parameters synced, a snapshot and the watchers told; returns the steps taken."""
+        with self.lock:
             done = 0
             try:
-                while self.epoch < target:
+                while go_on(done):
                     if not self._one_step():
                         break
                     done += 1
