@@ -58,13 +58,14 @@ chromium:
 demo: $(STAMP_DEMO) dot
 	$(BIN)/python -m micrograd_mlp demo main
 
+# the tests on two workers (pytest-xdist): the machines have two cores
 test: $(STAMP_TEST) dot chromium
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 # The quick tier: every test but those marked slow (demos, the browser, notebooks,
 # large graphs, fuzzers), for the edit-test loop.
 test-fast: $(STAMP_TEST) dot
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n 2 -m "not slow"
 
 # The peer (micrograd) comes with the default extras; install it only when missing
 # instead of re-running the editable install on every call.

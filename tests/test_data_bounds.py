@@ -15,6 +15,9 @@ import pytest
 from micrograd_mlp.errors import DataError
 from micrograd_mlp.nets import data
 
+# subprocesses, Graphviz runs and large archives: the slow tier
+pytestmark = pytest.mark.slow
+
 BATCH_MAX = 10000 * (1 + 3072)  # the format's size of one batch file: 30,730,000 bytes
 GIB = 1 << 30
 

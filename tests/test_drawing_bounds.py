@@ -19,6 +19,9 @@ from micrograd_mlp.core.engine import Value
 from micrograd_mlp import errors
 from micrograd_mlp.views import graph, stepper
 
+# subprocesses, Graphviz runs and large archives: the slow tier
+pytestmark = pytest.mark.slow
+
 
 def dot_run():
     """The module under test, imported in each test (so that each one fails alone

@@ -14,6 +14,9 @@ from micrograd_mlp import cli
 from micrograd_mlp.core.engine import Value
 from micrograd_mlp.views import graph, stepper
 
+# subprocesses, Graphviz runs and large archives: the slow tier
+pytestmark = pytest.mark.slow
+
 HAS_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAS_DOT, reason="the Graphviz dot program is not installed")
 

@@ -408,6 +408,7 @@ def test_a_long_history_is_sent_thinned():
     assert len(full["train"]) == 1000
 
 
+@pytest.mark.slow
 def test_the_command_prints_its_address_serves_and_stops_on_ctrl_c(tmp_path):
     import os
     import signal

@@ -12,8 +12,8 @@ import pytest
 pytest.importorskip("playwright")
 pytest.importorskip("uvicorn")
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason="no /usr/bin/chromium (make chromium installs it)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                reason="no /usr/bin/chromium (make chromium installs it)")]
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 

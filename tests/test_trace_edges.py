@@ -31,6 +31,7 @@ def one_short_line(err):
 # ---------------------------------------------------------------- long flat chains
 
 
+@pytest.mark.slow
 def test_a_20000_term_sum_is_built_and_differentiated():
     text = " + ".join(["a"] * 20000)
     root, leaves = parse_expression(text, {"a": 0.5})
@@ -39,6 +40,7 @@ def test_a_20000_term_sum_is_built_and_differentiated():
     assert leaves["a"].grad == 20000.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("op, expect", [("-", -19998.0), ("*", 1.0), ("/", 1.0)])
 def test_long_chains_of_every_flat_operator(op, expect):
     text = f" {op} ".join(["a"] * 20000)
@@ -49,6 +51,7 @@ def test_long_chains_of_every_flat_operator(op, expect):
     assert leaves["a"].grad == {"-": -19998.0, "*": 20000.0, "/": -19998.0}[op]
 
 
+@pytest.mark.slow
 def test_the_cli_traces_a_sum_longer_than_ast_parse_takes(capsys):
     # ast.parse gives up near 3000 terms; the ledger of 20,000 takes ~10 s to print,
     # so the command is run on 5000 here (the library on 20,000 above)
@@ -206,6 +209,7 @@ def test_the_same_answers_give_the_same_report_from_stdin_and_a_file(capsys, mon
     assert stdin_out.replace("stdin", "answers.txt") == file_out
 
 
+@pytest.mark.slow
 def test_a_subprocess_with_bytes_on_stdin_exits_2():
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-m", "micrograd_mlp", "check", "task5", "-"],
