@@ -47,6 +47,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _common, however run
 from _common import make_parser  # noqa: E402  (also puts the checkout on sys.path)
+from benchmark_scaling import ratio_lines  # noqa: E402
 
 from micrograd_mlp import Value  # noqa: E402
 from micrograd_mlp.core.engine import sum_values  # noqa: E402
@@ -488,8 +489,7 @@ def main(argv=None):
         tape_figure(res, out / "benchmark_tape")   # demos/out only: make bench copies its own
     if not args.quiet:
         print(table)
-        for what, value, target, ok in tape_checks(res):
-            print(f"{what:55s} {value:>8s}   ({target}: {'met' if ok else 'NOT met'})")
+        print(ratio_lines(tape_checks(res)))
     return res
 
 
