@@ -1,10 +1,10 @@
 """Ready worked examples whose every node can be checked against a hand solution.
 
-* :func:`task5` -- the network of Figure 1 of seed 001, Task 5 (SPEC R20): a 2-3-2
+* :func:`task5` -- the network of Figure 1 of seed 001, Task 5: a 2-3-2
   :class:`~micrograd_mlp.nets.mlp.MLP` with sigmoid everywhere, weights set by hand, input
   ``x0 = (1, 2)``, target ``y = (0, 1)`` and loss ``E = 1/2 ||x2 - y||^2``
   (``loss="full"``: ``E = ||x2 - y||^2``, every gradient doubles).
-* :func:`seed002` -- the derivation of seed 002 section 3 (SPEC R19):
+* :func:`seed002` -- the derivation of seed 002 section 3:
   ``z1 = x . W1``, ``z2 = z1 + b1``, ``z3 = sigmoid(z2)``, ``z4 = z3 . W2``,
   ``yhat = z4 + b2``, ``l = (y - yhat)^2``, with the target ``y`` a Value so that
   ``dl/dy`` is traced too.

@@ -1,4 +1,4 @@
-"""A finite-difference gradient checker for any function of Values (R6).
+"""A finite-difference gradient checker for any function of Values.
 
 For each input ``x`` (each entry, for a batched input) the numeric derivative is the
 central difference, in float64::
