@@ -16,6 +16,9 @@ from micrograd_mlp.nets import callbacks, data, history, lr_scheduler, metrics, 
 from micrograd_mlp.nets.optim import SGD
 from micrograd_mlp.grading import answers, hand_solution
 from micrograd_mlp.views import plots, plots_training, stepper, steps
+from .api_calls import (  # the good calls' fixtures, shared
+    X4, Y4, _cifar, _exercise, _frames, _history, _png, _root, _scheduler,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -29,54 +32,8 @@ def _close_figures():
 # ---------------------------------------------------------------- good arguments
 
 
-def _root():
-    a, b = Value(0.5, "a"), Value(-1.5, "b")
-    f = a * b + a
-    f.label = "f"
-    return f
-
-
-@functools.lru_cache(maxsize=None)
-def _frames():
-    """One rendered frame (its SVG kept): the pages need no Graphviz run."""
-    frame = stepper.step_frames(_root())[0]
-    frame.svg()
-    return (frame,)
-
-
-@functools.lru_cache(maxsize=None)
-def _exercise():
-    return make_exercise("1-1", seed=0)
-
-
 def _model(widths=(3, 1)):
     return MLP(2, list(widths), activation="sigmoid", seed=0)
-
-
-X4 = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-Y4 = np.array([0.0, 1.0, 1.0, 0.0])
-
-
-def _png(name="frame.png", color="white"):
-    from PIL import Image
-    Image.new("RGB", (4, 3), color).save(name)
-    return name
-
-
-def _history():
-    h = history.History()
-    h.loss, h.lr, h.metrics = [1.0, 0.5], [0.1, 0.1], {"accuracy": [0.5, 0.75]}
-    return h
-
-
-def _cifar(folder="cifar"):
-    """Six CIFAR-10 files of one record each (label 3, grey pixels)."""
-    import pathlib
-    root = pathlib.Path(folder)
-    root.mkdir(exist_ok=True)
-    for name in data.CIFAR10_TRAIN_FILES + (data.CIFAR10_TEST_FILE,):
-        (root / name).write_bytes(bytes([3]) + bytes([128]) * 3072)
-    return str(root)
 
 
 def _student():
@@ -94,10 +51,6 @@ def _early_stopping():
     cb.set_model(_model())
     cb.on_train_begin()
     return cb
-
-
-def _scheduler():
-    return lr_scheduler.StepLR(_sgd(), 2)
 
 
 # ---------------------------------------------------------------- what the walk found
