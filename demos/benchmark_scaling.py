@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _common, however run
-from _common import make_parser  # noqa: E402  (also puts the checkout on sys.path)
+from _common import make_parser, save_figure  # noqa: E402  (also puts the checkout on sys.path)
 
 from micrograd_mlp import MLP, losses, optim# noqa: E402
 from micrograd_mlp.core import tape_kernels  # noqa: E402
@@ -256,9 +256,7 @@ def scaling_figure(results, path):
     ax.legend(fontsize=7, ncol=2)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path.with_suffix(".png"), dpi=120)
-    fig.savefig(path.with_suffix(".svg"))
-    plt.close(fig)
+    save_figure(fig, Path(path).parent, Path(path).name)   # PNG and SVG, each whole or not at all
 
 
 def main(argv=None):

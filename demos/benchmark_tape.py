@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _common, however run
-from _common import make_parser  # noqa: E402  (also puts the checkout on sys.path)
+from _common import make_parser, save_figure  # noqa: E402  (also puts the checkout on sys.path)
 from benchmark_scaling import ratio_lines  # noqa: E402
 
 from micrograd_mlp import Value  # noqa: E402
@@ -473,9 +473,7 @@ def tape_figure(res, path):
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path.with_suffix(".png"), dpi=120)
-    fig.savefig(path.with_suffix(".svg"))
-    plt.close(fig)
+    save_figure(fig, Path(path).parent, Path(path).name)   # PNG and SVG, each whole or not at all
 
 
 def main(argv=None):
