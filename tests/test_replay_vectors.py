@@ -81,3 +81,32 @@ def test_the_bulk_read_gives_each_values_data():
     np.testing.assert_array_equal(data_vector(vs), [1.5, -2.0, 1.0, 0.25])
     with pytest.raises((TypeError, ValueError)):
         data_vector([Value(np.ones(3))])       # a batch is not one number
+
+
+@pytest.mark.parametrize("loss", ["mse", "softmax_cross_entropy"])
+def test_a_batch_size_has_one_set_of_numbers_whoever_ran_it_first(loss):
+    """The first batch of a size runs the built loss and records it; its numbers are the
+    recording's, so a step's result does not depend on what ran earlier (a reading of the
+    full-batch loss before training, say)."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 3))
+    y = rng.normal(size=40) if loss == "mse" else rng.integers(0, 4, size=40)
+    nout = 1 if loss == "mse" else 4
+    loss_fn = getattr(losses, loss)
+
+    def train(read_first):
+        model = MLP(3, [5, nout], seed=2)
+        step = compile_step(model, loss_fn)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        if read_first:
+            step.run(X, y, data_vector(model.parameters()))
+        first = step.run(X, y, data_vector(model.parameters()))[:2]
+        for _ in range(3):
+            replayed_train_step(step, X, y, opt)
+        return first, data_vector(model.parameters())
+
+    (loss_a, grads_a), theta_a = train(False)
+    (loss_b, grads_b), theta_b = train(True)
+    assert loss_a == loss_b
+    np.testing.assert_array_equal(grads_a, grads_b)
+    np.testing.assert_array_equal(theta_a, theta_b)

@@ -443,3 +443,27 @@ def test_regression_points_round_trip_through_csv_exactly(client):
     assert state(client)["data"] == before
     r = client.post("/api/points", json={"add": {"x": 1.5, "y": 0.25, "label": 1}})
     assert r.status_code == 400 and "not a label" in r.json()["error"]
+
+
+def test_a_watched_session_prepares_each_new_state_before_telling_the_watchers():
+    session = Session(net="2-3-1")
+    seen = []
+    session.listeners.append(lambda: seen.append(session.prepared()))
+    session.step(1)
+    assert seen == [None]                # nobody watching: nothing prepared
+    session.state_json()                 # a client reads: the session is watched
+    session.step(1)
+    assert seen[-1] is not None and json.loads(seen[-1])["step"] == 2
+    assert json.loads(seen[-1])["version"] == session.version
+
+
+def test_the_server_socket_names_tcp_so_each_connection_sends_without_delay():
+    import socket
+
+    from micrograd_mlp.studio.serve import bind
+    sock = bind("127.0.0.1", 0)
+    try:
+        # asyncio turns Nagle's algorithm off only on sockets whose protocol is TCP
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()

@@ -61,6 +61,7 @@ class Session:
         self._cache: Dict = {}
         self._encoded = (None, b"")
         self.last_read = -1e9
+        self.prepare_time = 0.0  # seconds the last state prepared for a watcher took
         s = dict(DEFAULTS)
         s.update(self._checked(settings, DEFAULTS))
         self.settings = s
@@ -315,6 +316,13 @@ class Session:
             self._restart()
             self._changed()
 
+    def pause(self, message: str) -> None:
+        """Stop training and show ``message`` (why it stopped)."""
+        with self.lock:
+            self.settings["running"] = False
+            self.message = message
+            self._changed()
+
     # ------------------------------------------------------------ by hand
 
     def select(self, index) -> None:
@@ -420,7 +428,14 @@ class Session:
     # ------------------------------------------------------------ reading
 
     def _changed(self) -> None:
+        """A new version. When a client is watching, its state is prepared first, so
+        the woken long polls answer at once instead of queueing for the lock (which the
+        trainer takes again for its next slice of steps); then the listeners are told."""
         self.version += 1
+        if self.watched():
+            started = time.perf_counter()
+            self._encoded_state(None, False)
+            self.prepare_time = time.perf_counter() - started
         for listener in list(self.listeners):
             listener()
 
@@ -441,12 +456,18 @@ class Session:
 
     def state_json(self, snapshot: Optional[int] = None, formulas: bool = False) -> bytes:
         """:meth:`state` encoded as JSON (UTF-8), encoded once per change; marks the
-        session as watched (the trainer then prepares each new state). The state of
-        the current version, once prepared, is answered without waiting for the lock
+        session as watched (each new version is then prepared as it is made). The state
+        of the current version, once prepared, is answered without waiting for the lock
         (the trainer may hold it for a whole slice of steps)."""
         data = self.prepared(snapshot, formulas)
         if data is not None:
             return data
+        self.readers += 1   # the trainer lets go of the lock between slices for a reader
+        with self.lock:
+            self.readers = max(0, self.readers - 1)
+            return self._encoded_state(snapshot, formulas)
+
+    def _encoded_state(self, snapshot: Optional[int], formulas: bool) -> bytes:
         with self.lock:
             key = (self.version, snapshot, formulas)
             state = self.state(snapshot, formulas)

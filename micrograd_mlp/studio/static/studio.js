@@ -27,15 +27,18 @@ function diverging(v, scale) {
   return mix(v >= 0 ? COLOURS.pos : COLOURS.neg, Math.min(1, Math.abs(v) / scale));
 }
 
-export function unpack(p) {
-  // a packed grid (see the state's views): rows of values, lowest row first
-  const bytes = atob(p.q), n = p.n, rows = [];
-  for (let r = 0; r < n; r++) {
-    const row = new Array(n);
-    for (let c = 0; c < n; c++) row[c] = p.lo + bytes.charCodeAt(r * n + c) / 255 * (p.hi - p.lo);
-    rows.push(row);
+function gridImage(g, p, colourOf) {
+  // a packed grid as an image, lowest row at the bottom. A grid holds at most 256
+  // levels, so each level's colour is computed once, not once per pixel.
+  const n = p.n, bytes = atob(p.q), img = g.createImageData(n, n), px = img.data;
+  const lut = new Array(256);
+  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) {
+    const q = bytes.charCodeAt(r * n + c);
+    const rgb = lut[q] || (lut[q] = colourOf(p.lo + q / 255 * (p.hi - p.lo)));
+    const at = ((n - 1 - r) * n + c) * 4;
+    px[at] = rgb[0]; px[at + 1] = rgb[1]; px[at + 2] = rgb[2]; px[at + 3] = 255;
   }
-  return rows;
+  return img;
 }
 
 const css = (rgb) => `rgb(${rgb[0]},${rgb[1]},${rgb[2]})`;
@@ -162,6 +165,7 @@ class Studio {
     this.formulas = { version: null, table: {} };
     this.stats = { renders: 0, errors: [], lastEdit: null };
     this.stopped = false;
+    this.ahead = null;  // the next state, asked for while this one is drawn
     this.build();
   }
 
@@ -264,8 +268,10 @@ class Studio {
       const answer = await this.api.post(name, body || {}, live);
       this.clearError();
       if (name === "reset") this.scrubTo(null, true);
-      if (live && answer.state) await this.render(answer.state);
-      else await this.refresh();
+      if (live && answer.state) {
+        // the long poll may have drawn this version already
+        if (answer.state.version !== this.version) await this.render(answer.state);
+      } else await this.refresh();
       return answer;
     } catch (err) {
       this.showError(err);
@@ -325,11 +331,32 @@ class Studio {
     return s;
   }
 
+  async poll() {
+    // while training, the page asks for the next state before drawing this one, so
+    // the wait for the server overlaps the drawing and the browser's painting (the
+    // answer is used only if nothing else was drawn meanwhile)
+    const q = this.query();
+    const key = JSON.stringify(q);
+    const ahead = this.ahead;
+    this.ahead = null;
+    const t0 = performance.now();
+    const s = await (ahead && ahead.key === key ? ahead.answer : this.api.state(q));
+    this.stats.fetchMs = performance.now() - t0;
+    if (s.unchanged || key !== JSON.stringify(this.query())) return;
+    if (this.api instanceof HttpApi && this.snapshot === null && s.settings.running) {
+      const next = { since: s.version };
+      const answer = this.api.state(next);
+      answer.catch(() => {});  // a dropped answer's failure is not an error to show
+      this.ahead = { key: JSON.stringify(next), answer };
+    }
+    await this.render(s);
+  }
+
   async run() {
     await this.applyUrlSettings();
     while (!this.stopped) {
       try {
-        await this.refresh();
+        await this.poll();
       } catch (err) {
         this.showError(err);
         await sleep(500);
@@ -373,6 +400,9 @@ class Studio {
 
   async render(s) {
     const t0 = performance.now();
+    // the graph's view is read before anything is written, so that reading it does
+    // not make the browser lay the page out twice
+    const view = this.cells.size ? this.viewWindow() : null;
     this.state = s;
     this.version = s.version;
     this.fillControls(s);
@@ -384,12 +414,13 @@ class Studio {
       this.cells = new Map();
       for (const node of this.ui.graph.querySelectorAll("[data-key]")) {
         const k = node.getAttribute("data-key");
-        const entry = this.cells.get(k) || {};
+        const entry = this.cells.get(k) || { key: k };
         entry[node.tagName.toLowerCase() === "text" ? "text" : "poly"] = node;
         this.cells.set(k, entry);
       }
+      this.watchCells();
     }
-    this.drawGraph(s);
+    this.drawGraph(s, view);
     this.drawPlane(s);
     this.drawLoss(s);
     this.drawNeurons(s);
@@ -463,23 +494,82 @@ class Studio {
     return j === null ? row : (row ? row[j] : undefined);
   }
 
-  drawGraph(s) {
-    const gscale = maxAbs(Object.entries(s.example ? s.example.gradients : {}).filter(([k]) => k !== "E").map(([, v]) => v));
-    const wscale = maxAbs(Object.values(s.parameters));
-    for (const [key, cell] of this.cells) {
-      const v = this.valueOf(s, key);
-      const text = v === undefined ? "" : fmt(v);
-      if (cell.text && cell.shown !== text) { cell.text.textContent = text; cell.shown = text; }
-      if (!cell.poly) continue;
-      let colour = [255, 255, 255];
-      if (key.startsWith("dE/d")) colour = diverging(v, gscale);
-      else if (/^[Wb]\d/.test(key)) colour = diverging(v, wscale * 2.5);
-      const fill = css(colour);
-      if (cell.fill !== fill) { cell.poly.setAttribute("fill", fill); cell.fill = fill; }
-      if (cell.editable === undefined) {
-        cell.editable = /^[Wb]\d/.test(key);
-        cell.poly.classList.toggle("editable", cell.editable);
+  watchCells() {
+    // While training, only the cells in (or near) the graph's scrolled view are
+    // redrawn: the browser lays out and paints every changed number, and most of a
+    // large network lies outside the view. Cells scrolled into view are drawn then.
+    this.cellBoxes = null;
+    if (this.watchingScroll) return;
+    this.watchingScroll = true;
+    let queued = false;
+    const update = () => {
+      queued = false;
+      if (!this.state) return;
+      const scales = this.graphScales(this.state);
+      const w = this.viewWindow();
+      for (const cell of this.cells.values()) if (cell.stale && this.inView(cell, w)) this.drawCell(this.state, cell, scales);
+    };
+    const later = () => { if (!queued) { queued = true; requestAnimationFrame(update); } };
+    this.ui.graph.addEventListener("scroll", later, { passive: true });
+    window.addEventListener("resize", () => { this.cellBoxes = null; later(); });
+    this.ui.zoom.addEventListener("click", () => { this.cellBoxes = null; later(); });
+  }
+
+  viewWindow() {
+    // the graph's scrolled view, widened by 200 px, in the drawing's coordinates; each
+    // cell's box is measured once per layout (read before any cell is written, so that
+    // drawing never forces a layout)
+    const g = this.ui.graph, m = 200;
+    if (!this.cellBoxes) {
+      const o = g.getBoundingClientRect();
+      this.cellBoxes = new Map();
+      for (const c of this.cells.values()) {
+        const r = (c.poly || c.text).getBoundingClientRect();
+        this.cellBoxes.set(c, [r.left - o.left + g.scrollLeft, r.top - o.top + g.scrollTop,
+          r.right - o.left + g.scrollLeft, r.bottom - o.top + g.scrollTop]);
       }
+    }
+    return [g.scrollLeft - m, g.scrollTop - m, g.scrollLeft + g.clientWidth + m, g.scrollTop + g.clientHeight + m];
+  }
+
+  inView(cell, w) {
+    const b = this.cellBoxes.get(cell);
+    return b !== undefined && b[2] >= w[0] && b[0] <= w[2] && b[3] >= w[1] && b[1] <= w[3];
+  }
+
+  graphScales(s) {
+    return {
+      grad: maxAbs(Object.entries(s.example ? s.example.gradients : {}).filter(([k]) => k !== "E").map(([, v]) => v)),
+      weight: maxAbs(Object.values(s.parameters)),
+    };
+  }
+
+  drawGraph(s, view) {
+    const scales = this.graphScales(s);
+    // a paused page draws every cell, so the whole graph holds the state shown
+    const onlyInView = s.settings.running && this.snapshot === null && view;
+    const w = onlyInView ? view : null;
+    for (const cell of this.cells.values()) {
+      if (onlyInView && !this.inView(cell, w)) cell.stale = true;
+      else this.drawCell(s, cell, scales);
+    }
+  }
+
+  drawCell(s, cell, scales) {
+    const key = cell.key;
+    cell.stale = false;
+    const v = this.valueOf(s, key);
+    const text = v === undefined ? "" : fmt(v);
+    if (cell.text && cell.shown !== text) { cell.text.textContent = text; cell.shown = text; }
+    if (!cell.poly) return;
+    let colour = [255, 255, 255];
+    if (key.startsWith("dE/d")) colour = diverging(v, scales.grad);
+    else if (/^[Wb]\d/.test(key)) colour = diverging(v, scales.weight * 2.5);
+    const fill = css(colour);
+    if (cell.fill !== fill) { cell.poly.setAttribute("fill", fill); cell.fill = fill; }
+    if (cell.editable === undefined) {
+      cell.editable = /^[Wb]\d/.test(key);
+      cell.poly.classList.toggle("editable", cell.editable);
     }
   }
 
@@ -511,16 +601,11 @@ class Studio {
     const p = this.plane();
     const logits = s.settings.loss === "bce_with_logits";
     if (s.views.kind === "plane") {
-      const out = unpack(s.views.output), n = out.length;
-      const img = g.createImageData(n, n);
-      for (let r = 0; r < n; r++) for (let q = 0; q < n; q++) {
-        let v = out[r][q];
-        if (v === null) v = 0.5;
+      const n = s.views.output.n;
+      const img = gridImage(g, s.views.output, (v) => {
         const prob = logits ? 1 / (1 + Math.exp(-v)) : v;
-        const rgb = mix(prob >= 0.5 ? COLOURS.c1 : COLOURS.c0, Math.min(1, Math.abs(prob - 0.5) * 1.6));
-        const at = ((n - 1 - r) * n + q) * 4;
-        img.data.set([rgb[0], rgb[1], rgb[2], 255], at);
-      }
+        return mix(prob >= 0.5 ? COLOURS.c1 : COLOURS.c0, Math.min(1, Math.abs(prob - 0.5) * 1.6));
+      });
       const off = document.createElement("canvas");
       off.width = n; off.height = n;
       off.getContext("2d").putImageData(img, 0, 0);
@@ -536,12 +621,25 @@ class Studio {
     }
     const sel = s.example ? s.example.index : -1;
     const recorded = s.recorded ? new Set(s.recorded) : null;
+    // the points in one path per fill and outline colour (a few canvas calls, not
+    // two per point)
+    const groups = new Map();
     for (let i = 0; i < s.data.X.length; i++) {
+      const fill = s.views.kind === "curve" ? "#333" : css(s.data.y[i] === 1 ? COLOURS.c1 : COLOURS.c0);
+      const line = recorded && !recorded.has(i) ? "#bbb" : "#222";
+      const k = `${fill}|${line}`;
+      if (!groups.has(k)) groups.set(k, { fill, line, path: new Path2D() });
       const [px, py] = this.toPixel(p, ...this.pointXY(s, i));
-      g.beginPath(); g.arc(px, py, 4, 0, 2 * Math.PI);
-      g.fillStyle = s.views.kind === "curve" ? "#333" : css(s.data.y[i] === 1 ? COLOURS.c1 : COLOURS.c0);
-      g.fill(); g.lineWidth = 1; g.strokeStyle = recorded && !recorded.has(i) ? "#bbb" : "#222"; g.stroke();
-      if (i === sel) { g.beginPath(); g.arc(px, py, 8, 0, 2 * Math.PI); g.lineWidth = 2.5; g.strokeStyle = "#000"; g.stroke(); }
+      const path = groups.get(k).path;
+      path.moveTo(px + 4, py); path.arc(px, py, 4, 0, 2 * Math.PI);
+    }
+    g.lineWidth = 1;
+    for (const { fill, line, path } of groups.values()) {
+      g.fillStyle = fill; g.fill(path); g.strokeStyle = line; g.stroke(path);
+    }
+    if (sel >= 0 && sel < s.data.X.length) {
+      const [px, py] = this.toPixel(p, ...this.pointXY(s, sel));
+      g.beginPath(); g.arc(px, py, 8, 0, 2 * Math.PI); g.lineWidth = 2.5; g.strokeStyle = "#000"; g.stroke();
     }
     g.fillStyle = "#222"; g.font = "11px sans-serif";
     g.fillText(`x0: ${fmt(p.x0)} .. ${fmt(p.x1)}`, 4, c.height - 4);
@@ -623,30 +721,25 @@ class Studio {
     for (const name of layers) {
       const canvases = box.querySelectorAll(`canvas[data-neuron^="${name}["]`);
       s.views.hidden[name].forEach((packed, i) => {
-        const map = s.views.kind === "curve" ? packed : unpack(packed);
         const c = canvases[i];
         if (!c) return;
         const g = c.getContext("2d");
-        const scale = maxAbs(map) || 1;
         g.clearRect(0, 0, c.width, c.height);
         if (s.views.kind === "curve") {
+          const scale = maxAbs(packed) || 1;
           if (c.width !== 48) { c.width = 48; c.height = 48; }
           g.strokeStyle = "#333"; g.beginPath();
-          map.forEach((v, k) => {
-            const px = k / (map.length - 1) * c.width, py = c.height / 2 - (v || 0) / scale * (c.height / 2 - 2);
+          packed.forEach((v, k) => {
+            const px = k / (packed.length - 1) * c.width, py = c.height / 2 - (v || 0) / scale * (c.height / 2 - 2);
             if (k === 0) g.moveTo(px, py); else g.lineTo(px, py);
           });
           g.stroke();
           return;
         }
-        const n = map.length;
-        if (c.width !== n) { c.width = n; c.height = n; }
-        const img = g.createImageData(n, n);
-        for (let r = 0; r < n; r++) for (let q = 0; q < n; q++) {
-          const rgb = diverging(map[r][q], scale);
-          img.data.set([rgb[0], rgb[1], rgb[2], 255], ((n - 1 - r) * n + q) * 4);
-        }
-        g.putImageData(img, 0, 0);
+        // the largest magnitude of a packed grid is at one of its ends
+        const scale = Math.max(Math.abs(packed.lo), Math.abs(packed.hi)) || 1;
+        if (c.width !== packed.n) { c.width = packed.n; c.height = packed.n; }
+        g.putImageData(gridImage(g, packed, (v) => diverging(v, scale)), 0, 0);
       });
     }
   }
