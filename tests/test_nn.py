@@ -359,3 +359,18 @@ def test_torch_bridge_activations(act):
     assert MLP.from_torch(seq).activations == m.activations
     with pytest.raises(ValueError, match="no torch.nn equivalent"):
         MLP(2, [1], activation="elish").to_torch()
+
+
+def test_parameters_are_the_named_parameters_values_in_their_order():
+    model = MLP(3, [4, 2], seed=1)
+    for part in (model, model.layers[1], model.layers[0].neurons[2],
+                 MLP(2, [3, 1], bias=False, seed=0)):
+        got, want = part.parameters(), [p for _, p in part.named_parameters()]
+        assert len(got) == len(want) and all(a is b for a, b in zip(got, want))
+
+    class FirstLayerOnly(MLP):   # a subclass's own naming decides the list
+        def named_parameters(self):
+            return self.layers[0].named_parameters()
+
+    m = FirstLayerOnly(2, [3, 1], seed=0)
+    assert [id(p) for p in m.parameters()] == [id(p) for p in m.layers[0].parameters()]

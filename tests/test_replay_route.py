@@ -64,3 +64,43 @@ def test_choosing_leaves_the_model_as_it_was():
     before = {k: list(v) for k, v in model.intermediates.items()}
     compile_step(model, losses.mse, np.zeros((1, 2)))
     assert {k: list(v) for k, v in model.intermediates.items()} == before
+
+
+class ScaledForward(MLP):
+    """Only ``forward`` is its own (``__call__`` is the library's, which calls it)."""
+
+    def forward(self, x):
+        return [2.0 * o for o in super().forward(x)]
+
+
+def test_the_library_mlp_takes_the_layer_program_without_comparing_graphs(monkeypatch):
+    from micrograd_mlp.nets import replay_programs
+
+    def refuse(*_):
+        raise AssertionError("the one-sample graphs were built and compared")
+
+    monkeypatch.setattr(replay_programs, "_builds_the_stack_graph", refuse)
+    step = compile_step(MLP(3, [4, 1], seed=0), losses.mse, np.zeros((1, 3)))
+    assert isinstance(step.program, LayerProgram)
+
+
+def test_a_forward_of_its_own_is_compared_and_replayed_as_its_graph():
+    rng = np.random.default_rng(6)
+    X, y = rng.normal(size=(6, 3)), rng.normal(size=6)
+    step, loss, grads, want_loss, want_grads = _step_and_built(
+        ScaledForward(3, [4, 1], activation=["tanh", None], seed=3), X, y)
+    assert isinstance(step.program, GraphProgram)
+    assert abs(loss - want_loss) < 1e-12
+    np.testing.assert_allclose(grads, want_grads, rtol=1e-10, atol=1e-14)
+
+
+def test_a_forward_replaced_on_the_instance_is_replayed_as_its_graph():
+    rng = np.random.default_rng(7)
+    X, y = rng.normal(size=(6, 3)), rng.normal(size=6)
+    model = MLP(3, [4, 1], activation=["relu", None], seed=4)
+    plain = model.forward
+    model.forward = lambda x: [o + 0.5 for o in plain(x)]
+    step, loss, grads, want_loss, want_grads = _step_and_built(model, X, y)
+    assert isinstance(step.program, GraphProgram)
+    assert abs(loss - want_loss) < 1e-12
+    np.testing.assert_allclose(grads, want_grads, rtol=1e-10, atol=1e-14)

@@ -36,7 +36,7 @@ from ..functions import activations as _activations
 from ..functions.composite import grouped
 from .init import initialize
 
-__all__ = ["Module", "Neuron", "Layer"]
+__all__ = ["Module", "Neuron", "Layer", "chains_its_layers"]
 
 def _activation_name(spec) -> str:
     """The registry name of an activation spec, or "" for an unnamed callable."""
@@ -206,6 +206,13 @@ class Neuron(Module):
             out.append((self.b.label, self.b))
         return out
 
+    def parameters(self) -> List[Value]:
+        # the list without a (name, Value) pair per weight: for 10^5 weights the pairs
+        # cost more than the training step (each one is an object the collector tracks)
+        if type(self).named_parameters is not Neuron.named_parameters:
+            return super().parameters()
+        return self.w + [self.b] if self.b is not None else list(self.w)
+
     def forward(self, xs: Sequence[Value]) -> Tuple[Value, Value]:
         """``(s, x)``: the pre-activation ``s = sum_j w_j x_j + b`` (one n-ary sum node,
         labelled ``s{layer}[{index}]``) and the activation ``x = f(s)`` (labelled
@@ -256,6 +263,11 @@ class Layer(Module):
     def named_parameters(self):
         return [item for n in self.neurons for item in n.named_parameters()]
 
+    def parameters(self) -> List[Value]:
+        if type(self).named_parameters is not Layer.named_parameters:
+            return super().parameters()
+        return [p for n in self.neurons for p in n.parameters()]
+
     def forward(self, xs: Sequence[Value]) -> Tuple[List[Value], List[Value]]:
         """``(s, x)``: lists of the pre-activations and activations of every neuron."""
         ss, outs = [], []
@@ -284,6 +296,15 @@ class Layer(Module):
     def __repr__(self):
         b = "" if self.bias else ", bias=False"
         return f"Layer({self.nin} -> {self.nout} {self.activation_name or 'custom'}{b})"
+
+
+def chains_its_layers(method):
+    """Mark a model's ``forward`` or ``__call__`` whose graph is, by construction, its
+    ``layers`` applied one after the other (the library's :class:`MLP` methods). Replay
+    then takes the layer program without first building and comparing the two graphs
+    of one sample; a method without the mark (a subclass's own) is compared."""
+    method.chains_its_layers = True
+    return method
 
 
 SAME_ACTIVATION = object()  # out_activation default: the same as the hidden layers'

@@ -12,7 +12,7 @@ from ..errors import ArgumentError, CheckpointError, DataTypeError, DomainError,
 from . import optim
 from .checkpoint import check_architecture, read_checkpoint, save_checkpoint
 from ..functions import activations as _activations
-from .layers import SAME_ACTIVATION, Layer, Module, check_size, wrap_inputs
+from .layers import SAME_ACTIVATION, Layer, Module, chains_its_layers, check_size, wrap_inputs
 from .torch_bridge import from_torch, to_torch
 from .train import fit
 
@@ -87,6 +87,13 @@ class MLP(Module):
     def named_parameters(self):
         return [item for layer in self.layers for item in layer.named_parameters()]
 
+    def parameters(self) -> List[Value]:
+        """The parameter Values, in the order of :meth:`named_parameters` (layer by
+        layer, neuron by neuron, weights before the bias)."""
+        if type(self).named_parameters is not MLP.named_parameters:
+            return super().parameters()
+        return [p for layer in self.layers for p in layer.parameters()]
+
     def __repr__(self):
         parts = [str(self.nin)]
         for layer in self.layers:
@@ -96,6 +103,7 @@ class MLP(Module):
 
     # ------------------------------------------------------------ forward
 
+    @chains_its_layers
     def forward(self, x) -> List[Value]:
         """The list of output Values (always a list), recording ``intermediates``."""
         xs = wrap_inputs(self, x, self.nin, "x0")
@@ -107,6 +115,7 @@ class MLP(Module):
         self.intermediates = cache
         return xs
 
+    @chains_its_layers
     def __call__(self, x):
         """Forward pass: a Value for a one-output network, else a list of Values."""
         out = self.forward(x)

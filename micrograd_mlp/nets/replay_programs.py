@@ -305,7 +305,20 @@ def _layer_stack_parameters(model) -> Optional[List[Value]]:
     listed = list(model.parameters())
     if len(listed) != len(params) or not all(map(operator.is_, listed, params)):
         return None
+    if _chains_by_construction(model):
+        return params
     return params if _builds_the_stack_graph(model, layers) else None
+
+
+def _chains_by_construction(model) -> bool:
+    """True when the model's ``__call__`` and ``forward`` are methods marked
+    :func:`~micrograd_mlp.nets.layers.chains_its_layers` and no instance attribute
+    replaces ``forward``: its graph is then the stack's without building it (building
+    the one-sample graph costs a scalar node per weight: seconds for 10^5 weights)."""
+    cls = type(model)
+    return ("forward" not in vars(model)
+            and getattr(getattr(cls, "__call__", None), "chains_its_layers", False)
+            and getattr(getattr(cls, "forward", None), "chains_its_layers", False))
 
 
 def _builds_the_stack_graph(model, layers) -> bool:
