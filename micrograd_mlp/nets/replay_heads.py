@@ -202,9 +202,13 @@ class RecordedHead:
         return bound.root_value(), z_grads.get().T, ()
 
     def _feed_targets(self, bound, y, const_rows):
-        if self.classes is not None and const_rows.view is not None:
-            # every constant a one-hot column: one comparison into the block
-            np.equal(y[None, :], self.classes[:, None], out=const_rows.view, casting="unsafe")
+        if self.classes is not None:
+            # every constant a one-hot column: one comparison into the block (or, when
+            # the constants' rows are not evenly spaced, one comparison then one write)
+            if const_rows.view is not None:
+                np.equal(y[None, :], self.classes[:, None], out=const_rows.view, casting="unsafe")
+            else:
+                const_rows.set(np.equal(y[None, :], self.classes[:, None]))
             return
         for c, (kind, arg) in zip(self.consts, self.recipes):
             if kind == "col":

@@ -138,10 +138,14 @@ class _LayerBuffers:
         prim = self.prim
         if prim is not None:
             (d,) = prim.partials(self.A, self.S)
-            with np.errstate(invalid="ignore"):
-                self.gS = np.multiply(self.gA, d, out=self.gA)
             if prim.piecewise:   # core.engine.contribution, in place: a zero is a mask
-                np.copyto(self.gS, 0.0, where=(d == 0.0))
+                # masked first, so the product never meets 0 * inf (a piecewise
+                # primitive's derivative is an indicator: 0 or 1)
+                np.copyto(self.gA, 0.0, where=(d == 0.0))
+                self.gS = np.multiply(self.gA, d, out=self.gA)
+            else:
+                with np.errstate(invalid="ignore"):
+                    self.gS = np.multiply(self.gA, d, out=self.gA)
         elif self.bound is not None:
             self.bound.backward(seed=False)
 
