@@ -191,12 +191,13 @@ def make_app(session: Session, trainer: bool = True) -> Starlette:
         with_state = request.query_params.get("state") == "1"
 
         def run():
-            out = {"ok": True, **command(session, body), "version": session.version}
-            if with_state:  # the new state in the same answer: one round trip less
-                out["state"] = session.state()
-            return out
+            data = _dumps({"ok": True, **command(session, body), "version": session.version})
+            if with_state:  # the new state in the same answer: one round trip less (the
+                # state's JSON as prepared for GET /api/state, not encoded again)
+                data = data[:-1] + b',"state":' + session.state_json() + b"}"
+            return data
 
-        return Response(_dumps(await run_in_threadpool(run)), media_type="application/json")
+        return Response(await run_in_threadpool(run), media_type="application/json")
 
     async def library_error(request, exc):
         return _error(400, str(exc))
