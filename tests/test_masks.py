@@ -262,3 +262,26 @@ def test_the_trace_and_the_ledger_use_the_mask_rule():
     # z = max(2, -3) - 2 = 0, so relu(0) = 0 meets sqrt'(0) = inf: masked to 0
     assert traced[a] == a.grad == 0.0
     assert traced[b] == b.grad == 0.0
+
+
+def test_a_row_that_says_where_its_derivative_is_off_has_partials_of_one_elsewhere():
+    from micrograd_mlp.core.registry import PRIMITIVES
+
+    u = np.array([-np.inf, -2.0, -0.0, 0.0, 1e-300, 3.0, np.inf, np.nan])
+    rows = [row for row in PRIMITIVES.values() if row.off_where is not None]
+    assert [row.name for row in rows] == ["relu"]
+    for row in rows:
+        out = row.forward(u)
+        (d,) = row.partials(out, u)
+        np.testing.assert_array_equal(d, np.where(row.off_where(out, u), 0.0, 1.0))
+        for x in u.tolist():   # the float path gives the same numbers
+            assert row.partials(row.forward(x), x)[0] == (0.0 if row.off_where(None, x) else 1.0)
+
+
+def test_off_where_is_refused_where_it_has_no_meaning():
+    from micrograd_mlp.core.registry import register_primitive
+    from micrograd_mlp.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match="one-input piecewise"):
+        register_primitive("halfwave", lambda u: u, lambda out, u: (1.0,), arity=1,
+                           local_text=("1",), off_where=lambda out, u: u <= 0)

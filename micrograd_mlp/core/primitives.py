@@ -51,6 +51,9 @@ def primitive(name: str, **row):
 
     def register(make):
         forward, partials = make()
+        if partials is None:   # a derivative that is 1 except where the row says 0
+            off = row["off_where"]
+            partials = lambda out, u: (1.0 - _indicator(off(out, u)),)  # noqa: E731
         variables = row.get("variables") or DEFAULT_VARIABLES[row["arity"]]
         row.setdefault("local_latex", row["local_text"])
         row.setdefault("method", "")
@@ -352,6 +355,8 @@ def _tanh():
 
 @primitive("relu", symbol="relu", arity=1, latex="\\operatorname{{relu}}({u})",
            local_text=("[{u} > 0]",), method="relu", piecewise=True,
+           # 0 where u <= 0 and 1 elsewhere, NaN included (PyTorch's threshold rule)
+           off_where=lambda out, u: u <= 0,
            doc="``max(0, u)`` (derivative 0 at 0, as in PyTorch).",
            compiled_forward=lambda u: 0.0 if u <= 0.0 else u,
            compiled_partials=lambda out, u: (0.0 if u <= 0.0 else 1.0,))
@@ -361,8 +366,7 @@ def _relu():
             return 0.0 if u <= 0.0 else u  # `u > 0.0` would turn NaN into 0
         return np.maximum(u, 0.0)
 
-    # 1 - [u <= 0] rather than [u > 0]: at u = NaN it is 1, as PyTorch's threshold rule
-    return forward, (lambda out, u: (1.0 - _indicator(u <= 0),))
+    return forward, None   # partials from the row's off_where: 1 - [u <= 0]
 
 
 @primitive("min0", symbol="min0", arity=1, text="min({u}, 0)", latex="\\min({u}, 0)",

@@ -66,6 +66,11 @@ class Primitive:
       branch was not taken" (relu, where, max): the chain rule then gives the input 0,
       whatever arrives from above, also an infinite or NaN gradient (a mask, not a
       product; see ``core.engine.contribution``);
+    * ``off_where`` -- for a one-input piecewise row whose local derivative is 1
+      wherever it is not 0 (relu): ``off_where(out, u)``, where it is 0 (booleans).
+      The row's ``partials`` are then ``1 - [off_where]``, written from it, and a layer
+      of replay applies the chain rule as one masked copy (``G_u = G_out``, 0 where
+      off) instead of computing the derivative and multiplying;
     * ``bilinear`` -- True for ``u * v``: linear in each input, ``d/du = v``,
       ``d/dv = u``; replay turns a sum of such products into one matrix product.
     """
@@ -95,6 +100,7 @@ class Primitive:
     compiled_check: Optional[Callable] = None
     piecewise: bool = False
     bilinear: bool = False
+    off_where: Optional[Callable] = None
 
     @property
     def compiled(self) -> bool:
@@ -184,7 +190,8 @@ def register_primitive(name: str, forward: Callable, partials: Callable, *,
                        compiled_forward: Optional[Callable] = None,
                        compiled_partials: Optional[Callable] = None,
                        compiled_check: Optional[Callable] = None,
-                       piecewise: bool = False) -> Primitive:
+                       piecewise: bool = False,
+                       off_where: Optional[Callable] = None) -> Primitive:
     """Add the operation ``name`` to the table, and so to ``Value`` (a method named
     ``method``, by default ``name`` for a one-input op), gradcheck, traces, ledgers,
     drawings, replay and the trace command's expressions, all at once.
@@ -193,7 +200,10 @@ def register_primitive(name: str, forward: Callable, partials: Callable, *,
     ``local_text`` (one template per input, in ``{u}``, ``{v}`` ...) is required;
     ``text`` defaults to ``name({u})``, ``latex`` to ``\\operatorname{name}({u})``,
     ``local_latex`` to ``local_text`` and ``symbol`` to ``name``; ``piecewise=True``
-    makes a local derivative of 0 a mask (see :class:`Primitive`). Example::
+    makes a local derivative of 0 a mask (see :class:`Primitive`); ``off_where`` (a
+    one-input piecewise row whose derivative is 1 except where it says 0) lets replay
+    apply that mask directly, and ``partials`` must then be ``1 - [off_where]``.
+    Example::
 
         register_primitive("sin", np.sin, lambda out, u: (np.cos(u),),
                            local_text=("cos({u})",), latex="\\\\sin({u})",
@@ -225,13 +235,17 @@ def register_primitive(name: str, forward: Callable, partials: Callable, *,
     if method is None:
         method = name if arity == 1 else ""
     _check_compiled(name, arity, check, compiled_forward, compiled_partials, compiled_check)
+    if off_where is not None and not (arity == 1 and piecewise and callable(off_where)):
+        raise ArgumentError(f"register_primitive({name!r}): off_where is for a one-input "
+                            f"piecewise primitive (arity=1, piecewise=True), as a function")
     prim = Primitive(name, symbol or name, forward, partials, arity,
                      text or f"{name}({call_args})",
                      latex or f"\\operatorname{{{{{_latex_word(name)}}}}}({call_args})",
                      local_text, local_latex, precedence, operand_precedence, joiner,
                      tuple(variables), check=check, method=method, doc=doc, batched=batched,
                      compiled_forward=compiled_forward, compiled_partials=compiled_partials,
-                     compiled_check=compiled_check, piecewise=bool(piecewise))
+                     compiled_check=compiled_check, piecewise=bool(piecewise),
+                     off_where=off_where)
     _check_templates(prim)
     return add_row(prim)
 

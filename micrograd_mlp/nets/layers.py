@@ -303,6 +303,9 @@ def chains_its_layers(method):
     ``layers`` applied one after the other (the library's :class:`MLP` methods). Replay
     then takes the layer program without first building and comparing the two graphs
     of one sample; a method without the mark (a subclass's own) is compared."""
+    if not callable(method):
+        raise DataTypeError(f"chains_its_layers marks a method (a function), "
+                            f"not {type(method).__name__}")
     method.chains_its_layers = True
     return method
 

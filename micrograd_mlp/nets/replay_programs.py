@@ -137,10 +137,14 @@ class _LayerBuffers:
         """``gS = gA * f'(S)`` (chain rule through the activation)."""
         prim = self.prim
         if prim is not None:
+            if prim.off_where is not None:   # derivative 1, or 0 (a mask) where off
+                self.gS = self.gA
+                np.copyto(self.gA, 0.0, where=prim.off_where(self.A, self.S))
+                return
             (d,) = prim.partials(self.A, self.S)
             if prim.piecewise:   # core.engine.contribution, in place: a zero is a mask
                 # masked first, so the product never meets 0 * inf (a piecewise
-                # primitive's derivative is an indicator: 0 or 1)
+                # primitive's derivative is 0, 1 or NaN)
                 np.copyto(self.gA, 0.0, where=(d == 0.0))
                 self.gS = np.multiply(self.gA, d, out=self.gA)
             else:

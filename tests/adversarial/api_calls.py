@@ -213,6 +213,7 @@ _MAIN_GOOD = {
     "MLP": lambda: ((2, [3, 1]), {}),
     "Neuron": lambda: ((2,), {}),
     "Layer": lambda: ((2, 3), {}),
+    "chains_its_layers": lambda: ((lambda self, x: x,), {}),
     "fit": lambda: ((_model(), X4, Y4), {"epochs": 2, "progress": False}),
     "predict": lambda: ((_model(), X4), {}),
     "accuracy": lambda: ((_model(), X4, Y4), {}),

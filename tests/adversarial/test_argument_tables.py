@@ -23,6 +23,10 @@ from .api_calls import BAD, PUBLIC, call, trial_call
 
 # name -> [(parameter, bad value (a key of BAD), exact error type, message fragment)]
 TABLES = {
+    'micrograd_mlp.nets.layers.chains_its_layers': [
+        ('method', 'None', DataTypeError, 'chains_its_layers marks a method (a function), not NoneType'),
+        ('method', 'str', DataTypeError, 'not str'),
+    ],
     'micrograd_mlp.nets.optim.optimizer_named': [
         ('name', 'None', DataTypeError, 'the optimiser must be named by a string (sgd, adam), not NoneType'),
         ('name', '3d', DataTypeError, 'not ndarray'),
