@@ -159,3 +159,14 @@ def test_no_forward_rule_is_written_in_the_value_class():
     assert [ast.unparse(n) for n in ast.walk(old)
             if isinstance(n, ast.BinOp) and (is_data(n.left) or is_data(n.right))] == \
         ["self._data * other._data"]
+
+
+def test_leaves_are_listed_once_in_parent_order_and_stop_where_told():
+    from micrograd_mlp.core.engine import Value
+    from micrograd_mlp.core.graph_walk import leaves
+
+    a, b, c = Value(1.0, "a"), Value(2.0, "b"), Value(3.0, "c")
+    ab = a * b
+    root = (ab + c) * a          # a is reached twice, listed once
+    assert [v.label for v in leaves(root)] == ["a", "b", "c"]
+    assert [v.label for v in leaves(root, {id(ab)})] == ["c", "a"]   # ab's inputs not entered

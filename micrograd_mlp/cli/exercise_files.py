@@ -17,6 +17,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from ..core.graph_walk import topological_order
 from ..errors import MicrogradError, TraceInputError
 from ..grading.exercises import make_exercise, variant_seed
 from ..grading.hand_solution import graph_steps
@@ -147,7 +148,7 @@ def expression_exercise(program: str, seed: int = 0, digits: int = 4,
             root, _ = parse_expression(program, values)
         except MicrogradError:
             continue
-        nodes = [n for n in _walk(root) if n.parents]
+        nodes = [n for n in topological_order(root, all_nodes=True) if n.parents]
         if any(abs(float(n.data)) < 1e-9 for n in nodes):
             continue  # a zero intermediate: a kink for max/relu, a trivial product
         spec = {"expression": program.strip(), "values": values, "seed": seed, "digits": digits}
@@ -160,16 +161,6 @@ def expression_exercise(program: str, seed: int = 0, digits: int = 4,
     raise TraceInputError(f"no usable values for {program!r:.60} in 200 draws")
 
 
-def _walk(root):
-    seen, stack, out = set(), [root], []
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        out.append(n)
-        stack.extend(n.parents)
-    return out
 
 
 def read_roster(path: str) -> List[str]:

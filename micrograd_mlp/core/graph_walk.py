@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..errors import DataTypeError
 from .validate import check_flag
 
-__all__ = ["topological_order", "interior_order"]
+__all__ = ["topological_order", "interior_order", "leaves"]
 
 _EXIT = object()  # stack marker: the node below it has had all its parents listed
 
@@ -30,6 +30,23 @@ def interior_order(root) -> list:
     for node in order:
         node.grad = 0.0
     return order
+
+
+def leaves(root, stop=()) -> list:
+    """The leaves (nodes without parents) ``root`` depends on, depth first in parent
+    order, so two graphs of one shape list theirs in the same order. The walk does not
+    enter a node whose ``id`` is in ``stop`` (the inputs of a part of a graph)."""
+    found, seen, stack = [], set(), [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or id(node) in stop:
+            continue
+        seen.add(id(node))
+        if node.parents:
+            stack.extend(reversed(node.parents))
+        else:
+            found.append(node)
+    return found
 
 
 def _depth_first(root, all_nodes: bool) -> list:

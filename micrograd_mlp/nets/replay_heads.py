@@ -20,6 +20,7 @@ from typing import Callable, List
 import numpy as np
 
 from ..core.engine import Value
+from ..core.graph_walk import leaves
 from ..core.recorder import Recorded
 from ..errors import DataTypeError
 from ..functions import losses
@@ -44,22 +45,6 @@ def build_loss(loss_fn: Callable, zs: List[Value], single: bool, y) -> Value:
     return loss
 
 
-def _walk(loss: Value, stop):
-    """The leaves of the loss graph, not entering the nodes in ``stop``, depth first in
-    parent order (two graphs of one shape give their leaves in the same order)."""
-    found, seen, stack = [], set(), [loss]
-    while stack:
-        v = stack.pop()
-        if id(v) in seen or id(v) in stop:
-            continue
-        seen.add(id(v))
-        if v.parents:
-            stack.extend(reversed(v.parents))
-        else:
-            found.append(v)
-    return found
-
-
 class BuiltHead:
     """The loss built on the predictions at every step (see the module docstring).
 
@@ -82,8 +67,8 @@ class BuiltHead:
             p.data, p.grad = float(theta[i]), 0.0
         loss = build_loss(self.loss_fn, zs, self.single, y)
         if head is None:   # the first step: which parameters does the loss read itself?
-            leaves = _walk(loss, {id(z) for z in zs})
-            trainable = {id(v) for v in leaves if v.requires_grad}
+            found = leaves(loss, {id(z) for z in zs})
+            trainable = {id(v) for v in found if v.requires_grad}
             head = self.head_params = [(i, p) for i, p in enumerate(self.params)
                                        if id(p) in trainable] if trainable else []
             if head:       # built again on the parameter vector's values
@@ -175,10 +160,10 @@ class RecordedHead:
     def _constants(loss, zs, ys, indices):
         """``(loss, zs, constants, their recipes)``, or None when a constant has no
         single recipe; LookupError when the loss reads a parameter."""
-        leaves = _walk(loss, {id(z) for z in zs})
-        if any(v.requires_grad for v in leaves):
+        found = leaves(loss, {id(z) for z in zs})
+        if any(v.requires_grad for v in found):
             raise LookupError("the loss reads a parameter")
-        consts = [v for v in leaves if v.data.__class__ is ndarray]
+        consts = [v for v in found if v.data.__class__ is ndarray]
         recipes = _recipes(consts, ys, indices)
         return None if any(r is None for r in recipes) else (loss, zs, consts, recipes)
 

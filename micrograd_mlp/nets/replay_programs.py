@@ -30,6 +30,7 @@ from typing import List, Optional
 import numpy as np
 
 from ..core.engine import Value
+from ..core.graph_walk import leaves
 from ..core.registry import PRIMITIVES
 from ..core.recorder import Recorded
 from ..core.recorder_groups import affine_gradients
@@ -50,25 +51,11 @@ def _activation_graph(neuron):
         return None, None
     if len(out.parents) == 1 and out.parents[0] is u:   # its only leaf is u
         return PRIMITIVES[out.op], None
-    if any(n.requires_grad and n is not u for n in _leaves(out)):
+    if any(n.requires_grad and n is not u for n in leaves(out)):
         raise LookupError("the activation has a trainable leaf")
     rec = Recorded([out], params=[], inputs=[u])
     rec.node_in, rec.node_out = u, out
     return None, rec
-
-
-def _leaves(root):
-    seen, stack, found = set(), [root], []
-    while stack:
-        v = stack.pop()
-        if id(v) in seen:
-            continue
-        seen.add(id(v))
-        if v.parents:
-            stack.extend(v.parents)
-        else:
-            found.append(v)
-    return found
 
 
 class _LayerPlan:
