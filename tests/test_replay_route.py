@@ -38,24 +38,22 @@ def _step_and_built(model, X, y):
     return step, loss, grads, built.data, np.array([p.grad for p in model.parameters()])
 
 
-def test_the_same_graph_under_other_method_names_takes_the_layer_program():
-    rng = np.random.default_rng(4)
+def _assert_replayed_by(program_type, model, seed):
+    """The model's step replays by ``program_type`` with the built graph's numbers."""
+    rng = np.random.default_rng(seed)
     X, y = rng.normal(size=(6, 3)), rng.normal(size=6)
-    step, loss, grads, want_loss, want_grads = _step_and_built(
-        Renamed(3, [4, 1], activation=["tanh", None], seed=1), X, y)
-    assert isinstance(step.program, LayerProgram)
+    step, loss, grads, want_loss, want_grads = _step_and_built(model, X, y)
+    assert isinstance(step.program, program_type)
     assert abs(loss - want_loss) < 1e-12
     np.testing.assert_allclose(grads, want_grads, rtol=1e-10, atol=1e-14)
+
+
+def test_the_same_graph_under_other_method_names_takes_the_layer_program():
+    _assert_replayed_by(LayerProgram, Renamed(3, [4, 1], activation=["tanh", None], seed=1), 4)
 
 
 def test_another_graph_takes_the_recorded_graph():
-    rng = np.random.default_rng(5)
-    X, y = rng.normal(size=(6, 3)), rng.normal(size=6)
-    step, loss, grads, want_loss, want_grads = _step_and_built(
-        Scaled(3, [4, 1], activation=["relu", None], seed=2), X, y)
-    assert isinstance(step.program, GraphProgram)
-    assert abs(loss - want_loss) < 1e-12
-    np.testing.assert_allclose(grads, want_grads, rtol=1e-10, atol=1e-14)
+    _assert_replayed_by(GraphProgram, Scaled(3, [4, 1], activation=["relu", None], seed=2), 5)
 
 
 def test_choosing_leaves_the_model_as_it_was():
@@ -85,22 +83,11 @@ def test_the_library_mlp_takes_the_layer_program_without_comparing_graphs(monkey
 
 
 def test_a_forward_of_its_own_is_compared_and_replayed_as_its_graph():
-    rng = np.random.default_rng(6)
-    X, y = rng.normal(size=(6, 3)), rng.normal(size=6)
-    step, loss, grads, want_loss, want_grads = _step_and_built(
-        ScaledForward(3, [4, 1], activation=["tanh", None], seed=3), X, y)
-    assert isinstance(step.program, GraphProgram)
-    assert abs(loss - want_loss) < 1e-12
-    np.testing.assert_allclose(grads, want_grads, rtol=1e-10, atol=1e-14)
+    _assert_replayed_by(GraphProgram, ScaledForward(3, [4, 1], activation=["tanh", None], seed=3), 6)
 
 
 def test_a_forward_replaced_on_the_instance_is_replayed_as_its_graph():
-    rng = np.random.default_rng(7)
-    X, y = rng.normal(size=(6, 3)), rng.normal(size=6)
     model = MLP(3, [4, 1], activation=["relu", None], seed=4)
     plain = model.forward
     model.forward = lambda x: [o + 0.5 for o in plain(x)]
-    step, loss, grads, want_loss, want_grads = _step_and_built(model, X, y)
-    assert isinstance(step.program, GraphProgram)
-    assert abs(loss - want_loss) < 1e-12
-    np.testing.assert_allclose(grads, want_grads, rtol=1e-10, atol=1e-14)
+    _assert_replayed_by(GraphProgram, model, 7)
