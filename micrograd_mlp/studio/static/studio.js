@@ -41,6 +41,12 @@ function gridImage(g, p, colourOf) {
   return img;
 }
 
+function put(node, property, value) {
+  // set a property only when it changes: a write of the same text still makes the
+  // browser lay the page out again
+  if (node[property] !== value) node[property] = value;
+}
+
 const css = (rgb) => `rgb(${rgb[0]},${rgb[1]},${rgb[2]})`;
 
 function maxAbs(values) {
@@ -220,6 +226,10 @@ class Studio {
     });
     ui.zoom.classList.add("zoom");
     ui.plane = el("canvas", { width: 360, height: 360, class: "plane" });
+    // the model's output over the plane: one pixel per grid point, stretched (and
+    // smoothed) by the browser under the points, instead of scaled by the script
+    ui.field = el("canvas", { width: 1, height: 1, class: "field" });
+    ui.planeBox = el("div", { class: "plane-box" }, ui.field, ui.plane);
     ui.plane.addEventListener("click", (ev) => this.clickPlane(ev));
     ui.lossCurve = el("canvas", { width: 360, height: 200 });
     ui.neurons = el("div", { class: "neurons" });
@@ -234,7 +244,7 @@ class Studio {
       ui.message, ui.error, controls,
       el("div", { class: "views" },
         panel("Network (vector view) for the selected example: values and dE/d", "p-graph", ui.zoom, ui.graph),
-        panel("Model output over the input plane, with the training points", "p-plane", ui.plane),
+        panel("Model output over the input plane, with the training points", "p-plane", ui.planeBox),
         panel("Loss per epoch (log scale)", "p-loss", ui.lossCurve),
         panel("Each hidden neuron's output over the input plane", "p-neurons", ui.neurons),
         panel("Weights W and their gradients dE/dW (all training points)", "p-weights", ui.weights)),
@@ -446,9 +456,9 @@ class Studio {
     const active = document.activeElement;
     for (const k of SETTING_KEYS) {
       if (ui[k] === active) continue;
-      ui[k].value = st[k] === null ? "" : String(st[k]);
+      put(ui[k], "value", st[k] === null ? "" : String(st[k]));
     }
-    ui.speed.value = String(st.speed);
+    put(ui.speed, "value", String(st.speed));
     const modes = s.kind === "regression"
       ? [["select", "select a point"], ["add", "add a point"], ["delete", "delete a point"]]
       : [["select", "select a point"], ["add0", "add class 0"], ["add1", "add class 1"], ["delete", "delete a point"]];
@@ -457,20 +467,20 @@ class Studio {
       for (const [v, t] of modes) ui.mode.append(el("option", { value: v }, t));
       ui.mode.dataset.kind = s.kind;
     }
-    ui.play.disabled = !this.api.live || st.running;
-    ui.pause.disabled = !this.api.live || !st.running;
+    put(ui.play, "disabled", !this.api.live || st.running);
+    put(ui.pause, "disabled", !this.api.live || !st.running);
     const parts = [`step ${s.step}`, `epoch ${s.epoch}`, `loss ${fmt(s.loss)}`];
     if (s.val_loss !== null && s.val_loss !== undefined) parts.push(`validation ${fmt(s.val_loss)}`);
     if (s.accuracy !== undefined) parts.push(`accuracy ${(100 * s.accuracy).toFixed(1)}%`);
     if (s.example) parts.push(`example #${s.example.index}`);
-    ui.status.textContent = parts.join(" · ");
-    ui.message.textContent = s.message || "";
-    ui.message.hidden = !s.message;
+    put(ui.status, "textContent", parts.join(" · "));
+    put(ui.message, "textContent", s.message || "");
+    put(ui.message, "hidden", !s.message);
     const n = s.snapshots.length;
-    ui.scrub.max = String(Math.max(0, n - 1));
-    if (this.snapshot === null) ui.scrub.value = String(n - 1);
-    ui.scrubLabel.textContent = this.snapshot === null && this.api.live ? `live (${n} snapshots)`
-      : `snapshot ${s.snapshot + 1}/${n}: step ${s.step}`;
+    put(ui.scrub, "max", String(Math.max(0, n - 1)));
+    if (this.snapshot === null) put(ui.scrub, "value", String(n - 1));
+    put(ui.scrubLabel, "textContent", this.snapshot === null && this.api.live ? `live (${n} snapshots)`
+      : `snapshot ${s.snapshot + 1}/${n}: step ${s.step}`);
     if (this.snapshot === null) this.writeUrl(st);
   }
 
@@ -600,17 +610,15 @@ class Studio {
     if (!s.views) return;
     const p = this.plane();
     const logits = s.settings.loss === "bce_with_logits";
+    const field = this.ui.field;
+    put(field, "hidden", s.views.kind !== "plane");
     if (s.views.kind === "plane") {
-      const n = s.views.output.n;
-      const img = gridImage(g, s.views.output, (v) => {
+      const n = s.views.output.n, fg = field.getContext("2d");
+      if (field.width !== n) { field.width = n; field.height = n; }
+      fg.putImageData(gridImage(fg, s.views.output, (v) => {
         const prob = logits ? 1 / (1 + Math.exp(-v)) : v;
         return mix(prob >= 0.5 ? COLOURS.c1 : COLOURS.c0, Math.min(1, Math.abs(prob - 0.5) * 1.6));
-      });
-      const off = document.createElement("canvas");
-      off.width = n; off.height = n;
-      off.getContext("2d").putImageData(img, 0, 0);
-      g.imageSmoothingEnabled = true;
-      g.drawImage(off, 0, 0, c.width, c.height);
+      }), 0, 0);
     } else {
       g.strokeStyle = "#d62728"; g.lineWidth = 2; g.beginPath();
       s.views.x.forEach((x, k) => {
@@ -755,8 +763,10 @@ class Studio {
         const W = s.parameters[name], rows = W.length, cols = W[0].length;
         const cell = Math.max(6, Math.min(18, Math.floor(180 / Math.max(rows, cols))));
         const mk = (what) => {
-          const c = el("canvas", { width: cols * cell, height: rows * cell, "data-matrix": what, title: what });
-          c.dataset.cell = cell;
+          // one pixel per entry, enlarged by the browser (pixelated, see the CSS)
+          const c = el("canvas", { width: cols, height: rows, "data-matrix": what, title: what });
+          c.style.width = `${cols * cell}px`;
+          c.style.height = `${rows * cell}px`;
           return c;
         };
         const wc = mk(name), gc = mk(`dE/d${name}`);
@@ -773,11 +783,13 @@ class Studio {
       for (const [what, src] of [[name, s.parameters[name]], [`dE/d${name}`, s.gradients[name]]]) {
         const c = box.querySelector(`canvas[data-matrix="${what}"]`);
         if (!c) continue;
-        const g = c.getContext("2d"), cell = Number(c.dataset.cell), scale = maxAbs(src) || 1;
+        const g = c.getContext("2d"), scale = maxAbs(src) || 1;
+        const img = g.createImageData(c.width, c.height), px = img.data;
         src.forEach((row, i) => row.forEach((v, j) => {
-          g.fillStyle = css(diverging(v, scale));
-          g.fillRect(j * cell, i * cell, cell, cell);
+          const rgb = diverging(v, scale), at = (i * c.width + j) * 4;
+          px[at] = rgb[0]; px[at + 1] = rgb[1]; px[at + 2] = rgb[2]; px[at + 3] = 255;
         }));
+        g.putImageData(img, 0, 0);
       }
     }
   }
