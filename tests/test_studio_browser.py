@@ -312,3 +312,21 @@ def test_the_widget_front_end_talks_to_the_kernel_by_messages(page):
         .map(t => [t.getAttribute('data-key'), t.textContent]))""")
     W, b = session.model.get_parameters()
     assert shown["W1[2,1]"] == f"{W[0][2, 1]:.4f}"
+
+
+def test_a_new_network_while_training_is_drawn_whole_without_an_error(page, studio):
+    s = studio.session
+    open_studio(page, studio.url)
+    page.click("button:text-is('▶ Play')")
+    page.wait_for_function("parseInt(/step (\\d+)/.exec(document.querySelector('.status').textContent)[1]) > 5",
+                           timeout=15000)
+    page.fill("input[data-key=net]", "2-4-1")
+    page.press("input[data-key=net]", "Enter")
+    page.wait_for_function("document.querySelector(\"#studio-root svg [data-key='W2[0,3]']\") !== null",
+                           timeout=15000)
+    page.wait_for_timeout(300)   # a few more states drawn while training goes on
+    assert page.evaluate("window.studio.stats.errors") == []
+    page.click("button:text-is('❚❚ Pause')")
+    page.wait_for_function("!window.studio.state.settings.running")
+    wait_version(page, s)
+    assert_graph_matches(page, s)

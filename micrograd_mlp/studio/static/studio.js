@@ -334,14 +334,6 @@ class Studio {
   }
 
   async refresh() {
-    const t0 = performance.now();
-    const s = await this.api.state(this.query());
-    this.stats.fetchMs = performance.now() - t0;
-    if (!s.unchanged) await this.render(s);
-    return s;
-  }
-
-  async poll() {
     // while training, the page asks for the next state before drawing this one, so
     // the wait for the server overlaps the drawing and the browser's painting (the
     // answer is used only if nothing else was drawn meanwhile)
@@ -366,7 +358,7 @@ class Studio {
     await this.applyUrlSettings();
     while (!this.stopped) {
       try {
-        await this.poll();
+        await this.refresh();
       } catch (err) {
         this.showError(err);
         await sleep(500);
@@ -412,13 +404,14 @@ class Studio {
     const t0 = performance.now();
     // the graph's view is read before anything is written, so that reading it does
     // not make the browser lay the page out twice
-    const view = this.cells.size ? this.viewWindow() : null;
+    let view = this.cells.size ? this.viewWindow() : null;
     this.state = s;
     this.version = s.version;
     this.fillControls(s);
     const key = `${s.settings.net}|${s.activations.join(",")}`;
     if (key !== this.graphKey) {
       this.graphKey = key;
+      view = null;   // a new drawing: every cell is drawn
       const svg = await this.api.graph();
       this.ui.graph.innerHTML = svg;
       this.cells = new Map();
@@ -557,10 +550,9 @@ class Studio {
   drawGraph(s, view) {
     const scales = this.graphScales(s);
     // a paused page draws every cell, so the whole graph holds the state shown
-    const onlyInView = s.settings.running && this.snapshot === null && view;
-    const w = onlyInView ? view : null;
+    const w = s.settings.running && this.snapshot === null ? view : null;
     for (const cell of this.cells.values()) {
-      if (onlyInView && !this.inView(cell, w)) cell.stale = true;
+      if (w && !this.inView(cell, w)) cell.stale = true;
       else this.drawCell(s, cell, scales);
     }
   }
